@@ -1,0 +1,78 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, PROJECT } from "./check";
+import { SECRET_KEYS } from "./defaults";
+import { validateTlsMaterial } from "./tls";
+import { CanaryConfig } from "./types";
+import { RawConfig, validateConfig } from "./validate";
+
+export * from "./types";
+export { ConfigError } from "./check";
+export { validateConfig, gatewayChartPodLabels, RawConfig } from "./validate";
+export { validateTlsMaterial } from "./tls";
+export { DEFAULTS, CONFIG_KEYS, SECRET_KEYS } from "./defaults";
+
+/** The validated config plus the TLS material, which only ever leaves here as Pulumi secrets. */
+export interface LoadedConfig extends CanaryConfig {
+    /** Certificate chain (PEM), a secret. */
+    tlsCert: pulumi.Output<string>;
+    /** Private key (PEM), a secret. */
+    tlsKey: pulumi.Output<string>;
+}
+
+// isConfigSecret is exported by the runtime but missing from its typings.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+
+/**
+ * The only place that reads stack config. Reads every `istio-canary:` key, validates all of it
+ * (including the TLS material) and throws a RunError, which Pulumi prints without a stack trace,
+ * listing every problem, before any resource is registered.
+ */
+export function loadConfig(): LoadedConfig {
+    const raw: RawConfig = {};
+    const problems: string[] = [];
+    const all = pulumi.runtime.allConfig();
+    for (const fullKey of Object.keys(all)) {
+        if (!fullKey.startsWith(`${PROJECT}:`)) {
+            continue;
+        }
+        const key = fullKey.slice(PROJECT.length + 1);
+        if ((SECRET_KEYS as readonly string[]).includes(key)) {
+            continue;
+        }
+        raw[key] = parseValue(all[fullKey]);
+    }
+    // Secret values are read raw (no "use getSecret" warning) and only to validate them;
+    // the resources get them wrapped as secrets below.
+    const tlsCert = pulumi.runtime.getConfig(`${PROJECT}:tlsCert`);
+    const tlsKey = pulumi.runtime.getConfig(`${PROJECT}:tlsKey`);
+    let config: CanaryConfig | undefined;
+    try {
+        config = validateConfig(raw);
+    } catch (e) {
+        if (!(e instanceof ConfigError)) {
+            throw e;
+        }
+        problems.push(...e.problems);
+    }
+    problems.push(...validateTlsMaterial(tlsCert, tlsKey, config?.hosts ?? []));
+    for (const key of SECRET_KEYS) {
+        const value = key === "tlsCert" ? tlsCert : tlsKey;
+        if (value !== undefined && !runtimeConfig.isConfigSecret(`${PROJECT}:${key}`)) {
+            problems.push(`${PROJECT}:${key} is stored in plain text; store it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`);
+        }
+    }
+    if (problems.length > 0 || config === undefined) {
+        throw new pulumi.RunError(new ConfigError(problems).message);
+    }
+    return { ...config, tlsCert: pulumi.secret(tlsCert!), tlsKey: pulumi.secret(tlsKey!) };
+}
+
+/** Config values arrive as strings; objects, lists, numbers and booleans as JSON. */
+function parseValue(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
