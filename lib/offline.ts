@@ -1,0 +1,193 @@
+import * as crypto from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../config/check";
+import { RawConfig } from "../config/validate";
+import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "./stack-config";
+import { generateTlsMaterial } from "./test-tls";
+
+/** One resource the program registered, as the engine would see it. */
+export interface RecordedResource {
+    /** URN, built by the mock monitor from stack, project, parent type chain, type and name. */
+    urn: string;
+    /** Type token, e.g. `kubernetes:apps/v1:Deployment` or `istio-canary:app:CanaryApp`. */
+    type: string;
+    /** Pulumi resource name. */
+    name: string;
+    /** True for custom resources (things a provider creates), false for components. */
+    custom: boolean;
+    /** Resource ID the mocks assigned. */
+    id: string;
+    /** Inputs, secrets still wrapped in Pulumi's secret signature object. */
+    inputs: Record<string, any>;
+    /** Parent URN. */
+    parent?: string;
+    /** Provider reference, if any. */
+    provider?: string;
+    /** URNs this resource depends on. */
+    dependencies: string[];
+}
+
+/** The result of running the program offline. */
+export interface OfflineRun {
+    /** Every registered resource, in registration order (the root stack resource first). */
+    resources: RecordedResource[];
+    /** Stack outputs. */
+    outputs: Record<string, unknown>;
+    /** What the run substituted or assumed (generated TLS material, for example). */
+    notes: string[];
+}
+
+/** Options of an offline run. */
+export interface OfflineOptions {
+    /** Stack name used for URNs and `pulumi.getStack()`. Default `dev`. */
+    stack?: string;
+    /** Run as a preview (`pulumi.runtime.isDryRun()` true). Default false. */
+    preview?: boolean;
+    /**
+     * TLS material: explicit PEM strings (set as secrets unless `plain`), or "generate" (default) for a
+     * self-signed certificate covering the configured hosts.
+     */
+    tls?: "generate" | { cert?: string; key?: string; plain?: boolean };
+}
+
+/** The marker Pulumi wraps secret values in. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** True when a value is a Pulumi secret as serialised to mocks and analyzers. */
+export function isSecretValue(v: unknown): boolean {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
+// Settings internals the mock runner needs: the monitor (to record URNs, parents and dependencies,
+// which the Mocks interface does not pass on) and the RPC queue (to wait until registration ends).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as {
+    getMonitor(): { registerResource(req: any, cb: (err: any, resp: any) => void): void };
+    waitForRPCs(): Promise<void>;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack(init: () => Promise<any>): Promise<any> };
+
+/** The Kubernetes provider gives a resource without metadata.name `<pulumi name>-<random suffix>`; the mocks do the same, deterministically. */
+function autoName(name: string): string {
+    return `${name}-${crypto.createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
+
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs the real program (index.ts) under Pulumi's mocks with the given raw config and returns what
+ * it registered. Config errors surface as the program's RunError (message lists every problem).
+ * Runs are serialised: Pulumi's runtime state is global to the process.
+ */
+export function runProgramOffline(raw: RawConfig, options: OfflineOptions = {}): Promise<OfflineRun> {
+    const run = running.then(() => runOnce(raw, options));
+    running = run.catch(() => undefined);
+    return run;
+}
+
+async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<OfflineRun> {
+    const stack = options.stack ?? "dev";
+    const notes: string[] = [];
+    const records = new Map<string, RecordedResource>();
+    const order: string[] = [];
+    const pending = new Map<string, { inputs: Record<string, any>; id: string }>();
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+                const state: Record<string, any> = JSON.parse(JSON.stringify(args.inputs ?? {}));
+                const isK8sObject = args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:helm.sh") && args.custom;
+                if (isK8sObject && typeof state.metadata === "object" && state.metadata !== null && state.metadata.name === undefined) {
+                    state.metadata.name = autoName(args.name);
+                }
+                const id = isK8sObject ? String(state.metadata?.name ?? args.name) : `${args.name}-id`;
+                pending.set(`${args.type}::${args.name}`, { inputs: args.inputs ?? {}, id });
+                return { id, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+                return args.inputs;
+            },
+        },
+        PROJECT,
+        stack,
+        options.preview ?? false,
+    );
+    const monitor = settings.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: (err: any, resp: any) => void) =>
+        register(req, (err: any, resp: any) => {
+            if (!err) {
+                const type: string = req.getType();
+                const name: string = req.getName();
+                const seen = pending.get(`${type}::${name}`);
+                const urn: string = resp.getUrn();
+                records.set(urn, {
+                    urn,
+                    type,
+                    name,
+                    custom: req.getCustom(),
+                    id: seen?.id ?? resp.getId(),
+                    inputs: seen?.inputs ?? {},
+                    parent: req.getParent() || undefined,
+                    provider: req.getProvider() || undefined,
+                    dependencies: req.getDependenciesList(),
+                });
+                order.push(urn);
+            }
+            cb(err, resp);
+        });
+
+    const engineConfig = toEngineConfig(raw);
+    const secretKeys: string[] = [];
+    const tls = options.tls ?? "generate";
+    if (tls === "generate") {
+        const hosts = Array.isArray(raw.hosts) ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string") : ["myapp.apsissolutions.com"];
+        const material = generateTlsMaterial(hosts);
+        engineConfig[`${PROJECT}:tlsCert`] = material.cert;
+        engineConfig[`${PROJECT}:tlsKey`] = material.key;
+        secretKeys.push(`${PROJECT}:tlsCert`, `${PROJECT}:tlsKey`);
+        notes.push(`tlsCert and tlsKey: generated a self-signed certificate for ${hosts.join(", ")} (offline only; a real pulumi up uses the stack's secret values)`);
+    } else {
+        if (tls.cert !== undefined) {
+            engineConfig[`${PROJECT}:tlsCert`] = tls.cert;
+        }
+        if (tls.key !== undefined) {
+            engineConfig[`${PROJECT}:tlsKey`] = tls.key;
+        }
+        if (!tls.plain) {
+            secretKeys.push(`${PROJECT}:tlsCert`, `${PROJECT}:tlsKey`);
+        }
+    }
+    pulumi.runtime.setAllConfig(engineConfig, secretKeys);
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(PROJECT_ROOT, "index")) as () => Promise<Record<string, unknown>>;
+    const outputs = (await stackRuntime.runInPulumiStack(program)) as Record<string, unknown>;
+    await settings.waitForRPCs();
+    return { resources: order.map((urn) => records.get(urn)!), outputs: unwrapOutputs(outputs), notes };
+}
+
+function unwrapOutputs(outputs: Record<string, unknown>): Record<string, unknown> {
+    return JSON.parse(JSON.stringify(outputs ?? {}));
+}
+
+/**
+ * Runs one stack offline: Pulumi.yaml defaults merged with Pulumi.<stack>.yaml (from `configDir`,
+ * default the repository), TLS material generated because the stack's real values are encrypted or
+ * absent (the notes say which). Throws StackFileError for unusable files and the program's RunError
+ * for invalid config.
+ */
+export async function runStackOffline(stack: string, opts: { configDir?: string; preview?: boolean } = {}): Promise<OfflineRun> {
+    const loaded = loadStackConfig(stack, opts.configDir);
+    const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
+    const file = path.basename(loaded.stackFile);
+    const missing = ["tlsCert", "tlsKey"].filter((k) => !loaded.secure.includes(k));
+    const notes = [
+        ...(loaded.secure.length > 0 ? [`${loaded.secure.join(", ")} in ${file} are encrypted; replaced with generated test material`] : []),
+        ...(missing.length > 0 ? [`${missing.join(", ")} not set in ${file}; a real pulumi up needs them (pulumi config set --secret <key> -- "$(cat FILE)")`] : []),
+        ...run.notes,
+    ];
+    return { ...run, notes };
+}
