@@ -1,0 +1,27 @@
+import { ConfigError } from "../config/check";
+import { StackFileError } from "./stack-config";
+
+/** Exit code for bad usage or bad input (flags, config, files). */
+export const EXIT_USAGE = 2;
+
+/** A usage error: printed as is, exits with EXIT_USAGE. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+/**
+ * The message a command prints for an error: config, stack-file, usage and Pulumi RunErrors are the
+ * user's to fix and print without a stack trace; anything else is a bug and keeps its stack.
+ */
+export function describeError(e: unknown): { message: string; expected: boolean } {
+    if (e instanceof ConfigError || e instanceof StackFileError || e instanceof UsageError) {
+        return { message: e.message, expected: true };
+    }
+    if (e instanceof Error && (e.name === "RunError" || (e as { __pulumiRunError?: boolean }).__pulumiRunError)) {
+        return { message: e.message, expected: true };
+    }
+    return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), expected: false };
+}
