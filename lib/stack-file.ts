@@ -133,6 +133,9 @@ export function editVersionsText(text: string, edit: VersionsEdit, ctx: EditCont
     const current: Record<string, unknown>[] = found.seq === undefined ? ctx.inherited().map(plainEntry) : toEntries(found.seq.toJS(doc), ctx.file);
     const next = applyToList(current, edit, ctx.file);
     checkList(next, edit, ctx.file);
+    if (JSON.stringify(next) === JSON.stringify(current)) {
+        return text;
+    }
 
     let out: string;
     if (found.seq === undefined) {
