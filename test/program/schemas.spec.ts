@@ -1,0 +1,72 @@
+import * as assert from "node:assert/strict";
+import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
+import { Gateway } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Gateway";
+import { VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
+import { RecordedResource } from "../../lib/offline";
+import { isKubernetesObject, redactSecrets } from "../../lib/plan-format";
+import { runStack, runWith } from "../support/program";
+
+type Model = { validate(): void };
+/** Published schemas by type token. Istio's v1 has the same schema as v1beta1, which the Node 20 release of @kubernetes-models/istio covers. */
+const MODELS: Record<string, (o: any) => Model> = {
+    "kubernetes:apps/v1:Deployment": (o) => new Deployment(o),
+    "kubernetes:core/v1:Service": (o) => new Service(o),
+    "kubernetes:core/v1:Secret": (o) => new Secret(o),
+    "kubernetes:core/v1:Namespace": (o) => new Namespace(o),
+    "kubernetes:core/v1:NamespacePatch": (o) => new Namespace({ ...o, kind: "Namespace" }),
+    "kubernetes:networking.istio.io/v1:Gateway": (o) => new Gateway({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
+    "kubernetes:networking.istio.io/v1:DestinationRule": (o) => new DestinationRule({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
+    "kubernetes:networking.istio.io/v1:VirtualService": (o) => new VirtualService({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
+};
+
+/** The object as the API server would receive it: the provider's auto-name filled in, secrets as placeholders. */
+function asSubmitted(r: RecordedResource): any {
+    const o = redactSecrets(r.inputs) as any;
+    return { ...o, metadata: { name: r.id, ...o.metadata } };
+}
+
+function validateAll(resources: RecordedResource[]): string[] {
+    const validated: string[] = [];
+    for (const r of resources.filter(isKubernetesObject)) {
+        const model = MODELS[r.type];
+        assert.ok(model, `no schema for ${r.type}`);
+        assert.doesNotThrow(() => model(asSubmitted(r)).validate(), `${r.type} ${r.name} must match the published schema`);
+        validated.push(r.type);
+    }
+    return validated;
+}
+
+describe("emitted objects against the published Kubernetes and Istio schemas", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+        it(`validates every Kubernetes object of stack ${stack}`, async () => {
+            const validated = validateAll((await runStack(stack)).resources);
+            assert.ok(validated.includes("kubernetes:networking.istio.io/v1:VirtualService"));
+            assert.ok(validated.includes("kubernetes:apps/v1:Deployment"));
+        });
+    }
+
+    it("validates the routing features: header route, mirror, timeout and retries", async () => {
+        const run = await runWith({
+            app: { name: "shop", namespace: "shop" },
+            routing: {
+                headerRoute: { header: "x-canary", value: "true", version: "v2" },
+                mirror: { version: "v2", percentage: 12.5 },
+                timeout: "10s",
+                retries: { attempts: 2, perTryTimeout: "2s", retryOn: "connect-failure,refused-stream" },
+            },
+        });
+        assert.ok(validateAll(run.resources).includes("kubernetes:core/v1:Namespace"));
+    });
+
+    it("would catch a weight of the wrong type (the schema check can fail)", () => {
+        const vs = new VirtualService({
+            metadata: { name: "x" },
+            spec: { hosts: ["a"], http: [{ route: [{ destination: { host: "a" }, weight: "90" as unknown as number }] }] },
+        });
+        assert.throws(() => vs.validate(), /weight must be integer/);
+    });
+});
