@@ -1,0 +1,84 @@
+/**
+ * What a rollout works from: the stack's versions and its `rollout` settings, taken from validated
+ * config. Pure; the engine decides what may start.
+ */
+import { checkSteps } from "./weights";
+
+/** One version as the rollout sees it. */
+export interface PlanVersion {
+    /** Version name (label value, subset name). */
+    name: string;
+    /** Container image, recorded in the state for the audit trail. */
+    image?: string;
+    /** Replicas; a canary with 0 replicas cannot get traffic and is refused. */
+    replicas?: number;
+}
+
+/** The input of every engine command. */
+export interface RolloutPlan {
+    /** Stack name. */
+    stack: string;
+    /** The stack's `versions` in order: the baseline first, the canary second. */
+    versions: PlanVersion[];
+    /** Canary weight of each step, strictly increasing, ending at 100. */
+    steps: number[];
+    /** Seconds to wait after a traffic shift before the first analysis. */
+    waitSeconds: number;
+    /** Seconds between analyses while a step is inconclusive. */
+    analysisIntervalSeconds: number;
+    /** Inconclusive analyses tolerated in one step; one more rolls back. */
+    maxInconclusive: number;
+}
+
+/** The subset of validated stack config a plan is made from (config/types.ts CanaryConfig fits). */
+export interface PlanSource {
+    versions: { name: string; image: string; replicas: number }[];
+    rollout: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+}
+
+/** Builds the plan of a stack from its validated config. Throws a RangeError for impossible settings. */
+export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
+    const { rollout } = config;
+    for (const [key, value] of Object.entries({
+        waitSeconds: rollout.waitSeconds,
+        analysisIntervalSeconds: rollout.analysisIntervalSeconds,
+        maxInconclusive: rollout.maxInconclusive,
+    })) {
+        if (!Number.isFinite(value) || value < 0) {
+            throw new RangeError(`rollout.${key} must be a number >= 0, got ${String(value)}`);
+        }
+    }
+    return {
+        stack,
+        versions: config.versions.map((v) => ({ name: v.name, image: v.image, replicas: v.replicas })),
+        steps: checkSteps(rollout.steps),
+        waitSeconds: rollout.waitSeconds,
+        analysisIntervalSeconds: rollout.analysisIntervalSeconds,
+        maxInconclusive: rollout.maxInconclusive,
+    };
+}
+
+/**
+ * Why a rollout cannot run on these versions, or undefined when it can: exactly two versions, the
+ * baseline first and the canary second, and a canary with replicas.
+ */
+export function whyNotRollable(plan: RolloutPlan): string | undefined {
+    const names = plan.versions.map((v) => v.name);
+    if (plan.versions.length < 2) {
+        return (
+            `stack ${plan.stack} has ${names.length === 0 ? "no versions" : `one version (${names[0]})`}: there is no canary to roll out; ` +
+            `add the canary as the second entry of istio-canary:versions (the baseline stays first)`
+        );
+    }
+    if (plan.versions.length > 2) {
+        return (
+            `stack ${plan.stack} has ${names.length} versions (${names.join(", ")}): a rollout moves traffic between exactly two, ` +
+            `the baseline (first entry) and the canary (second); remove the others from istio-canary:versions first`
+        );
+    }
+    const canary = plan.versions[1];
+    if (canary.replicas === 0) {
+        return `canary ${canary.name} has replicas: 0 on stack ${plan.stack}, so it cannot get traffic to analyse; give it replicas first`;
+    }
+    return undefined;
+}

@@ -1,0 +1,313 @@
+/**
+ * The rollout's persistent state and the lock that keeps one rollout per stack.
+ *
+ * State lives in `<dir>/<stack>.json` (default dir: `.rollout/` in the project root, gitignored)
+ * and is rewritten atomically (temp file, fsync, rename) after every action, so a rollout stopped
+ * at any point (Ctrl-C, kill, a failed `pulumi up`) resumes from the last completed action.
+ * The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly one process holds it.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ActionKind, Judgement, Verdict } from "./types";
+import { Weights } from "./weights";
+
+/** Version of the state file's format. */
+export const STATE_FORMAT = 1;
+
+/** Lifecycle of a rollout. Only `in-progress` can be resumed; only `completed` can be finalized. */
+export type RolloutStatus = "in-progress" | "completed" | "rolled-back" | "aborted" | "finalized";
+
+/** A traffic change that was started and not yet confirmed; --resume applies it again. */
+export interface PendingAction {
+    kind: ActionKind;
+    /** Step index of a shift. */
+    step?: number;
+    /** Weights to apply (shift, rollback, abort). */
+    weights?: Weights;
+    /** Version to remove (finalize). */
+    remove?: string;
+    /** Why (a rollback's or abort's reason). */
+    reason?: string;
+    /** When it was first started. */
+    startedAt: string;
+    /** Failed attempts so far. */
+    failures: number;
+}
+
+/** One analysis of a step with its evidence. */
+export interface AnalysisRecord {
+    at: string;
+    /** Seconds since the step's traffic shift: the window analysed. */
+    sinceSeconds: number;
+    verdict: Verdict;
+    /** The judge's whole answer (counts, ratios, p99s, reasons, test statistics). */
+    result: Judgement;
+}
+
+/** What was decided at the end of a step. */
+export interface StepDecision {
+    at: string;
+    decision: "promote" | "rollback";
+    reason: string;
+}
+
+/** One step of the plan and what happened in it. */
+export interface StepRecord {
+    /** Canary weight of this step. */
+    canaryWeight: number;
+    /** Weights applied for it. */
+    weights: Weights;
+    /** When its weights were applied: the traffic shift the analysis window starts at. */
+    appliedAt?: string;
+    /** Every analysis in this step, in order. */
+    analyses: AnalysisRecord[];
+    decision?: StepDecision;
+}
+
+/** An entry of the append-only history: every action and decision, with a timestamp. */
+export interface HistoryEntry {
+    at: string;
+    /** What happened, e.g. `apply-started`, `applied`, `apply-failed`, `analysis`, `interrupted`. */
+    event: string;
+    /** Free-form details (weights, error, verdict). */
+    detail?: Record<string, unknown>;
+}
+
+/** Everything the rollout needs to continue after an interruption, and its audit trail. */
+export interface RolloutState {
+    format: typeof STATE_FORMAT;
+    stack: string;
+    baseline: { name: string; image?: string };
+    canary: { name: string; image?: string };
+    /** The plan as it was when the rollout started; a resume follows it even if config changed since. */
+    plan: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+    status: RolloutStatus;
+    /** Index of the current step in `plan.steps`. */
+    current: number;
+    /** One record per step reached so far. */
+    steps: StepRecord[];
+    /** The weights last confirmed applied, or null before the first apply. */
+    applied: Weights | null;
+    /** A traffic change started and not confirmed, or null. */
+    pending: PendingAction | null;
+    /** How it ended (for a terminal status). */
+    outcome?: { at: string; reason: string };
+    history: HistoryEntry[];
+    startedAt: string;
+    updatedAt: string;
+}
+
+/** The state file is unreadable or belongs to something else. */
+export class StateFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StateFileError";
+    }
+}
+
+/** Another process holds the stack's rollout lock. */
+export class LockHeldError extends Error {
+    constructor(
+        message: string,
+        /** The holder as recorded in the lock file. */
+        readonly holder: LockInfo,
+    ) {
+        super(message);
+        this.name = "LockHeldError";
+    }
+}
+
+/** What a lock file records about its holder. */
+export interface LockInfo {
+    pid: number;
+    hostname: string;
+    /** ISO timestamp. */
+    since: string;
+    /** What the holder is doing (start, resume, abort, finalize). */
+    command: string;
+}
+
+/** A held lock; release it when done. */
+export interface Lock {
+    readonly file: string;
+    release(): void;
+}
+
+/** Where rollout state and locks are kept. */
+export interface StateStore {
+    /** The state of a stack's rollout, or undefined when there is none. Throws StateFileError for a bad file. */
+    load(stack: string): RolloutState | undefined;
+    /** Writes the state atomically. */
+    save(state: RolloutState): void;
+    /** Takes the stack's lock or throws LockHeldError; a lock whose process is gone is taken over. */
+    lock(stack: string, command: string): Lock;
+    /** Path of a stack's state file (for messages). */
+    fileOf(stack: string): string;
+}
+
+/** Writes a file atomically: a temp file in the same directory, fsync, rename over the target. */
+export function writeFileAtomic(file: string, text: string): void {
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+    const fd = fs.openSync(tmp, "w", 0o644);
+    try {
+        fs.writeSync(fd, text);
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    try {
+        fs.renameSync(tmp, file);
+    } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+    }
+}
+
+/** True when a process with this pid exists on this machine (EPERM means it exists but is not ours). */
+export function processAlive(pid: number): boolean {
+    if (!Number.isInteger(pid) || pid <= 0) {
+        return false;
+    }
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** State and locks as files in one directory. */
+export class FileStateStore implements StateStore {
+    /** @param dir directory of the state and lock files, created on first write. */
+    constructor(readonly dir: string) {}
+
+    fileOf(stack: string): string {
+        return path.join(this.dir, `${stack}.json`);
+    }
+
+    private lockFileOf(stack: string): string {
+        return path.join(this.dir, `${stack}.lock`);
+    }
+
+    load(stack: string): RolloutState | undefined {
+        const file = this.fileOf(stack);
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+                return undefined;
+            }
+            throw new StateFileError(`cannot read rollout state ${file}: ${(e as Error).message}`);
+        }
+        let state: RolloutState;
+        try {
+            state = JSON.parse(text) as RolloutState;
+        } catch (e) {
+            throw new StateFileError(`rollout state ${file} is not valid JSON (${(e as Error).message}); inspect it, then delete it to start over`);
+        }
+        if (state === null || typeof state !== "object" || state.format !== STATE_FORMAT) {
+            throw new StateFileError(`rollout state ${file} has an unknown format (expected format ${STATE_FORMAT}); delete it to start over`);
+        }
+        if (state.stack !== stack) {
+            throw new StateFileError(`rollout state ${file} belongs to stack ${JSON.stringify(state.stack)}, not ${JSON.stringify(stack)}`);
+        }
+        return state;
+    }
+
+    save(state: RolloutState): void {
+        writeFileAtomic(this.fileOf(state.stack), `${JSON.stringify(state, null, 2)}\n`);
+    }
+
+    lock(stack: string, command: string): Lock {
+        const file = this.lockFileOf(stack);
+        fs.mkdirSync(this.dir, { recursive: true });
+        const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), command };
+        // Write the full record to a temp file, then link it into place: link fails if the lock
+        // exists, so the lock file appears complete and exactly one process wins.
+        const tmp = path.join(this.dir, `.${stack}.lock.${process.pid}.${Date.now()}.tmp`);
+        fs.writeFileSync(tmp, JSON.stringify(info));
+        try {
+            for (let attempt = 0; attempt < 2; attempt++) {
+                try {
+                    fs.linkSync(tmp, file);
+                    return { file, release: () => releaseLock(file, info) };
+                } catch (e) {
+                    if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+                        throw e;
+                    }
+                }
+                const holder = readLock(file);
+                if (holder === undefined) {
+                    continue; // released between our link and our read
+                }
+                if (!isStale(holder)) {
+                    throw new LockHeldError(
+                        `a rollout of stack ${stack} is already running (pid ${holder.pid} on ${holder.hostname}, ${holder.command} since ${holder.since}); ` +
+                            `wait for it or stop it (Ctrl-C in its terminal, or kill ${holder.pid}), then use --resume or --abort. ` +
+                            `If that process is gone, delete ${file}`,
+                        holder,
+                    );
+                }
+                breakStaleLock(file, holder);
+            }
+            const holder = readLock(file);
+            throw new LockHeldError(`could not take the lock ${file}; another process took it first`, holder ?? info);
+        } finally {
+            fs.rmSync(tmp, { force: true });
+        }
+    }
+}
+
+function readLock(file: string): LockInfo | undefined {
+    try {
+        const info = JSON.parse(fs.readFileSync(file, "utf8")) as LockInfo;
+        return info;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+            return undefined;
+        }
+        // Unreadable content: our locks are written whole, so this is not one of ours in progress.
+        return { pid: -1, hostname: os.hostname(), since: "unknown", command: "unknown" };
+    }
+}
+
+/** A lock is stale when it was taken on this machine by a process that no longer exists. */
+function isStale(holder: LockInfo): boolean {
+    return holder.hostname === os.hostname() && !processAlive(holder.pid);
+}
+
+/**
+ * Removes a stale lock. It is renamed aside first and checked: if what was renamed is not the stale
+ * holder we read (another process broke it and locked in between), it is put back.
+ */
+function breakStaleLock(file: string, stale: LockInfo): void {
+    const aside = `${file}.stale.${process.pid}`;
+    try {
+        fs.renameSync(file, aside);
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+            return;
+        }
+        throw e;
+    }
+    const moved = readLock(aside);
+    if (moved !== undefined && (moved.pid !== stale.pid || moved.since !== stale.since)) {
+        try {
+            fs.linkSync(aside, file);
+        } catch {
+            // someone else holds it now; either way the live holder keeps a lock file
+        }
+    }
+    fs.rmSync(aside, { force: true });
+}
+
+function releaseLock(file: string, info: LockInfo): void {
+    const holder = readLock(file);
+    if (holder !== undefined && holder.pid === info.pid && holder.since === info.since) {
+        fs.rmSync(file, { force: true });
+    }
+}

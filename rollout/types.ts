@@ -1,0 +1,186 @@
+/**
+ * The narrow interfaces the rollout engine is driven through: the stack it changes, the judge that
+ * analyses a step, the clock it waits on, and the events it reports. The engine knows nothing of
+ * Pulumi or Prometheus; rollout/automation.ts and rollout/judge.ts adapt the real ones.
+ */
+import { Weights } from "./weights";
+
+/** Applies traffic changes to one stack (in production: edit Pulumi.<stack>.yaml, then `pulumi up`). */
+export interface StackTarget {
+    /** Sets these weights (every listed version) in the stack's config and applies it. Rejects when the apply fails. */
+    applyWeights(weights: Weights): Promise<void>;
+    /** Removes a version from the stack's `versions` and applies it. Rejects when the apply fails. */
+    removeVersion(name: string): Promise<void>;
+    /** The weights the stack's config holds now, by version name; used to detect edits made while a rollout was stopped. */
+    currentWeights(): Promise<Weights>;
+}
+
+/** Per-version request statistics of an analysis (the analysis module's VersionStats). */
+export interface VersionStats {
+    /** Version label value. */
+    version: string;
+    /** Requests counted. */
+    requests: number;
+    /** 5xx responses counted. */
+    errors: number;
+    /** errors / requests, null without requests. */
+    errorRate: number | null;
+    /** 99th percentile latency in ms, null without data. */
+    p99Ms: number | null;
+}
+
+/** The analysis verdict for a step. */
+export type Verdict = "pass" | "fail" | "inconclusive";
+
+/** What a judge answers: the verdict and its evidence (structurally a subset of the analysis module's AnalysisResult). */
+export interface Judgement {
+    /** pass, fail or inconclusive. */
+    verdict: Verdict;
+    /** The canary's statistics. */
+    canary: VersionStats;
+    /** The baseline's statistics. */
+    baseline: VersionStats;
+    /** Why the verdict is what it is, one sentence each. */
+    reasons: string[];
+    /** Further evidence (test statistics, thresholds, queries), stored with the decision as given. */
+    evidence?: unknown;
+}
+
+/** Analyses the canary against the baseline over the time since the step's traffic shift. */
+export interface CanaryJudge {
+    /** Judges the step; must resolve (an unreachable Prometheus is an inconclusive verdict, not a rejection). */
+    judge(input: { baseline: string; canary: string; sinceSeconds: number }): Promise<Judgement>;
+}
+
+/** Time as the engine sees it; tests substitute a virtual clock so waits take no real time. */
+export interface Clock {
+    /** Milliseconds since the epoch. */
+    now(): number;
+    /** Resolves after `ms`; rejects with an AbortError as soon as `signal` aborts. */
+    sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The kinds of traffic change the engine applies. */
+export type ActionKind = "shift" | "rollback" | "abort" | "finalize";
+
+/** Fields every event carries. */
+interface EventBase {
+    /** ISO timestamp. */
+    at: string;
+    /** Stack name. */
+    stack: string;
+}
+
+/** A rollout (new or resumed), abort or finalize begins. */
+export interface StartEvent extends EventBase {
+    type: "start";
+    /** What was asked. */
+    mode: "start" | "resume" | "abort" | "finalize";
+    baseline: string;
+    canary: string;
+    /** Canary weight of each step. */
+    steps: number[];
+    /** Index of the step the run begins at (0-based). */
+    step: number;
+    waitSeconds: number;
+    analysisIntervalSeconds: number;
+    maxInconclusive: number;
+}
+
+/** A traffic change is being applied. */
+export interface ApplyEvent extends EventBase {
+    type: "apply";
+    action: ActionKind;
+    /** Step index for a shift. */
+    step?: number;
+    /** Weights being applied (shift, rollback, abort). */
+    weights?: Weights;
+    /** Version being removed (finalize). */
+    remove?: string;
+}
+
+/** A traffic change was applied. */
+export interface AppliedEvent extends Omit<ApplyEvent, "type"> {
+    type: "applied";
+    /** How long the apply took. */
+    durationMs: number;
+}
+
+/** A traffic change failed to apply; the state keeps it pending for --resume. */
+export interface ApplyFailedEvent extends Omit<ApplyEvent, "type"> {
+    type: "apply-failed";
+    /** The apply's error message. */
+    error: string;
+}
+
+/** The engine waits (after a shift, or between inconclusive analyses). */
+export interface WaitEvent extends EventBase {
+    type: "wait";
+    step: number;
+    /** settle: after the traffic shift, before the first analysis; retry: after an inconclusive analysis. */
+    reason: "settle" | "retry";
+    /** Seconds to wait. */
+    seconds: number;
+    /** Total seconds of this wait when it began (differs from `seconds` after a resume). */
+    totalSeconds: number;
+}
+
+/** An analysis of a step and the decision it led to. */
+export interface AnalysisEvent extends EventBase {
+    type: "analysis";
+    step: number;
+    /** Weights in force during the step. */
+    weights: Weights;
+    /** Seconds since the step's traffic shift: the window analysed. */
+    sinceSeconds: number;
+    verdict: Verdict;
+    baseline: VersionStats;
+    canary: VersionStats;
+    reasons: string[];
+    /** promote: next step; hold: ask again later; rollback: all traffic to the baseline. */
+    decision: "promote" | "hold" | "rollback";
+    /** Inconclusive analyses in this step so far, and the tolerance. */
+    inconclusive: number;
+    maxInconclusive: number;
+}
+
+/** The run ended. */
+export interface EndEvent extends EventBase {
+    type: "end";
+    outcome: OutcomeKind;
+    exitCode: number;
+    message: string;
+}
+
+/** Everything the engine reports, one event per action or decision. */
+export type RolloutEvent = StartEvent | ApplyEvent | AppliedEvent | ApplyFailedEvent | WaitEvent | AnalysisEvent | EndEvent;
+
+/** How a run ended. */
+export type OutcomeKind = "completed" | "rolled-back" | "aborted" | "finalized" | "apply-failed" | "interrupted" | "refused";
+
+/** Exit codes of `npm run rollout`. */
+export const EXIT = {
+    /** Completed, finalized or aborted as asked. */
+    ok: 0,
+    /** The canary was rolled back (failed analysis or too many inconclusive ones). */
+    rolledBack: 1,
+    /** Bad flags or config. */
+    usage: 2,
+    /** A `pulumi up` failed; the state is saved and --resume retries it. */
+    applyFailed: 3,
+    /** Refused: lock held, nothing to resume, finalize before completion, one version only, ... */
+    refused: 4,
+    /** Interrupted (SIGINT/SIGTERM) between actions; the state is saved and --resume continues. */
+    interrupted: 130,
+} as const;
+
+/** Exit code of each outcome. */
+export const OUTCOME_EXIT: Record<OutcomeKind, number> = {
+    completed: EXIT.ok,
+    finalized: EXIT.ok,
+    aborted: EXIT.ok,
+    "rolled-back": EXIT.rolledBack,
+    "apply-failed": EXIT.applyFailed,
+    refused: EXIT.refused,
+    interrupted: EXIT.interrupted,
+};

@@ -1,0 +1,147 @@
+/** Test doubles for the rollout engine: a recording stack target, a scripted judge, a virtual clock. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FileStateStore, RolloutState } from "../../rollout/state";
+import { CanaryJudge, Clock, Judgement, RolloutEvent, StackTarget, Verdict, VersionStats } from "../../rollout/types";
+import { Weights } from "../../rollout/weights";
+
+/** One call the target received. */
+export interface TargetCall {
+    kind: "apply" | "remove";
+    weights?: Weights;
+    name?: string;
+    ok: boolean;
+}
+
+/**
+ * Records every apply. Like the real adapter, it writes the stack's config before `pulumi up`, so a
+ * failed apply leaves the new weights in the config.
+ */
+export class RecordingTarget implements StackTarget {
+    readonly calls: TargetCall[] = [];
+    weights: Weights;
+    /** Decides whether a call fails (its message becomes the error), by call. */
+    failWhen: (call: TargetCall, index: number) => string | undefined = () => undefined;
+    /** Runs before each call resolves (to interrupt mid-apply, for example). */
+    onCall: (call: TargetCall) => void = () => undefined;
+
+    constructor(initial: Weights) {
+        this.weights = { ...initial };
+    }
+
+    async applyWeights(weights: Weights): Promise<void> {
+        this.weights = { ...this.weights, ...weights };
+        await this.finish({ kind: "apply", weights: { ...weights }, ok: true });
+    }
+
+    async removeVersion(name: string): Promise<void> {
+        const next = { ...this.weights };
+        delete next[name];
+        this.weights = next;
+        await this.finish({ kind: "remove", name, ok: true });
+    }
+
+    async currentWeights(): Promise<Weights> {
+        return { ...this.weights };
+    }
+
+    /** Weights of the successful applies, in order. */
+    get applied(): Weights[] {
+        return this.calls.filter((c) => c.kind === "apply" && c.ok).map((c) => c.weights!);
+    }
+
+    private async finish(call: TargetCall): Promise<void> {
+        await new Promise((r) => setImmediate(r));
+        const error = this.failWhen(call, this.calls.length);
+        call.ok = error === undefined;
+        this.calls.push(call);
+        this.onCall(call);
+        if (error !== undefined) {
+            throw new Error(error);
+        }
+    }
+}
+
+/** Per-version traffic a scripted judge reports. */
+export interface FakeTraffic {
+    requests: number;
+    errors: number;
+    p99Ms: number | null;
+}
+
+/** A judge that answers from a script: a verdict (or a function of the call) per call. */
+export class ScriptedJudge implements CanaryJudge {
+    readonly calls: { baseline: string; canary: string; sinceSeconds: number }[] = [];
+    /** Called before answering; a test can block here. */
+    gate: () => Promise<void> = async () => undefined;
+
+    constructor(private readonly script: (call: number, input: { baseline: string; canary: string; sinceSeconds: number }) => Verdict) {}
+
+    async judge(input: { baseline: string; canary: string; sinceSeconds: number }): Promise<Judgement> {
+        this.calls.push(input);
+        await this.gate();
+        const verdict = this.script(this.calls.length - 1, input);
+        const canary: FakeTraffic = verdict === "fail" ? { requests: 120, errors: 12, p99Ms: 48 } : verdict === "inconclusive" ? { requests: 0, errors: 0, p99Ms: null } : { requests: 120, errors: 0, p99Ms: 47 };
+        return {
+            verdict,
+            baseline: stats(input.baseline, { requests: 1080, errors: 1, p99Ms: 45 }),
+            canary: stats(input.canary, canary),
+            reasons: [verdict === "fail" ? "canary 5xx ratio 10.00% exceeds 1.00%" : verdict === "inconclusive" ? "canary has 0 requests, fewer than minRequests 50" : "canary within limits and not worse than baseline"],
+        };
+    }
+}
+
+function stats(version: string, t: FakeTraffic): VersionStats {
+    return { version, requests: t.requests, errors: t.errors, errorRate: t.requests === 0 ? null : t.errors / t.requests, p99Ms: t.p99Ms };
+}
+
+/** A judge that always gives the same verdict. */
+export function always(verdict: Verdict): ScriptedJudge {
+    return new ScriptedJudge(() => verdict);
+}
+
+/** Virtual time: sleeps advance it at once; every sleep is recorded. */
+export class VirtualClock implements Clock {
+    readonly sleeps: number[] = [];
+    /** Runs at the start of each sleep (to interrupt during a wait, for example). */
+    onSleep: (ms: number, index: number) => void = () => undefined;
+
+    constructor(public t = Date.parse("2025-01-01T12:00:00Z")) {}
+
+    now(): number {
+        return this.t;
+    }
+
+    async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+        this.sleeps.push(ms);
+        this.onSleep(ms, this.sleeps.length - 1);
+        await new Promise((r) => setImmediate(r));
+        if (signal?.aborted) {
+            const e = new Error("aborted");
+            e.name = "AbortError";
+            throw e;
+        }
+        this.t += ms;
+    }
+}
+
+/** A FileStateStore in a fresh temp directory that also keeps a copy of every saved state. */
+export class SnapshotStore extends FileStateStore {
+    readonly snapshots: RolloutState[] = [];
+
+    constructor(dir = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-state-"))) {
+        super(dir);
+    }
+
+    save(state: RolloutState): void {
+        super.save(state);
+        this.snapshots.push(JSON.parse(JSON.stringify(state)) as RolloutState);
+    }
+}
+
+/** Collects events. */
+export function eventLog(): { events: RolloutEvent[]; emit: (e: RolloutEvent) => void } {
+    const events: RolloutEvent[] = [];
+    return { events, emit: (e) => events.push(e) };
+}
