@@ -529,7 +529,11 @@ function verify(before: string, after: string, next: Record<string, unknown>[], 
     }
 }
 
-function writeIfUnchanged(file: string, before: string, after: string): void {
+/**
+ * Writes `after` atomically, but only while the file still holds `before`; otherwise throws
+ * StackFileError and writes nothing (someone else changed the file since it was read).
+ */
+export function writeIfUnchanged(file: string, before: string, after: string): void {
     if (fs.readFileSync(file, "utf8") !== before) {
         throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
     }

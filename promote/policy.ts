@@ -1,0 +1,64 @@
+/**
+ * The offline policy check promote runs on the target stack after writing it: the project's
+ * `npm run policy` command, judged by its exit code (0: no mandatory violation).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../lib/stack-config";
+
+/** The outcome of one policy check. */
+export interface PolicyVerdict {
+    /** True when the check ran and exited 0. */
+    passed: boolean;
+    /** The command as a person would type it. */
+    command: string;
+    /** Its exit code; null when it could not be started or was killed. */
+    exitCode: number | null;
+    /** What it printed (stdout and stderr, in order). */
+    output: string;
+    /** Why it did not run to an exit code (spawn error, signal, timeout), if so. */
+    error?: string;
+}
+
+/** Runs the policy check of one stack whose files are in `configDir`. */
+export type PolicyRunner = (stack: string, configDir: string) => PolicyVerdict;
+
+/** Options of npmPolicyRunner. */
+export interface NpmPolicyOptions {
+    /** Directory holding package.json with the `policy` script. Default: the repository root. */
+    projectRoot?: string;
+    /** Milliseconds before the check is killed. Default 15 minutes. */
+    timeoutMs?: number;
+}
+
+/**
+ * The real runner: `npm run policy -- --stack <stack> --config-dir <dir>` in the project root,
+ * with stdout and stderr captured together in order.
+ */
+export function npmPolicyRunner(opts: NpmPolicyOptions = {}): PolicyRunner {
+    const cwd = opts.projectRoot ?? PROJECT_ROOT;
+    const timeout = opts.timeoutMs ?? 15 * 60 * 1000;
+    return (stack, configDir) => {
+        const args = ["run", "policy", "--", "--stack", stack, "--config-dir", configDir];
+        const command = `npm ${args.join(" ")}`;
+        const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "promote-policy-"));
+        const logFile = path.join(tmpDir, "output.log");
+        const fd = fs.openSync(logFile, "w");
+        try {
+            const child = spawnSync("npm", args, { cwd, stdio: ["ignore", fd, fd], timeout });
+            const output = fs.readFileSync(logFile, "utf8");
+            let error: string | undefined;
+            if (child.error !== undefined) {
+                error = `could not run ${command}: ${child.error.message}`;
+            } else if (child.signal !== null) {
+                error = `${command} was stopped by ${child.signal}${child.signal === "SIGTERM" ? ` (timeout after ${timeout / 1000}s?)` : ""}`;
+            }
+            return { passed: child.status === 0 && error === undefined, command, exitCode: child.status, output, error };
+        } finally {
+            fs.closeSync(fd);
+            fs.rmSync(tmpDir, { recursive: true, force: true });
+        }
+    };
+}

@@ -1,0 +1,114 @@
+/**
+ * One promotion from start to end: load and validate both stacks, plan, edit the target's
+ * stack file (or only compute the edit, for a dry run), then run the policy check on it.
+ */
+import { ConfigError } from "../config/check";
+import { validateConfig } from "../config/validate";
+import { StackFileError, loadStackConfig } from "../lib/stack-config";
+import { addVersion, readVersions, unifiedDiff, writeIfUnchanged } from "../lib/stack-file";
+import { PromotionPlan, PromotionRefused, planPromotion } from "./plan";
+import { PolicyRunner, PolicyVerdict } from "./policy";
+
+/** What promote needs. */
+export interface PromoteOptions {
+    /** Source stack. */
+    from: string;
+    /** Target stack. */
+    to: string;
+    /** Directory holding Pulumi.yaml and the stack files. */
+    configDir: string;
+    /** Compute and show the change, write nothing, run no policy check. */
+    dryRun: boolean;
+    /** Runs the policy check on the target after a write. */
+    runPolicy: PolicyRunner;
+}
+
+/** How a promotion ended. */
+export type PromoteResult =
+    | {
+          /** Nothing was changed; `reason` says why. */
+          status: "refused";
+          reason: string;
+      }
+    | {
+          /** Nothing was changed; `diff` is what a real run would write. */
+          status: "dry-run";
+          plan: PromotionPlan;
+          file: string;
+          diff: string;
+      }
+    | {
+          /** The target file was written; `policy` is the check that followed. */
+          status: "written";
+          plan: PromotionPlan;
+          file: string;
+          diff: string;
+          policy: PolicyVerdict;
+      };
+
+/** Promotes the version at 100% in `from` to `to` as a canary at weight 0. Never throws for a refusal. */
+export function promote(opts: PromoteOptions): PromoteResult {
+    const { from, to, configDir } = opts;
+    const refused = (reason: string): PromoteResult => ({ status: "refused", reason });
+
+    const problems: string[] = [];
+    const stacks = [from, to].map((stack) => {
+        try {
+            const loaded = loadStackConfig(stack, configDir);
+            try {
+                return { file: loaded.stackFile, config: validateConfig(loaded.raw) };
+            } catch (e) {
+                if (!(e instanceof ConfigError)) {
+                    throw e;
+                }
+                problems.push(`${loaded.stackFile}: ${e.message}`);
+            }
+        } catch (e) {
+            if (!(e instanceof StackFileError)) {
+                throw e;
+            }
+            problems.push(e.message);
+        }
+        return undefined;
+    });
+    const [source, target] = stacks;
+    if (source === undefined || target === undefined) {
+        return refused(`cannot promote ${from} -> ${to}: ${problems.join("\n")}`);
+    }
+
+    const orderA = source.config.promotionOrder.join(" -> ");
+    const orderB = target.config.promotionOrder.join(" -> ");
+    if (orderA !== orderB) {
+        return refused(
+            `cannot promote ${from} -> ${to}: the stacks disagree on promotionOrder (${from}: ${orderA}; ${to}: ${orderB}); set it once, in Pulumi.yaml, not in a stack file`,
+        );
+    }
+
+    let plan: PromotionPlan;
+    let edit: { before: string; after: string };
+    try {
+        plan = planPromotion({ from, to, order: source.config.promotionOrder, source: readVersions(source.file), target: readVersions(target.file) });
+        edit = addVersion(target.file, plan.canary, { write: false });
+    } catch (e) {
+        if (e instanceof PromotionRefused) {
+            return refused(e.message);
+        }
+        if (e instanceof StackFileError) {
+            return refused(`cannot promote ${from} -> ${to}: ${e.message}`);
+        }
+        throw e;
+    }
+    const diff = unifiedDiff(target.file, edit.before, edit.after);
+    if (opts.dryRun) {
+        return { status: "dry-run", plan, file: target.file, diff };
+    }
+    try {
+        writeIfUnchanged(target.file, edit.before, edit.after);
+    } catch (e) {
+        if (e instanceof StackFileError) {
+            return refused(`cannot promote ${from} -> ${to}: ${e.message}`);
+        }
+        throw e;
+    }
+    return { status: "written", plan, file: target.file, diff, policy: opts.runPolicy(to, configDir) };
+}
