@@ -50,10 +50,12 @@ export function npmPolicyRunner(opts: NpmPolicyOptions = {}): PolicyRunner {
             const child = spawnSync("npm", args, { cwd, stdio: ["ignore", fd, fd], timeout });
             const output = fs.readFileSync(logFile, "utf8");
             let error: string | undefined;
-            if (child.error !== undefined) {
+            if ((child.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
+                error = `${command} did not finish within ${timeout / 1000}s and was stopped`;
+            } else if (child.error !== undefined) {
                 error = `could not run ${command}: ${child.error.message}`;
             } else if (child.signal !== null) {
-                error = `${command} was stopped by ${child.signal}${child.signal === "SIGTERM" ? ` (timeout after ${timeout / 1000}s?)` : ""}`;
+                error = `${command} was stopped by ${child.signal}`;
             }
             return { passed: child.status === 0 && error === undefined, command, exitCode: child.status, output, error };
         } finally {

@@ -1,0 +1,144 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { npmPolicyRunner } from "../../promote";
+import { ROOT, completeDevRollout, read, snapshot, tempProject } from "./helpers";
+
+/** Runs `npm run promote -- ...` as a person would, from the repository root. */
+function npmPromote(args: string[]) {
+    const r = spawnSync("npm", ["run", "--silent", "promote", "--", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, INIT_CWD: ROOT } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs cli/promote.ts directly under ts-node (faster than npm). */
+function cli(args: string[]) {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "promote.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const NO_STACK_TRACE = /^\s+at .+\(.+:\d+:\d+\)$/m;
+
+describe("npm run promote (child process)", function () {
+    this.timeout(120000);
+    let dir: string;
+    beforeEach(() => {
+        dir = tempProject();
+    });
+    afterEach(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("refuses a source without a version at 100% with exit code 1, its reason and no file changed", () => {
+        const before = snapshot(dir);
+        const r = npmPromote(["--from", "dev", "--to", "staging", "--config-dir", dir]);
+        assert.equal(r.code, 1);
+        assert.equal(
+            r.stderr,
+            "promote: cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)\nNothing was changed.\n",
+        );
+        assert.deepEqual(snapshot(dir), before);
+    });
+
+    it("refuses a pair that skips staging with exit code 1 and no file changed", () => {
+        completeDevRollout(dir);
+        const before = snapshot(dir);
+        const r = cli(["--from", "dev", "--to", "prod", "--config-dir", dir]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^promote: cannot promote dev -> prod: it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first\n/);
+        assert.deepEqual(snapshot(dir), before);
+    });
+
+    it("prints a diff for --dry-run, exits 0 and writes nothing", () => {
+        completeDevRollout(dir);
+        const before = snapshot(dir);
+        const r = npmPromote(["--from", "dev", "--to", "staging", "--dry-run", "--config-dir", dir]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /\n--- a\/Pulumi\.staging\.yaml\n\+\+\+ b\/Pulumi\.staging\.yaml\n@@ -6,4 \+6,8 @@\n/);
+        assert.match(r.stdout, /\n\+    - name: v2\n\+      image: jamaldevsecops\/myapp:v2\n\+      replicas: 2\n\+      weight: 0\n/);
+        assert.deepEqual(snapshot(dir), before);
+    });
+
+    for (const [name, args, message] of [
+        ["a missing --from", ["--to", "staging"], "error: required option '--from <stack>' not specified"],
+        ["an unknown flag", ["--from", "dev", "--to", "staging", "--yes"], "error: unknown option '--yes'"],
+        ["a stray argument", ["--from", "dev", "--to", "staging", "prod"], "error: too many arguments. Expected 0 arguments but got 1."],
+        ["a flag without its value", ["--from", "dev", "--to"], "error: option '--to <stack>' argument missing"],
+    ] as const) {
+        it(`exits 2 with a clear message and no stack trace for ${name}`, () => {
+            const r = cli([...args]);
+            assert.equal(r.code, 2);
+            assert.equal(r.stderr.split("\n")[0], message);
+            assert.doesNotMatch(r.stderr, NO_STACK_TRACE);
+            assert.equal(r.stdout, "");
+        });
+    }
+
+    it("writes the promotion, runs the real policy check on the target and exits by its verdict", () => {
+        completeDevRollout(dir);
+        const r = cli(["--from", "dev", "--to", "staging", "--config-dir", dir]);
+        assert.match(r.stdout, new RegExp(`Policy check on staging: npm run policy -- --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
+        // The change is written whatever the policy check says.
+        assert.match(read(dir, "Pulumi.staging.yaml"), /    - name: v2\n      image: jamaldevsecops\/myapp:v2\n      replicas: 2\n      weight: 0\n$/);
+        if (r.code === 0) {
+            assert.match(r.stdout, /Policy check on staging passed\.\n/);
+        } else {
+            assert.equal(r.code, 3, r.stderr);
+            assert.match(r.stderr, /Policy check on staging FAILED \(.+\)\.\nThe change to .+Pulumi\.staging\.yaml stays written\./);
+        }
+    });
+});
+
+describe("npmPolicyRunner", function () {
+    this.timeout(60000);
+    let project: string;
+    beforeEach(() => {
+        project = fs.mkdtempSync(path.join(os.tmpdir(), "policy-runner-"));
+    });
+    afterEach(() => {
+        fs.rmSync(project, { recursive: true, force: true });
+    });
+
+    /** A package whose `policy` script runs `code` with node. */
+    function withPolicyScript(code: string): void {
+        fs.writeFileSync(path.join(project, "policy.js"), code);
+        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "fake", version: "0.0.0", scripts: { policy: "node policy.js" } }));
+    }
+
+    it("passes the stack and config directory and passes when the command exits 0", () => {
+        withPolicyScript(`console.log("args:" + process.argv.slice(2).join(" ")); console.error("on stderr");`);
+        const verdict = npmPolicyRunner({ projectRoot: project })("staging", "/some/dir");
+        assert.equal(verdict.passed, true, verdict.output);
+        assert.equal(verdict.exitCode, 0);
+        assert.equal(verdict.command, "npm run policy -- --stack staging --config-dir /some/dir");
+        assert.match(verdict.output, /args:--stack staging --config-dir \/some\/dir\n/);
+        assert.match(verdict.output, /on stderr\n/);
+    });
+
+    it("fails with the exit code when the command exits non-zero", () => {
+        withPolicyScript(`console.log("mandatory violation"); process.exit(4);`);
+        const verdict = npmPolicyRunner({ projectRoot: project })("prod", "/x");
+        assert.equal(verdict.passed, false);
+        assert.equal(verdict.exitCode, 4);
+        assert.match(verdict.output, /mandatory violation/);
+    });
+
+    it("fails when the project has no policy script", () => {
+        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "fake", version: "0.0.0", scripts: {} }));
+        const verdict = npmPolicyRunner({ projectRoot: project })("prod", "/x");
+        assert.equal(verdict.passed, false);
+        assert.notEqual(verdict.exitCode, 0);
+        assert.match(verdict.output, /Missing script: "policy"/);
+    });
+
+    it("fails and says so when the check outlives its timeout", () => {
+        withPolicyScript(`setTimeout(() => undefined, 4000);`);
+        const verdict = npmPolicyRunner({ projectRoot: project, timeoutMs: 1500 })("prod", "/x");
+        assert.equal(verdict.passed, false);
+        assert.equal(verdict.error, "npm run policy -- --stack prod --config-dir /x did not finish within 1.5s and was stopped");
+    });
+});
