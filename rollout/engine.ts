@@ -238,6 +238,10 @@ export class RolloutEngine {
             this.note(state, "apply-failed", { ...what, error });
             this.deps.store.save(state);
             this.emit({ type: "apply-failed", ...what, error });
+            if (this.deps.signal?.aborted) {
+                // Ctrl-C / SIGTERM cancelled the apply: still pending, resumable like any interruption.
+                return this.interrupted(state);
+            }
             return this.outcome(
                 "apply-failed",
                 state,

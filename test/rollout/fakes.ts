@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { readVersions, removeVersion, setWeights } from "../../lib/stack-file";
 import { FileStateStore, RolloutState } from "../../rollout/state";
 import { CanaryJudge, Clock, Judgement, RolloutEvent, StackTarget, Verdict, VersionStats } from "../../rollout/types";
 import { Weights } from "../../rollout/weights";
@@ -144,4 +145,73 @@ export class SnapshotStore extends FileStateStore {
 export function eventLog(): { events: RolloutEvent[]; emit: (e: RolloutEvent) => void } {
     const events: RolloutEvent[] = [];
     return { events, emit: (e) => events.push(e) };
+}
+
+/**
+ * A target that does what the Automation API adapter does to the stack file (lib/stack-file.ts
+ * edits), records each change, and replaces `pulumi up` with a call that can be made to fail.
+ */
+export class StackFileTarget implements StackTarget {
+    readonly calls: TargetCall[] = [];
+    failWhen: (call: TargetCall) => string | undefined = () => undefined;
+
+    constructor(readonly stackFile: string) {}
+
+    async applyWeights(weights: Weights): Promise<void> {
+        setWeights(this.stackFile, weights);
+        this.up({ kind: "apply", weights: { ...weights }, ok: true });
+    }
+
+    async removeVersion(name: string): Promise<void> {
+        if (readVersions(this.stackFile).some((v) => v.name === name)) {
+            removeVersion(this.stackFile, name);
+        }
+        this.up({ kind: "remove", name, ok: true });
+    }
+
+    async currentWeights(): Promise<Weights> {
+        return Object.fromEntries(readVersions(this.stackFile).map((v) => [v.name, v.weight]));
+    }
+
+    private up(call: TargetCall): void {
+        const error = this.failWhen(call);
+        call.ok = error === undefined;
+        this.calls.push(call);
+        if (error !== undefined) {
+            throw new Error(error);
+        }
+    }
+}
+
+/** A temporary config dir with the project's Pulumi.yaml and a stack file of the given text. */
+export function configDirWith(stackFiles: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-config-"));
+    fs.copyFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    for (const [stack, text] of Object.entries(stackFiles)) {
+        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+    }
+    return dir;
+}
+
+/** A dev stack file: v1 (baseline) and v2 (canary), with a comment that edits must keep. */
+export function devStackFile(opts: { weights?: [number, number]; rollout?: string; extraVersion?: boolean; canaryReplicas?: number } = {}): string {
+    const [w1, w2] = opts.weights ?? [90, 10];
+    return [
+        "# dev: v1 is the baseline, v2 the canary",
+        "config:",
+        "  istio-canary:hosts:",
+        "    - dev.myapp.apsissolutions.com",
+        "  istio-canary:versions:",
+        "    - name: v1",
+        "      image: jamaldevsecops/myapp:v1",
+        "      replicas: 2",
+        `      weight: ${w1}`,
+        "    - name: v2 # the canary",
+        "      image: jamaldevsecops/myapp:v2",
+        `      replicas: ${opts.canaryReplicas ?? 1}`,
+        `      weight: ${w2}`,
+        ...(opts.extraVersion ? ["    - name: v3", "      image: jamaldevsecops/myapp:v3", "      replicas: 1", "      weight: 0"] : []),
+        ...(opts.rollout !== undefined ? ["  istio-canary:rollout:", ...opts.rollout.split("\n").map((l) => `    ${l}`)] : []),
+        "",
+    ].join("\n");
 }

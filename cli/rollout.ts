@@ -1,0 +1,185 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/check";
+import { validateConfig } from "../config/validate";
+import { EXIT_USAGE, describeError } from "../lib/cli-errors";
+import { PROJECT_ROOT, StackFileError, loadStackConfig } from "../lib/stack-config";
+import { PulumiStackTarget } from "../rollout/automation";
+import { systemClock } from "../rollout/clock";
+import { RolloutEngine } from "../rollout/engine";
+import { JudgeSettings, analysisJudge, checkJudgeSettings } from "../rollout/judge";
+import { planFromConfig } from "../rollout/plan";
+import { humanRenderer, jsonRenderer } from "../rollout/render";
+import { FileStateStore } from "../rollout/state";
+import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/types";
+
+/**
+ * `npm run rollout -- --stack <name> [--resume | --abort | --finalize] [--json] [--config-dir <dir>]`:
+ * walks the canary (versions[1]) of a stack up its `rollout.steps`, one `pulumi up` per shift, with
+ * the canary analysis between shifts; rolls back on failure. docs/rollout.md documents every flag,
+ * config key and exit code:
+ *
+ *   0 completed / finalized / aborted as asked    1 rolled back    2 bad usage or config
+ *   3 stopped by a failed apply (state saved)     4 refused        130 interrupted (state saved)
+ *   70 internal error (a bug; its stack trace is printed)
+ */
+
+/** Exit code for an unexpected error (a bug); its stack is printed. */
+export const EXIT_INTERNAL = 70;
+
+/** What the command needs from the outside world; tests replace every piece. */
+export interface RolloutCliDeps {
+    /** Standard output. */
+    out: (text: string) => void;
+    /** Standard error. */
+    err: (text: string) => void;
+    /** Whether standard output is a terminal (progress bars only then). */
+    isTTY: boolean;
+    /** Directory relative --config-dir values start from. */
+    cwd: string;
+    /** The stack the rollout changes. Default: Pulumi's Automation API on the project. */
+    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; signal?: AbortSignal }) => StackTarget;
+    /** The analysis between shifts. Default: the analysis module against rollout.prometheusUrl. */
+    makeJudge: (settings: JudgeSettings) => CanaryJudge;
+    /** Time and waiting. */
+    clock: Clock;
+    /** Aborted by SIGINT/SIGTERM. */
+    signal?: AbortSignal;
+}
+
+/** The defaults of a real run. */
+export function defaultDeps(signal?: AbortSignal): RolloutCliDeps {
+    return {
+        out: (s) => process.stdout.write(s),
+        err: (s) => process.stderr.write(s),
+        isTTY: process.stdout.isTTY === true,
+        cwd: process.env.INIT_CWD ?? process.cwd(),
+        // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
+        makeTarget: ({ stack, stackFile, signal: s }) => new PulumiStackTarget({ stack, stackFile, signal: s }),
+        makeJudge: (settings) => analysisJudge(settings),
+        clock: systemClock,
+        signal,
+    };
+}
+
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+interface Flags {
+    stack: string;
+    resume?: boolean;
+    abort?: boolean;
+    finalize?: boolean;
+    json?: boolean;
+    configDir?: string;
+}
+
+/** Parses the flags, runs the engine and prints; returns the exit code. */
+export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promise<number> {
+    const cmd = new Command("rollout")
+        .description("Walk a stack's canary (the second entry of versions) up rollout.steps, one pulumi up per shift, analysing between shifts; roll back on failure.")
+        .requiredOption("--stack <name>", "stack to roll out, e.g. dev")
+        .option("--resume", "continue an interrupted rollout from its last completed action")
+        .option("--abort", "route all traffic to the baseline (the first entry of versions) at once")
+        .option("--finalize", "after a completed rollout, remove the baseline from versions and apply")
+        .option("--json", "print one JSON event per line instead of text")
+        .option("--config-dir <dir>", "directory holding Pulumi.yaml and Pulumi.<stack>.yaml (default: the repository); the state goes to <dir>/.rollout/")
+        .allowExcessArguments(false)
+        .exitOverride()
+        .showHelpAfterError("(run npm run rollout -- --help for usage)")
+        .configureOutput({ writeOut: deps.out, writeErr: deps.err });
+    try {
+        cmd.parse(argv, { from: "user" });
+    } catch (e) {
+        if (e instanceof CommanderError) {
+            return e.exitCode === 0 ? 0 : EXIT_USAGE;
+        }
+        throw e;
+    }
+    const flags = cmd.opts<Flags>();
+    const usage = (message: string): number => {
+        deps.err(`rollout: ${message}\n(run npm run rollout -- --help for usage)\n`);
+        return EXIT_USAGE;
+    };
+    if (!STACK_NAME.test(flags.stack)) {
+        return usage(`--stack ${JSON.stringify(flags.stack)} is not a stack name; use letters, digits, '-', '_' or '.'`);
+    }
+    const modes = (["resume", "abort", "finalize"] as const).filter((m) => flags[m] === true);
+    if (modes.length > 1) {
+        return usage(`${modes.map((m) => `--${m}`).join(" and ")} cannot be combined; give at most one`);
+    }
+    const mode: "start" | (typeof modes)[number] = modes.length === 0 ? "start" : modes[0];
+    const configDir = flags.configDir === undefined ? PROJECT_ROOT : path.resolve(deps.cwd, flags.configDir);
+    if (!fs.existsSync(configDir) || !fs.statSync(configDir).isDirectory()) {
+        return usage(`--config-dir ${flags.configDir} is not a directory (${configDir})`);
+    }
+
+    let loaded;
+    let config;
+    try {
+        loaded = loadStackConfig(flags.stack, configDir);
+        config = validateConfig(loaded.raw);
+    } catch (e) {
+        if (e instanceof StackFileError || e instanceof ConfigError) {
+            deps.err(`rollout: ${e.message}\n`);
+            return EXIT_USAGE;
+        }
+        throw e;
+    }
+    const plan = planFromConfig(flags.stack, config);
+    const settings: JudgeSettings = {
+        prometheusUrl: config.rollout.prometheusUrl,
+        service: `${config.app.name}.${config.app.namespace}.svc.cluster.local`,
+        maxErrorRate: config.rollout.maxErrorRate,
+        maxP99Ms: config.rollout.maxP99Ms,
+        minRequests: config.rollout.minRequests,
+        reporter: config.rollout.reporter,
+    };
+    if ((mode === "start" || mode === "resume") && config.versions.length === 2) {
+        const problems = checkJudgeSettings(settings, config.versions[0].name, config.versions[1].name);
+        if (problems.length > 0) {
+            deps.err(`rollout: the analysis cannot run with this stack's config:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+            return EXIT_USAGE;
+        }
+    }
+
+    const renderer = flags.json === true ? jsonRenderer(deps.out) : humanRenderer({ out: deps.out, tty: deps.isTTY });
+    const engine = new RolloutEngine({
+        target: deps.makeTarget({ stack: flags.stack, stackFile: loaded.stackFile, configDir, signal: deps.signal }),
+        judge: deps.makeJudge(settings),
+        store: new FileStateStore(path.join(configDir, ".rollout")),
+        clock: deps.clock,
+        emit: (event: RolloutEvent) => renderer.emit(event),
+        signal: deps.signal,
+    });
+    try {
+        const outcome = await engine[mode](plan);
+        return outcome.exitCode;
+    } finally {
+        renderer.close();
+    }
+}
+
+if (require.main === module) {
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (name: string): void => {
+        signals += 1;
+        if (signals > 1) {
+            process.stderr.write(`\nrollout: ${name} again, quitting now; the state file is consistent, --resume continues\n`);
+            process.exit(EXIT.interrupted);
+        }
+        process.stderr.write(`\nrollout: ${name}: stopping after the current action (send it again to quit at once)\n`);
+        controller.abort();
+    };
+    process.on("SIGINT", () => onSignal("SIGINT"));
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    runRolloutCli(process.argv.slice(2), defaultDeps(controller.signal)).then(
+        (code) => process.exit(code),
+        (e) => {
+            const { message, expected } = describeError(e);
+            process.stderr.write(`rollout: ${message}\n`);
+            process.exit(expected ? EXIT_USAGE : EXIT_INTERNAL);
+        },
+    );
+}

@@ -1,0 +1,101 @@
+/**
+ * The StackTarget of a real rollout: Pulumi's Automation API on this project (LocalWorkspace on the
+ * project directory). Each change is written into Pulumi.<stack>.yaml by lib/stack-file.ts (the stack
+ * file in git is the config, and LocalWorkspace reads it), then applied with `pulumi up`.
+ *
+ * Deliberately thin: no logic beyond "edit the file, run up, report errors". It needs the Pulumi CLI
+ * and a cluster, neither of which the test machine has, so it is type-checked but not exercised by
+ * the tests (docs/rollout.md says so); the engine is tested through the same interface with a fake.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { PROJECT_ROOT, stackFilePath } from "../lib/stack-config";
+import { readVersions, removeVersion, setWeights } from "../lib/stack-file";
+import { StackTarget } from "./types";
+import { Weights, formatSplit } from "./weights";
+
+/** Options of the Automation API target. */
+export interface PulumiTargetOptions {
+    /** Stack name, e.g. `dev`. */
+    stack: string;
+    /** Directory of Pulumi.yaml and the program. Default: the project root. */
+    workDir?: string;
+    /** The stack file to edit and apply. Default: `<workDir>/Pulumi.<stack>.yaml`. */
+    stackFile?: string;
+    /**
+     * Policy packs run with every `pulumi up`. Default: the project's `policies/` pack when it has a
+     * PulumiPolicy.yaml (its dependencies must be installed: `npm ci --prefix policies`).
+     */
+    policyPacks?: string[];
+    /** Receives `pulumi up`'s output as it comes. Default: discard. */
+    onOutput?: (text: string) => void;
+    /** Aborts a running `pulumi up` (the CLI cancels gracefully). */
+    signal?: AbortSignal;
+}
+
+/** A `pulumi up` (or selecting the stack) failed. The message names the stack and the CLI's last lines. */
+export class ApplyError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ApplyError";
+    }
+}
+
+/** Edits Pulumi.<stack>.yaml and runs `pulumi up` through the Automation API. */
+export class PulumiStackTarget implements StackTarget {
+    private stack: Stack | undefined;
+    private readonly workDir: string;
+    private readonly stackFile: string;
+    private readonly policyPacks: string[];
+
+    constructor(private readonly opts: PulumiTargetOptions) {
+        this.workDir = opts.workDir ?? PROJECT_ROOT;
+        this.stackFile = opts.stackFile ?? stackFilePath(opts.stack, this.workDir);
+        const defaultPack = path.join(PROJECT_ROOT, "policies");
+        this.policyPacks = opts.policyPacks ?? (fs.existsSync(path.join(defaultPack, "PulumiPolicy.yaml")) ? [defaultPack] : []);
+    }
+
+    async applyWeights(weights: Weights): Promise<void> {
+        setWeights(this.stackFile, weights);
+        await this.up(`rollout: ${formatSplit(weights)}`);
+    }
+
+    async removeVersion(name: string): Promise<void> {
+        // A retry after a failed `up` finds the version already removed from the file.
+        if (readVersions(this.stackFile).some((v) => v.name === name)) {
+            removeVersion(this.stackFile, name);
+        }
+        await this.up(`rollout: finalize, remove ${name}`);
+    }
+
+    async currentWeights(): Promise<Weights> {
+        return Object.fromEntries(readVersions(this.stackFile).map((v) => [v.name, v.weight]));
+    }
+
+    /** Selects the stack once (LocalWorkspace on the project directory), then runs `pulumi up`. */
+    private async up(message: string): Promise<void> {
+        try {
+            // Loaded on first use: refusals, --abort checks and --help do not pay for the Automation API.
+            const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+            this.stack ??= await LocalWorkspace.selectStack({ stackName: this.opts.stack, workDir: this.workDir });
+            const usesDefaultFile = path.resolve(this.stackFile) === path.resolve(stackFilePath(this.opts.stack, this.workDir));
+            await this.stack.up({
+                message,
+                color: "never",
+                onOutput: this.opts.onOutput,
+                policyPacks: this.policyPacks.length > 0 ? this.policyPacks : undefined,
+                configFile: usesDefaultFile ? undefined : this.stackFile,
+                signal: this.opts.signal,
+            });
+        } catch (e) {
+            throw new ApplyError(`pulumi up of stack ${this.opts.stack} failed: ${lastLines(e instanceof Error ? e.message : String(e), 12)}`);
+        }
+    }
+}
+
+/** The last non-empty lines of a (long) CLI error. */
+function lastLines(text: string, n: number): string {
+    const lines = text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+    return (lines.length > n ? ["...", ...lines.slice(-n)] : lines).join("\n");
+}
