@@ -1,0 +1,110 @@
+import { StackValidationPolicy } from "@pulumi/policy";
+import {
+    ResourceLike,
+    StackViolation,
+    arr,
+    describe,
+    installedGateways,
+    isIstio,
+    isKube,
+    namespaceOf,
+    obj,
+    plainResources,
+    serverLabel,
+    serversOf,
+    str,
+} from "../istio";
+import { selectedGateways } from "./gateway-selects-installed-ingress";
+
+/** Modes whose credentials Istio does not read from credentialName. */
+const NO_CREDENTIAL_MODES = new Set(["PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL"]);
+
+interface SecretInfo {
+    label: string;
+    name: string | undefined;
+    namespace: string | undefined;
+    type: unknown;
+}
+
+function secretsOf(resources: readonly ResourceLike[]): SecretInfo[] {
+    return resources
+        .filter((r) => isKube(r, "", "Secret"))
+        .map((r) => ({ label: describe("Secret", r), name: str(obj(r.props.metadata)?.name), namespace: namespaceOf(r.props), type: r.props.type ?? "Opaque" }));
+}
+
+/** The credential names a server's tls block references (credentialName and credentialNames), without a `kubernetes://` prefix. */
+function credentialNames(tls: Record<string, unknown>): (string | undefined)[] {
+    const names = [...(tls.credentialName !== undefined ? [tls.credentialName] : []), ...arr(tls.credentialNames)];
+    return names.map((n) => str(n)?.replace(/^kubernetes:\/\//, ""));
+}
+
+/** The violations of the whole stack: credentialNames without a kubernetes.io/tls Secret in the gateway pods' namespace. Pure. */
+export function gatewaySecretViolations(resources: readonly ResourceLike[]): StackViolation[] {
+    const installed = installedGateways(resources);
+    if (installed.length === 0) {
+        return []; // the gateway pods' namespace is known only for a gateway the stack installs
+    }
+    const secrets = secretsOf(resources);
+    const uncertain = secrets.some((s) => s.name === undefined || s.namespace === undefined);
+    const out: StackViolation[] = [];
+    for (const gw of resources) {
+        if (!isIstio(gw, "Gateway")) {
+            continue;
+        }
+        const selected = selectedGateways(gw, installed);
+        if (selected === undefined || selected.length === 0) {
+            continue; // selector not known, or matches no installed gateway (gateway-selects-installed-ingress says so)
+        }
+        for (const { index, server } of serversOf(obj(gw.props.spec) ?? {})) {
+            const tls = obj(server.tls);
+            const mode = str(tls?.mode);
+            if (tls === undefined || (mode !== undefined && NO_CREDENTIAL_MODES.has(mode))) {
+                continue;
+            }
+            for (const name of credentialNames(tls)) {
+                for (const g of selected) {
+                    if (name === undefined || g.namespace === undefined) {
+                        continue;
+                    }
+                    const head = `${describe("Gateway", gw)} ${serverLabel(index, server)} uses credentialName ${name}`;
+                    const found = secrets.find((s) => s.name === name && s.namespace === g.namespace);
+                    if (found !== undefined) {
+                        const type = str(found.type);
+                        if (type !== undefined && type !== "kubernetes.io/tls") {
+                            out.push({ urn: gw.urn, message: `${head}, but ${found.label} has type ${type}; it must be kubernetes.io/tls (with tls.crt and tls.key).` });
+                        }
+                        continue;
+                    }
+                    if (uncertain) {
+                        continue;
+                    }
+                    const elsewhere = secrets.filter((s) => s.name === name);
+                    const hint =
+                        elsewhere.length > 0
+                            ? ` ${elsewhere.map((s) => s.label).join(" and ")} exist${elsewhere.length === 1 ? "s" : ""}, but Istio reads the secret from the namespace of the gateway pods, not of the Gateway resource.`
+                            : "";
+                    out.push({
+                        urn: gw.urn,
+                        message:
+                            `${head}, but the stack has no kubernetes.io/tls Secret ${name} in namespace ${g.namespace}, where the gateway pods of ${g.what} run.${hint} ` +
+                            `HTTPS on this server would fail (istioctl analyze: IST0161).`,
+                    });
+                }
+            }
+        }
+    }
+    return out;
+}
+
+/** Every credentialName of a Gateway has a kubernetes.io/tls Secret in the namespace of the gateway pods. */
+export const gatewayTlsSecretExists: StackValidationPolicy = {
+    name: "gateway-tls-secret-exists",
+    description:
+        "Every credentialName of a Gateway served by an ingress gateway the stack installs has a kubernetes.io/tls Secret of that name in the stack, in the namespace of the gateway pods.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) => {
+        for (const v of gatewaySecretViolations(plainResources(args.resources))) {
+            reportViolation(v.message, v.urn);
+        }
+    },
+};

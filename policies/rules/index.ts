@@ -1,0 +1,36 @@
+import { Policies } from "@pulumi/policy";
+import { containerImagesPinned } from "./container-images-pinned";
+import { containerResourcesAndReadiness } from "./container-resources-and-readiness";
+import { destinationRuleSubsetsSelectPods } from "./destinationrule-subsets-select-pods";
+import { gatewayHttpRedirectsToHttps } from "./gateway-http-redirects-to-https";
+import { gatewaySelectsInstalledIngress } from "./gateway-selects-installed-ingress";
+import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
+import { virtualServiceMirror } from "./virtualservice-mirror";
+import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
+import { virtualServiceWeights } from "./virtualservice-weights";
+
+export * from "./container-images-pinned";
+export * from "./container-resources-and-readiness";
+export * from "./destinationrule-subsets-select-pods";
+export * from "./gateway-http-redirects-to-https";
+export * from "./gateway-selects-installed-ingress";
+export * from "./gateway-tls-secret-exists";
+export * from "./virtualservice-mirror";
+export * from "./virtualservice-subsets-exist";
+export * from "./virtualservice-weights";
+
+/** The pack's name, as `pulumi preview` and the offline runner report it. */
+export const PACK_NAME = "istio-canary-policies";
+
+/** Every policy of the pack: mandatory ones first, then those advisory by default (mandatory in prod's config). */
+export const ALL_POLICIES: Policies = [
+    virtualServiceWeights,
+    virtualServiceMirror,
+    virtualServiceSubsetsExist,
+    destinationRuleSubsetsSelectPods,
+    gatewaySelectsInstalledIngress,
+    gatewayTlsSecretExists,
+    containerImagesPinned,
+    containerResourcesAndReadiness,
+    gatewayHttpRedirectsToHttps,
+];
