@@ -1,0 +1,152 @@
+import { decide, VersionCounts } from "./decide";
+import { Bucket, histogramQuantile, normalizeBuckets, totalCount } from "./histogram";
+import { resolveAnalysisOptions, ResolvedAnalysisOptions } from "./options";
+import { InstantSample, queryVector, redactUrl } from "./prometheus";
+import { isServerErrorCode, latencyBucketsQuery, requestsByCodeQuery } from "./promql";
+import { AnalysisOptions, AnalysisQueries, AnalysisResult, VersionStats } from "./types";
+
+/** What the queries of one version gave: counts, or the problems that prevented them. */
+interface VersionReading {
+    counts: VersionCounts;
+    problems: string[];
+    notes: string[];
+}
+
+/** Runs a query, turning any failure into a sentence naming the query and what went wrong. */
+async function ask(o: ResolvedAnalysisOptions, what: string, query: string): Promise<{ samples: InstantSample[] } | { problem: string }> {
+    try {
+        return { samples: await queryVector(o.prometheusUrl, query, { time: o.time, timeoutMs: o.timeoutMs }) };
+    } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        return { problem: `Prometheus query for ${what} failed at ${redactUrl(o.prometheusUrl)}: ${message}` };
+    }
+}
+
+/** Reads the requests and latency of one version. */
+async function readVersion(o: ResolvedAnalysisOptions, role: "canary" | "baseline", queries: { requests: string; latency: string }): Promise<VersionReading> {
+    const version = role === "canary" ? o.canary : o.baseline;
+    const who = `${role} ${JSON.stringify(version)}`;
+    const [requests, latency] = await Promise.all([ask(o, `${who} requests`, queries.requests), ask(o, `${who} latency`, queries.latency)]);
+    const problems: string[] = [];
+    const notes: string[] = [];
+    let total = 0;
+    let errors = 0;
+    if ("problem" in requests) {
+        problems.push(requests.problem);
+    } else {
+        if (requests.samples.length === 0) {
+            notes.push(`Prometheus has no istio_requests_total series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`);
+        }
+        for (const s of requests.samples) {
+            if (s.value < 0) {
+                problems.push(`Prometheus answered a negative request count (${s.value}) for ${who}`);
+                continue;
+            }
+            total += s.value;
+            if (isServerErrorCode(s.labels.response_code)) errors += s.value;
+        }
+    }
+    let buckets: Bucket[] | null = null;
+    if ("problem" in latency) {
+        problems.push(latency.problem);
+    } else if (latency.samples.length > 0) {
+        const raw: Bucket[] = [];
+        for (const s of latency.samples) {
+            const le = s.labels.le;
+            const bound = le === "+Inf" ? Infinity : le === undefined || le.trim() === "" ? NaN : Number(le);
+            raw.push({ le: bound, count: s.value });
+        }
+        const normalized = normalizeBuckets(raw);
+        if ("problem" in normalized) problems.push(`Prometheus answered a malformed latency histogram for ${who}: ${normalized.problem}`);
+        else buckets = normalized.buckets;
+    }
+    const requestsCount = Math.round(total);
+    return { counts: { requests: requestsCount, errors: Math.min(requestsCount, Math.round(errors)), buckets }, problems, notes };
+}
+
+/** Summary statistics of one version for the result. */
+function versionStats(version: string, counts: VersionCounts): VersionStats {
+    const buckets = counts.buckets ?? [];
+    return {
+        version,
+        requests: counts.requests,
+        errors: counts.errors,
+        errorRate: counts.requests > 0 ? counts.errors / counts.requests : null,
+        p99Ms: counts.buckets === null ? null : histogramQuantile(0.99, counts.buckets),
+        p50Ms: counts.buckets === null ? null : histogramQuantile(0.5, counts.buckets),
+        latencyRequests: totalCount(buckets),
+        latencyBuckets: buckets.map((x) => ({ le: x.le === Infinity ? "+Inf" : String(x.le), count: x.count })),
+    };
+}
+
+/**
+ * Analyses a canary against its baseline on Prometheus: queries Istio's request counter and latency
+ * histogram of both versions over the window (four instant queries at one evaluation instant),
+ * then decides with the sequential tests of decide.ts.
+ *
+ * Never throws for Prometheus problems: unreachable, HTTP errors, timeouts, malformed answers, NaN
+ * values all give an inconclusive verdict whose reasons name the failing query and what went wrong.
+ *
+ * @throws InvalidAnalysisOptionsError when the options are invalid (check them first with
+ * validateAnalysisOptions).
+ */
+export async function analyze(options: AnalysisOptions): Promise<AnalysisResult> {
+    const o = resolveAnalysisOptions(options);
+    const canarySel = { reporter: o.reporter, service: o.service, version: o.canary };
+    const baselineSel = { reporter: o.reporter, service: o.service, version: o.baseline };
+    const queries: AnalysisQueries = {
+        canaryRequests: requestsByCodeQuery(canarySel, o.window),
+        canaryLatency: latencyBucketsQuery(canarySel, o.window),
+        baselineRequests: requestsByCodeQuery(baselineSel, o.window),
+        baselineLatency: latencyBucketsQuery(baselineSel, o.window),
+    };
+    const [canary, baseline] = await Promise.all([
+        readVersion(o, "canary", { requests: queries.canaryRequests, latency: queries.canaryLatency }),
+        readVersion(o, "baseline", { requests: queries.baselineRequests, latency: queries.baselineLatency }),
+    ]);
+    const thresholds = {
+        maxErrorRate: o.maxErrorRate,
+        maxP99Ms: o.maxP99Ms,
+        minRequests: o.minRequests,
+        alpha: o.alpha,
+        beta: o.beta,
+        errorRateMargin: o.errorRateMargin,
+        latencyMargin: o.latencyMargin,
+    };
+    const queryErrors = [...canary.problems, ...baseline.problems];
+    const stats = { canary: versionStats(o.canary, canary.counts), baseline: versionStats(o.baseline, baseline.counts) };
+    const common = {
+        service: o.service,
+        reporter: o.reporter,
+        window: o.window,
+        windowSeconds: o.windowSeconds,
+        prometheusUrl: redactUrl(o.prometheusUrl),
+        evaluatedAt: o.time.toISOString(),
+        thresholds,
+        queries,
+        queryErrors,
+    };
+    if (queryErrors.length > 0) {
+        return {
+            verdict: "inconclusive",
+            ...stats,
+            reasons: [...queryErrors, "no verdict without complete data: a failed query is never a pass"],
+            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
+            ...common,
+        };
+    }
+    const d = decide(canary.counts, baseline.counts, thresholds, { canary: JSON.stringify(o.canary), baseline: JSON.stringify(o.baseline) });
+    const notes = d.verdict === "pass" ? [] : [...canary.notes, ...baseline.notes];
+    return {
+        verdict: d.verdict,
+        ...stats,
+        reasons: [...d.reasons, ...notes],
+        statistics: {
+            canaryShareOfRequests: d.canaryShareOfRequests,
+            latencyComparisonMs: d.latencyComparisonMs,
+            p99LimitBoundaryMs: d.p99LimitBoundaryMs,
+            tests: d.tests,
+        },
+        ...common,
+    };
+}

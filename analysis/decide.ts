@@ -1,0 +1,337 @@
+import { Bucket, countAtOrBelow, histogramQuantile, interpolatedCdf, medianBoundary, smallestBoundaryAtLeast, totalCount } from "./histogram";
+import { bernoulliMixtureTest } from "./sequential";
+import { AnalysisThresholds, SequentialTest, SequentialTestName, Verdict } from "./types";
+
+/**
+ * The decision: from the counts of canary and baseline over the window to a verdict. Pure function,
+ * no I/O, shared by the module (counts from Prometheus) and the benchmark (simulated counts).
+ *
+ * Four failing tests, each an anytime-valid e-value compared with 1/(share of alpha):
+ * - errors-vs-baseline: among all 5xx of both versions, is the canary's share credibly above its
+ *   share of requests? Conditioning on the 5xx events removes the unknown baseline rate and any
+ *   load change shared by both versions (the count-data test of Lindon et al., KDD 2022); the
+ *   canary's share of requests is taken from the request counts, thousands of requests that pin it
+ *   down far more tightly than the few 5xx being tested.
+ * - latency-vs-baseline: the same on "slow" requests, those above the baseline's median bucket
+ *   boundary (a sign test on the histogram).
+ * - errors-vs-limit: is the canary's 5xx ratio credibly above maxErrorRate?
+ * - p99-vs-limit: do credibly more than 1% of canary requests exceed the smallest bucket boundary
+ *   >= maxP99Ms (so its p99 is credibly above the limit)?
+ * Two passing tests, each compared with 1/beta, give the positive evidence a pass needs:
+ * - errors-not-worse: is the canary's 5xx ratio credibly below baseline ratio + errorRateMargin?
+ * - latency-not-worse: is the canary's share of slow requests credibly below what a canary
+ *   latencyMargin slower than the baseline would show?
+ */
+
+/** Counts of one version over the window. */
+export interface VersionCounts {
+    /** Requests. */
+    requests: number;
+    /** 5xx responses. */
+    errors: number;
+    /** Normalised cumulative latency buckets, or null when there was no histogram. */
+    buckets: readonly Bucket[] | null;
+}
+
+/** Limits and error rates of a decision. */
+export interface DecisionSettings extends AnalysisThresholds {
+    /** Scale of the prior of the mixture tests; default DEFAULT_PRIOR_SCALE of sequential.ts. */
+    priorScale?: number;
+}
+
+/** Version names used in the sentences of a decision. */
+export interface DecisionNames {
+    /** Canary version, e.g. "v2". */
+    canary: string;
+    /** Baseline version, e.g. "v1". */
+    baseline: string;
+}
+
+/** A verdict with its reasons and every test statistic. */
+export interface Decision {
+    /** pass, fail or inconclusive. */
+    verdict: Verdict;
+    /** One sentence per finding; never empty. */
+    reasons: string[];
+    /** Every test run. */
+    tests: SequentialTest[];
+    /** Canary share of the requests of both versions, or null. */
+    canaryShareOfRequests: number | null;
+    /** Boundary (ms) above which requests count as slow in the latency comparison, or null. */
+    latencyComparisonMs: number | null;
+    /** Boundary (ms) used to test the p99 limit, or null. */
+    p99LimitBoundaryMs: number | null;
+}
+
+/**
+ * How alpha (the false-rollback rate) is split between the failing tests: a canary that is no
+ * worse than the baseline and within the limits is failed with probability at most
+ * alpha * (sum of the shares) = alpha. The comparisons with the baseline get most of it because they
+ * are what catches a regression early; the absolute limits are guard rails for large violations.
+ */
+export const ALPHA_SHARES: Readonly<Record<"errors-vs-baseline" | "latency-vs-baseline" | "errors-vs-limit" | "p99-vs-limit", number>> = {
+    "errors-vs-baseline": 0.4,
+    "latency-vs-baseline": 0.4,
+    "errors-vs-limit": 0.1,
+    "p99-vs-limit": 0.1,
+};
+
+/** The tail a p99 leaves above it. */
+const P99_TAIL = 0.01;
+/** Keeps a null probability strictly inside (0, 1). */
+const EDGE = 1e-9;
+
+/** A ratio as a percentage with two decimals. */
+function pct(x: number | null): string {
+    return x === null ? "n/a" : `${(x * 100).toFixed(2)}%`;
+}
+
+/** An e-value for a sentence. */
+function fmtE(e: number): string {
+    if (!Number.isFinite(e)) return "> 1e300";
+    if (e >= 1000 || (e > 0 && e < 0.01)) return e.toExponential(1);
+    return e.toFixed(2);
+}
+
+/** A latency in ms for a sentence. */
+function ms(x: number | null): string {
+    return x === null ? "n/a" : `${Number.isInteger(x) ? x : x.toFixed(1)} ms`;
+}
+
+/** A ratio or null when the denominator is 0. */
+function ratio(a: number, b: number): number | null {
+    return b > 0 ? a / b : null;
+}
+
+interface TestSpec {
+    name: SequentialTestName;
+    purpose: "fail" | "pass";
+    nullHypothesis: string;
+    successes: number;
+    trials: number;
+    nullProbability: number;
+    side: "greater" | "less";
+    level: number;
+    describe: (eValue: number, threshold: number, rejected: boolean) => string;
+}
+
+function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
+    const nullProbability = Math.min(1 - EDGE, Math.max(EDGE, spec.nullProbability));
+    const { eValue, logEValue } = bernoulliMixtureTest({
+        successes: spec.successes,
+        trials: spec.trials,
+        nullProbability,
+        side: spec.side,
+        priorScale,
+    });
+    const threshold = 1 / spec.level;
+    const rejected = logEValue >= Math.log(threshold);
+    return {
+        name: spec.name,
+        purpose: spec.purpose,
+        nullHypothesis: spec.nullHypothesis,
+        successes: spec.successes,
+        trials: spec.trials,
+        nullProbability,
+        side: spec.side,
+        eValue,
+        logEValue,
+        level: spec.level,
+        threshold,
+        rejected,
+        summary: spec.describe(eValue, threshold, rejected),
+    };
+}
+
+/**
+ * Decides pass, fail or inconclusive from the counts of canary and baseline (see the module comment
+ * for the tests). Order: below minRequests canary requests -> inconclusive (never pass); any failing
+ * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse, 5xx ratio
+ * below maxErrorRate, p99 below maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
+ */
+export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names: DecisionNames = { canary: "canary", baseline: "baseline" }): Decision {
+    const c = `canary ${names.canary}`;
+    const b = `baseline ${names.baseline}`;
+    const tests: SequentialTest[] = [];
+    const add = (spec: TestSpec): SequentialTest => {
+        const t = runTest(spec, s.priorScale);
+        tests.push(t);
+        return t;
+    };
+    const cRate = ratio(canary.errors, canary.requests);
+    const bRate = ratio(baseline.errors, baseline.requests);
+    const cBuckets = canary.buckets;
+    const bBuckets = baseline.buckets;
+    const cTotal = cBuckets === null ? 0 : totalCount(cBuckets);
+    const bTotal = bBuckets === null ? 0 : totalCount(bBuckets);
+    const cP99 = cBuckets === null ? null : histogramQuantile(0.99, cBuckets);
+    const canaryShare = canary.requests > 0 && baseline.requests > 0 ? canary.requests / (canary.requests + baseline.requests) : null;
+    const tau = bBuckets !== null && bTotal > 0 && cTotal > 0 ? medianBoundary(bBuckets) : null;
+    const tauLimit = cBuckets !== null && cTotal > 0 ? smallestBoundaryAtLeast(s.maxP99Ms, cBuckets) : null;
+
+    // Failing tests.
+    if (canaryShare !== null) {
+        const events = canary.errors + baseline.errors;
+        add({
+            name: "errors-vs-baseline",
+            purpose: "fail",
+            nullHypothesis: `the ${c} 5xx ratio is at most the ${b} 5xx ratio`,
+            successes: canary.errors,
+            trials: events,
+            nullProbability: canaryShare,
+            side: "greater",
+            level: s.alpha * ALPHA_SHARES["errors-vs-baseline"],
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly higher than ${b} ${pct(bRate)} (${baseline.errors}/${baseline.requests}): ` +
+                      `the canary has ${canary.errors} of ${events} 5xx with ${pct(canaryShare)} of the requests, e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `${c} 5xx ratio ${pct(cRate)} is not credibly higher than ${b} ${pct(bRate)} (e-value ${fmtE(e)} < ${fmtE(thr)})`,
+        });
+    }
+    let cSlow = 0;
+    let bSlow = 0;
+    if (tau !== null && cBuckets !== null && bBuckets !== null) {
+        cSlow = cTotal - countAtOrBelow(tau, cBuckets);
+        bSlow = bTotal - countAtOrBelow(tau, bBuckets);
+        const share = cTotal / (cTotal + bTotal);
+        add({
+            name: "latency-vs-baseline",
+            purpose: "fail",
+            nullHypothesis: `the share of ${c} requests slower than ${tau} ms is at most the ${b} share`,
+            successes: cSlow,
+            trials: cSlow + bSlow,
+            nullProbability: share,
+            side: "greater",
+            level: s.alpha * ALPHA_SHARES["latency-vs-baseline"],
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} is credibly slower than ${b}: ${pct(cSlow / cTotal)} of canary requests vs ${pct(bSlow / bTotal)} of baseline requests took longer than ${tau} ms ` +
+                      `(the baseline's median bucket boundary), e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `${c} is not credibly slower than ${b} (${pct(cSlow / cTotal)} vs ${pct(bSlow / bTotal)} of requests above ${tau} ms, e-value ${fmtE(e)} < ${fmtE(thr)})`,
+        });
+    }
+    if (canary.requests > 0) {
+        add({
+            name: "errors-vs-limit",
+            purpose: "fail",
+            nullHypothesis: `the ${c} 5xx ratio is at most max-error-rate ${pct(s.maxErrorRate)}`,
+            successes: canary.errors,
+            trials: canary.requests,
+            nullProbability: s.maxErrorRate,
+            side: "greater",
+            level: s.alpha * ALPHA_SHARES["errors-vs-limit"],
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly above the limit ${pct(s.maxErrorRate)}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `${c} 5xx ratio ${pct(cRate)} is not credibly above the limit ${pct(s.maxErrorRate)} (e-value ${fmtE(e)} < ${fmtE(thr)})`,
+        });
+    }
+    if (tauLimit !== null && cBuckets !== null) {
+        const above = cTotal - countAtOrBelow(tauLimit, cBuckets);
+        add({
+            name: "p99-vs-limit",
+            purpose: "fail",
+            nullHypothesis: `at most 1% of ${c} requests take longer than ${tauLimit} ms`,
+            successes: above,
+            trials: cTotal,
+            nullProbability: P99_TAIL,
+            side: "greater",
+            level: s.alpha * ALPHA_SHARES["p99-vs-limit"],
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} p99 ${ms(cP99)} is credibly above the limit ${s.maxP99Ms} ms: ${pct(above / cTotal)} of canary requests (${above}/${cTotal}) took longer than ${tauLimit} ms, ` +
+                      `more than 1%, e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `${c} p99 is not credibly above ${tauLimit} ms (${above}/${cTotal} requests above it, e-value ${fmtE(e)} < ${fmtE(thr)})`,
+        });
+    }
+
+    // Passing tests.
+    let errorsNotWorse: SequentialTest | undefined;
+    if (canaryShare !== null && bRate !== null) {
+        const bound = bRate + s.errorRateMargin;
+        errorsNotWorse = add({
+            name: "errors-not-worse",
+            purpose: "pass",
+            nullHypothesis: `the ${c} 5xx ratio is at least the ${b} ratio + ${pct(s.errorRateMargin)} (${pct(bound)})`,
+            successes: canary.errors,
+            trials: canary.requests,
+            nullProbability: bound,
+            side: "less",
+            level: s.beta,
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} 5xx ratio ${pct(cRate)} is credibly below ${b} ${pct(bRate)} + margin ${pct(s.errorRateMargin)} = ${pct(bound)}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `not yet enough evidence that the ${c} 5xx ratio ${pct(cRate)} stays below ${b} ${pct(bRate)} + margin ${pct(s.errorRateMargin)} = ${pct(bound)} ` +
+                      `(e-value ${fmtE(e)} of ${fmtE(thr)} needed, ${canary.requests} canary requests so far)`,
+        });
+    }
+    let latencyNotWorse: SequentialTest | undefined;
+    if (tau !== null && bBuckets !== null) {
+        const slowed = interpolatedCdf(tau / (1 + s.latencyMargin), bBuckets);
+        const bound = slowed === null ? 1 : 1 - slowed;
+        const slower = `${Math.round(s.latencyMargin * 100)}%`;
+        latencyNotWorse = add({
+            name: "latency-not-worse",
+            purpose: "pass",
+            nullHypothesis: `the ${c} is at least ${slower} slower than the ${b}, so at least ${pct(bound)} of its requests take longer than ${tau} ms`,
+            successes: cSlow,
+            trials: cTotal,
+            nullProbability: bound,
+            side: "less",
+            level: s.beta,
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} is credibly less than ${slower} slower than ${b}: ${pct(cSlow / cTotal)} of canary requests took longer than ${tau} ms, ` +
+                      `below the ${pct(bound)} a ${slower} slowdown would give, e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `not yet enough evidence that the ${c} is less than ${slower} slower than ${b} (${pct(cSlow / cTotal)} of canary requests above ${tau} ms ` +
+                      `vs ${pct(bound)} for a ${slower} slowdown, e-value ${fmtE(e)} of ${fmtE(thr)} needed)`,
+        });
+    }
+
+    const result = (verdict: Verdict, reasons: string[]): Decision => ({
+        verdict,
+        reasons,
+        tests,
+        canaryShareOfRequests: canaryShare,
+        latencyComparisonMs: tau,
+        p99LimitBoundaryMs: tauLimit,
+    });
+    const failed = tests.filter((t) => t.purpose === "fail" && t.rejected);
+
+    if (canary.requests < s.minRequests) {
+        const reasons = [
+            canary.requests === 0
+                ? `${c} has no requests in the window: nothing to judge (min-requests ${s.minRequests})`
+                : `${c} has only ${canary.requests} requests in the window, fewer than min-requests ${s.minRequests}: too few to judge`,
+        ];
+        for (const t of failed) reasons.push(`early signal, not acted on below min-requests: ${t.summary}`);
+        return result("inconclusive", reasons);
+    }
+    if (failed.length > 0) return result("fail", failed.map((t) => t.summary));
+
+    const missing: string[] = [];
+    const evidence: string[] = [];
+    if (baseline.requests === 0) missing.push(`${b} has no requests in the window: nothing to compare the canary with`);
+    if (errorsNotWorse !== undefined) (errorsNotWorse.rejected ? evidence : missing).push(errorsNotWorse.summary);
+    if (bBuckets === null || bTotal === 0) {
+        if (baseline.requests > 0) missing.push(`${b} has no latency histogram in the window: the canary's latency cannot be compared`);
+    } else if (latencyNotWorse !== undefined) {
+        (latencyNotWorse.rejected ? evidence : missing).push(latencyNotWorse.summary);
+    } else if (cTotal > 0) {
+        evidence.push(`latency comparison skipped: every ${b} request falls into one histogram bucket, so only the p99 limit applies`);
+    }
+    if (cRate !== null && cRate >= s.maxErrorRate) {
+        missing.push(`${c} 5xx ratio ${pct(cRate)} is not below max-error-rate ${pct(s.maxErrorRate)} (nor credibly above it yet)`);
+    }
+    if (cP99 === null) {
+        missing.push(`${c} has no latency histogram in the window: its p99 is unknown`);
+    } else if (cP99 >= s.maxP99Ms) {
+        missing.push(
+            `${c} p99 ${ms(cP99)} is not below max-p99-ms ${s.maxP99Ms} ms` +
+                (tauLimit === null ? ` (no bucket boundary at or above ${s.maxP99Ms} ms to test it against)` : ` (nor credibly above ${tauLimit} ms yet)`),
+        );
+    }
+    if (missing.length > 0) return result("inconclusive", missing);
+    evidence.push(`${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms`);
+    return result("pass", evidence);
+}

@@ -1,0 +1,150 @@
+import axios, { AxiosError } from "axios";
+
+/**
+ * A minimal client for Prometheus's instant query API (`GET /api/v1/query`). It returns a vector or
+ * throws a {@link PrometheusError} whose message says what failed; it never guesses values.
+ */
+
+/** One element of an instant vector. */
+export interface InstantSample {
+    /** The series' labels. */
+    labels: Record<string, string>;
+    /** The sample value, always finite. */
+    value: number;
+}
+
+/** Query settings. */
+export interface InstantQueryOptions {
+    /** Evaluation instant. */
+    time: Date;
+    /** HTTP timeout in ms (also sent to Prometheus as its evaluation timeout). */
+    timeoutMs: number;
+}
+
+/** Prometheus could not be asked or gave no usable answer. The message names what failed. */
+export class PrometheusError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PrometheusError";
+    }
+}
+
+/** Largest answer accepted, in bytes: a few series of counts never come close. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** The base URL without user info, for messages. */
+export function redactUrl(url: string): string {
+    try {
+        const u = new URL(url);
+        u.username = "";
+        u.password = "";
+        return u.toString().replace(/\/$/, "");
+    } catch {
+        return url;
+    }
+}
+
+/** Describes a transport failure (no HTTP answer). */
+function describeTransportError(e: unknown, timeoutMs: number): string {
+    if (e instanceof AxiosError) {
+        switch (e.code) {
+            case "ECONNABORTED":
+            case "ETIMEDOUT":
+                return `no answer within ${timeoutMs} ms (timeout)`;
+            case "ECONNREFUSED":
+                return "connection refused (is Prometheus running and is the URL right?)";
+            case "ENOTFOUND":
+            case "EAI_AGAIN":
+                return "host name not found";
+            case "ECONNRESET":
+                return "connection reset";
+            case "ERR_BAD_RESPONSE":
+                return `bad response: ${e.message}`;
+            default:
+                return e.code !== undefined ? `${e.code}: ${e.message}` : e.message;
+        }
+    }
+    return e instanceof Error ? e.message : String(e);
+}
+
+/** Parses a value of a vector sample ("123.4"), or throws saying why not. */
+function parseValue(raw: unknown, labels: Record<string, string>): number {
+    if (typeof raw !== "string") throw new PrometheusError(`malformed answer: a sample value is ${JSON.stringify(raw)}, not a string`);
+    const value = Number(raw);
+    if (raw.trim() === "" || Number.isNaN(value)) {
+        throw new PrometheusError(`the answer holds a NaN value for ${JSON.stringify(labels)}`);
+    }
+    if (!Number.isFinite(value)) throw new PrometheusError(`the answer holds an infinite value (${raw}) for ${JSON.stringify(labels)}`);
+    return value;
+}
+
+/** Checks the shape of a query answer body and returns its samples. */
+export function parseVectorAnswer(body: unknown): InstantSample[] {
+    if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
+    const b = body as { status?: unknown; data?: unknown; error?: unknown };
+    if (b.status !== "success") {
+        throw new PrometheusError(`Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`);
+    }
+    const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
+    if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
+    if (data.resultType !== "vector") throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
+    if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
+    return data.result.map((s: unknown) => {
+        const sample = s as { metric?: unknown; value?: unknown };
+        if (typeof sample !== "object" || sample === null || typeof sample.metric !== "object" || sample.metric === null) {
+            throw new PrometheusError("malformed answer: a sample has no metric labels");
+        }
+        const labels: Record<string, string> = {};
+        for (const [k, v] of Object.entries(sample.metric as Record<string, unknown>)) {
+            if (typeof v !== "string") throw new PrometheusError(`malformed answer: label ${k} is not a string`);
+            labels[k] = v;
+        }
+        if (!Array.isArray(sample.value) || sample.value.length !== 2) {
+            throw new PrometheusError("malformed answer: a sample value is not a [time, value] pair");
+        }
+        return { labels, value: parseValue(sample.value[1], labels) };
+    });
+}
+
+/**
+ * Runs an instant query and returns the vector.
+ *
+ * @throws PrometheusError when Prometheus is unreachable, times out, answers an HTTP error or an
+ * error status, or answers something that is not a vector of finite numbers.
+ */
+export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
+    const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+    let status: number;
+    let text: string;
+    try {
+        const res = await axios.get<string>(url, {
+            params: {
+                query,
+                time: (options.time.getTime() / 1000).toFixed(3),
+                timeout: `${Math.max(1, Math.ceil(options.timeoutMs / 1000))}s`,
+            },
+            timeout: options.timeoutMs,
+            responseType: "text",
+            transformResponse: (d: unknown) => d,
+            validateStatus: () => true,
+            maxContentLength: MAX_ANSWER_BYTES,
+            maxRedirects: 0,
+        });
+        status = res.status;
+        text = typeof res.data === "string" ? res.data : String(res.data);
+    } catch (e) {
+        throw new PrometheusError(describeTransportError(e, options.timeoutMs));
+    }
+    let body: unknown;
+    try {
+        body = JSON.parse(text);
+    } catch {
+        body = undefined;
+    }
+    if (status !== 200) {
+        const detail = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string" ? `: ${(body as { error: string }).error}` : "";
+        throw new PrometheusError(`HTTP ${status}${detail}`);
+    }
+    if (body === undefined) throw new PrometheusError(`malformed answer: not JSON (${JSON.stringify(text.slice(0, 80))})`);
+    return parseVectorAnswer(body);
+}

@@ -1,0 +1,62 @@
+/**
+ * The PromQL the analysis sends, built from Istio's standard metrics. Pure functions.
+ */
+
+/** Istio's request counter. */
+export const REQUESTS_METRIC = "istio_requests_total";
+/** Istio's request duration histogram, bucket series. */
+export const DURATION_BUCKET_METRIC = "istio_request_duration_milliseconds_bucket";
+
+/**
+ * Escapes a string for use inside a double-quoted PromQL string literal, so that whatever it holds
+ * stays one literal label value: backslash, double quote, newline, carriage return and tab get
+ * backslash escapes, any other control character a \u escape (PromQL unquotes Go-style escapes).
+ */
+export function escapeLabelValue(value: string): string {
+    let out = "";
+    for (const ch of value) {
+        const code = ch.codePointAt(0) ?? 0;
+        if (ch === "\\") out += "\\\\";
+        else if (ch === '"') out += '\\"';
+        else if (ch === "\n") out += "\\n";
+        else if (ch === "\r") out += "\\r";
+        else if (ch === "\t") out += "\\t";
+        else if (code < 0x20 || code === 0x7f) out += "\\u" + code.toString(16).padStart(4, "0");
+        else out += ch;
+    }
+    return out;
+}
+
+/** Which series of one version to select. */
+export interface SeriesSelector {
+    /** Istio `reporter` label. */
+    reporter: string;
+    /** Istio `destination_service` label. */
+    service: string;
+    /** Istio `destination_version` label. */
+    version: string;
+}
+
+/** The label matchers selecting one version of one service, every value escaped. */
+export function labelMatchers(s: SeriesSelector): string {
+    return (
+        `reporter="${escapeLabelValue(s.reporter)}",` +
+        `destination_service="${escapeLabelValue(s.service)}",` +
+        `destination_version="${escapeLabelValue(s.version)}"`
+    );
+}
+
+/** Requests of one version over the window, by response code (5xx are counted from the codes). */
+export function requestsByCodeQuery(s: SeriesSelector, window: string): string {
+    return `sum by (response_code) (increase(${REQUESTS_METRIC}{${labelMatchers(s)}}[${window}]))`;
+}
+
+/** Latency histogram buckets of one version over the window, by le. */
+export function latencyBucketsQuery(s: SeriesSelector, window: string): string {
+    return `sum by (le) (increase(${DURATION_BUCKET_METRIC}{${labelMatchers(s)}}[${window}]))`;
+}
+
+/** True for an Istio `response_code` that counts as a server error (5xx). */
+export function isServerErrorCode(code: string | undefined): boolean {
+    return code !== undefined && /^5\d\d$/.test(code);
+}

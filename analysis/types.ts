@@ -1,0 +1,203 @@
+/**
+ * Public types of the canary analysis. The rollout command depends on these: fields may be added,
+ * never removed or renamed.
+ */
+
+/** Outcome of one analysis: promote (pass), roll back (fail), or keep waiting / hold (inconclusive). */
+export type Verdict = "pass" | "fail" | "inconclusive";
+
+/** What to analyse and how strictly. Every optional field states its default. */
+export interface AnalysisOptions {
+    /** Prometheus base URL, http or https, e.g. "http://prometheus.istio-system:9090" (a path prefix is kept). */
+    prometheusUrl: string;
+    /** Value of Istio's `destination_service` label, e.g. "reviews.default.svc.cluster.local". */
+    service: string;
+    /** `destination_version` of the stable version the canary is compared with, e.g. "v1". */
+    baseline: string;
+    /** `destination_version` of the canary, e.g. "v2". Must differ from `baseline`. */
+    canary: string;
+    /**
+     * PromQL duration the counts are taken over, e.g. "1m", "95s"; default "1m". The rollout passes
+     * the time since the step's traffic shift, so the counts are cumulative over the step and the
+     * sequential tests can be re-run on them as often as wanted.
+     */
+    window?: string;
+    /** Absolute limit on the canary's 5xx ratio (exclusive); default 0.01 (1%). */
+    maxErrorRate?: number;
+    /** Absolute limit on the canary's p99 latency in ms (exclusive); default 200. */
+    maxP99Ms?: number;
+    /**
+     * Canary requests needed before any verdict but inconclusive; default 50 (below ~50 requests a
+     * single 5xx moves the ratio by 2 points, which says nothing). Never a pass below it.
+     */
+    minRequests?: number;
+    /** Istio `reporter` label to read: "destination" (default), "source" or "waypoint". */
+    reporter?: string;
+    /**
+     * False-rollback rate: the chance that a canary no worse than the baseline (and within the
+     * limits) is failed, however often the analysis is repeated; default 0.05. Split between the
+     * four failing tests (see ALPHA_SHARES).
+     */
+    alpha?: number;
+    /**
+     * Missed-regression rate: the chance that a canary worse than the baseline by at least a margin
+     * (errorRateMargin, latencyMargin) is passed; default 0.2, the conventional 80% power.
+     */
+    beta?: number;
+    /** HTTP timeout per Prometheus query in ms; default 10000. */
+    timeoutMs?: number;
+    /**
+     * Smallest increase of the 5xx ratio over the baseline that must not pass (absolute, as a
+     * ratio); default 0.01, i.e. one percentage point. A pass needs evidence the canary is below
+     * baseline + margin.
+     */
+    errorRateMargin?: number;
+    /**
+     * Smallest latency slowdown that must not pass, as a fraction (0.25 = 25% slower than the
+     * baseline); default 0.25.
+     */
+    latencyMargin?: number;
+    /** Instant at which the queries are evaluated; default now. */
+    time?: Date;
+}
+
+/** One cumulative latency bucket as reported: requests with duration <= le ms ("+Inf" for the last). */
+export interface ReportedBucket {
+    /** Upper bound in ms as Prometheus writes it ("+Inf" for the last bucket). */
+    le: string;
+    /** Requests at or below `le` over the window (rounded). */
+    count: number;
+}
+
+/** Counts and summary statistics of one version over the window. */
+export interface VersionStats {
+    /** The `destination_version` label value. */
+    version: string;
+    /** Requests over the window (Prometheus `increase`, rounded). */
+    requests: number;
+    /** 5xx responses over the window (rounded). */
+    errors: number;
+    /** errors / requests, or null without requests. */
+    errorRate: number | null;
+    /** p99 latency in ms from the histogram buckets (as `histogram_quantile`), or null without data. */
+    p99Ms: number | null;
+    /** p50 latency in ms from the histogram buckets, or null without data. */
+    p50Ms: number | null;
+    /** Requests counted by the latency histogram (its +Inf bucket). */
+    latencyRequests: number;
+    /** The cumulative latency buckets over the window; empty when the histogram had no series. */
+    latencyBuckets: ReportedBucket[];
+}
+
+/** Names of the sequential tests the decision runs. */
+export type SequentialTestName =
+    | "errors-vs-baseline"
+    | "latency-vs-baseline"
+    | "errors-vs-limit"
+    | "p99-vs-limit"
+    | "errors-not-worse"
+    | "latency-not-worse";
+
+/** Evidence of one anytime-valid one-sided test (an e-value against its null hypothesis). */
+export interface SequentialTest {
+    /** Which test. */
+    name: SequentialTestName;
+    /** "fail": rejecting the null rolls the canary back; "pass": rejecting it is needed to promote. */
+    purpose: "fail" | "pass";
+    /** The null hypothesis in words. */
+    nullHypothesis: string;
+    /** Events counted (e.g. canary 5xx). */
+    successes: number;
+    /** Trials counted (e.g. all 5xx of both versions, or canary requests). */
+    trials: number;
+    /** Boundary of the null hypothesis on the event probability. */
+    nullProbability: number;
+    /** Side of the alternatives. */
+    side: "greater" | "less";
+    /** The e-value (Infinity serialises as null in JSON; see logEValue). */
+    eValue: number;
+    /** Natural log of the e-value. */
+    logEValue: number;
+    /** Error rate this test spends: a share of alpha (fail tests) or beta (pass tests). */
+    level: number;
+    /** 1 / level: the e-value at which the null is rejected. */
+    threshold: number;
+    /** Whether the e-value reached the threshold. */
+    rejected: boolean;
+    /** One sentence that states the result with its numbers. */
+    summary: string;
+}
+
+/** The limits and error rates a verdict was reached with (defaults applied). */
+export interface AnalysisThresholds {
+    /** See {@link AnalysisOptions.maxErrorRate}. */
+    maxErrorRate: number;
+    /** See {@link AnalysisOptions.maxP99Ms}. */
+    maxP99Ms: number;
+    /** See {@link AnalysisOptions.minRequests}. */
+    minRequests: number;
+    /** See {@link AnalysisOptions.alpha}. */
+    alpha: number;
+    /** See {@link AnalysisOptions.beta}. */
+    beta: number;
+    /** See {@link AnalysisOptions.errorRateMargin}. */
+    errorRateMargin: number;
+    /** See {@link AnalysisOptions.latencyMargin}. */
+    latencyMargin: number;
+}
+
+/** Statistics behind a verdict. */
+export interface AnalysisStatistics {
+    /** Canary share of all requests of both versions (the traffic split the comparison conditions on), or null. */
+    canaryShareOfRequests: number | null;
+    /** Latency boundary (ms) the latency comparison counts "slow" requests above: the baseline's median bucket boundary. */
+    latencyComparisonMs: number | null;
+    /** Latency boundary (ms) used to test the p99 limit: the smallest bucket boundary >= maxP99Ms. */
+    p99LimitBoundaryMs: number | null;
+    /** Every test that was run, failing and passing ones. */
+    tests: SequentialTest[];
+}
+
+/** PromQL queries sent to Prometheus, for the record and for reproducing a verdict by hand. */
+export interface AnalysisQueries {
+    /** Canary requests by response code. */
+    canaryRequests: string;
+    /** Canary latency buckets by le. */
+    canaryLatency: string;
+    /** Baseline requests by response code. */
+    baselineRequests: string;
+    /** Baseline latency buckets by le. */
+    baselineLatency: string;
+}
+
+/** Verdict of one analysis with all its evidence. */
+export interface AnalysisResult {
+    /** pass, fail or inconclusive. */
+    verdict: Verdict;
+    /** Canary counts and statistics. */
+    canary: VersionStats;
+    /** Baseline counts and statistics. */
+    baseline: VersionStats;
+    /** Why: one sentence per finding, with numbers. Never empty. */
+    reasons: string[];
+    /** Queried `destination_service`. */
+    service: string;
+    /** Queried `reporter`. */
+    reporter: string;
+    /** PromQL window the counts cover. */
+    window: string;
+    /** The window in seconds. */
+    windowSeconds: number;
+    /** Prometheus base URL (user info removed). */
+    prometheusUrl: string;
+    /** Evaluation instant of every query, ISO 8601. */
+    evaluatedAt: string;
+    /** Limits and error rates applied. */
+    thresholds: AnalysisThresholds;
+    /** Test statistics. */
+    statistics: AnalysisStatistics;
+    /** Queries sent. */
+    queries: AnalysisQueries;
+    /** What went wrong talking to Prometheus (each also in reasons); empty when every query answered. */
+    queryErrors: string[];
+}
