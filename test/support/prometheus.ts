@@ -1,0 +1,177 @@
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import axios from "axios";
+
+/**
+ * Starts a real Prometheus (Debian's `prometheus` package, 2.42 here) on 127.0.0.1 for tests: its own
+ * config, a temporary data directory, a free port. Never skips: without the binary it fails with the
+ * install command.
+ */
+
+/** Options of {@link startPrometheus}. */
+export interface PrometheusOptions {
+    /** Scrape targets as host:port, e.g. the `target` of startIstioExporter. */
+    targets: string[];
+    /** Scrape (and evaluation) interval as a Prometheus duration; default "1s". */
+    scrapeInterval?: string;
+    /** Binary to run; default $PROMETHEUS_BIN, else `prometheus` on PATH, else /usr/bin/prometheus. */
+    binary?: string;
+    /** How long to wait for /-/ready in ms; default 20000. */
+    readyTimeoutMs?: number;
+}
+
+/** A running Prometheus. */
+export interface RunningPrometheus {
+    /** Base URL, e.g. http://127.0.0.1:40123. */
+    url: string;
+    /** Its port. */
+    port: number;
+    /** Its temporary data directory (removed by stop). */
+    dataDir: string;
+    /** Instant query (at `time`, default now) returning the vector's samples; throws on any error. */
+    query(promql: string, time?: Date): Promise<Array<{ metric: Record<string, string>; value: number }>>;
+    /** Polls `check` every 250 ms until it returns true or `timeoutMs` passes (then throws naming `what`). */
+    waitFor(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
+    /** Stops the process (SIGTERM, SIGKILL after 5 s) and removes the data directory. Safe to call twice. */
+    stop(): Promise<void>;
+}
+
+const INSTALL_HINT = "install it: apt-get install prometheus";
+
+/** Finds the Prometheus binary or throws with the install command. */
+export function findPrometheusBinary(explicit?: string): string {
+    const candidates: string[] = [];
+    if (explicit !== undefined) candidates.push(explicit);
+    else {
+        if (process.env.PROMETHEUS_BIN !== undefined && process.env.PROMETHEUS_BIN !== "") candidates.push(process.env.PROMETHEUS_BIN);
+        for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+            if (dir !== "") candidates.push(path.join(dir, "prometheus"));
+        }
+        candidates.push("/usr/bin/prometheus");
+    }
+    for (const c of candidates) {
+        try {
+            fs.accessSync(c, fs.constants.X_OK);
+            if (fs.statSync(c).isFile()) return c;
+        } catch {
+            // try the next one
+        }
+    }
+    throw new Error(`Prometheus binary not found (looked for ${candidates.length > 3 ? "prometheus on PATH, $PROMETHEUS_BIN and /usr/bin/prometheus" : candidates.join(", ")}): ${INSTALL_HINT}`);
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const addr = srv.address();
+            const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 250): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            if (await check()) return;
+        } catch (e) {
+            last = e;
+        }
+        await sleep(intervalMs);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ""}`);
+}
+
+function configYaml(targets: string[], interval: string): string {
+    return [
+        "global:",
+        `  scrape_interval: ${interval}`,
+        `  evaluation_interval: ${interval}`,
+        "scrape_configs:",
+        "  - job_name: istio-exporter",
+        `    scrape_interval: ${interval}`,
+        "    static_configs:",
+        `      - targets: [${targets.map((t) => JSON.stringify(t)).join(", ")}]`,
+        "",
+    ].join("\n");
+}
+
+/** Starts Prometheus scraping `targets` and waits until it is ready. */
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+    const binary = findPrometheusBinary(options.binary);
+    const interval = options.scrapeInterval ?? "1s";
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-prom-"));
+    const dataDir = path.join(dir, "data");
+    const configFile = path.join(dir, "prometheus.yml");
+    fs.writeFileSync(configFile, configYaml(options.targets, interval));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const logFile = path.join(dir, "prometheus.log");
+    const log = fs.openSync(logFile, "a");
+    const child: ChildProcess = spawn(
+        binary,
+        [`--config.file=${configFile}`, `--storage.tsdb.path=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+        { stdio: ["ignore", log, log] },
+    );
+    fs.closeSync(log);
+    let exited = false;
+    const exitPromise = new Promise<void>((resolve) => {
+        child.once("exit", () => {
+            exited = true;
+            resolve();
+        });
+        child.once("error", () => {
+            exited = true;
+            resolve();
+        });
+    });
+
+    const stop = async (): Promise<void> => {
+        if (!exited) {
+            child.kill("SIGTERM");
+            const timer = setTimeout(() => {
+                if (!exited) child.kill("SIGKILL");
+            }, 5000);
+            await exitPromise;
+            clearTimeout(timer);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+
+    try {
+        await waitUntil(
+            `Prometheus to be ready at ${url}`,
+            async () => {
+                if (exited) throw new Error(`Prometheus exited early; its log: ${fs.readFileSync(logFile, "utf8").slice(-2000)}`);
+                const res = await axios.get(`${url}/-/ready`, { timeout: 1000, validateStatus: () => true });
+                return res.status === 200;
+            },
+            options.readyTimeoutMs ?? 20_000,
+            100,
+        );
+    } catch (e) {
+        await stop();
+        throw e;
+    }
+
+    const query = async (promql: string, time?: Date): Promise<Array<{ metric: Record<string, string>; value: number }>> => {
+        const params: Record<string, string> = { query: promql };
+        if (time !== undefined) params.time = (time.getTime() / 1000).toFixed(3);
+        const res = await axios.get(`${url}/api/v1/query`, { params, timeout: 5000 });
+        const result = (res.data as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+        return result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+    };
+    return { url, port, dataDir, query, waitFor: (what, check, timeoutMs) => waitUntil(what, check, timeoutMs), stop };
+}
