@@ -225,7 +225,7 @@ function readStackText(stackFile: string): string {
 }
 
 function parseStack(text: string, file: string): Document {
-    const doc = parseDocument(text, { keepSourceTokens: false });
+    const doc = parseDocument(text);
     if (doc.errors.length > 0) {
         throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
     }

@@ -33,16 +33,23 @@ export type PromoteResult =
     | {
           /** Nothing was changed; `diff` is what a real run would write. */
           status: "dry-run";
+          /** The promotion that would be made. */
           plan: PromotionPlan;
+          /** The target's stack file. */
           file: string;
+          /** Unified diff of the target's stack file. */
           diff: string;
       }
     | {
           /** The target file was written; `policy` is the check that followed. */
           status: "written";
+          /** The promotion that was made. */
           plan: PromotionPlan;
+          /** The target's stack file, as written. */
           file: string;
+          /** Unified diff of what was written. */
           diff: string;
+          /** The policy check on the target after the write. */
           policy: PolicyVerdict;
       };
 
