@@ -164,13 +164,14 @@ export function namespaceOf(props: Obj): string | undefined {
     return str(ns);
 }
 
-/** How a message names an object: `Kind namespace/name`, with the Pulumi name when metadata.name is generated. */
+/**
+ * How a message names an object: `Kind namespace/name`, with metadata.name or, when Pulumi generates
+ * it (auto-naming), the Pulumi resource name.
+ */
 export function describe(kind: string, r: { name: string; props: Obj }): string {
-    const metaName = obj(r.props.metadata)?.name;
-    const ns = obj(r.props.metadata)?.namespace;
-    const nsText = ns === undefined ? "default" : (str(ns) ?? "(unknown namespace)");
-    const name = str(metaName) ?? `${r.name} (Pulumi name; metadata.name generated)`;
-    return `${kind} ${nsText}/${name}`;
+    const meta = obj(r.props.metadata);
+    const ns = meta?.namespace === undefined ? "default" : (str(meta.namespace) ?? "(unknown namespace)");
+    return `${kind} ${ns}/${str(meta?.name) ?? r.name}`;
 }
 
 /** Labels as a map when every key and value is known; undefined when missing or not known. */

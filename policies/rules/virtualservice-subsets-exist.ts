@@ -122,7 +122,7 @@ export function missingSubsetViolations(resources: readonly ResourceLike[]): Sta
             }
             const defined = [...new Set(chosen.flatMap((rule) => rule.subsets ?? []))];
             if (!defined.includes(subset)) {
-                const list = defined.length > 0 ? `only subsets ${defined.join(", ")}` : "no subsets";
+                const list = defined.length > 0 ? `only subset${defined.length === 1 ? "" : "s"} ${defined.join(", ")}` : "no subsets";
                 out.push({ urn: vs.urn, message: `${head}, but ${chosen.map((rule) => rule.label).join(" and ")} (host ${chosen[0].rawHost}) define${chosen.length === 1 ? "s" : ""} ${list}. ${tail}` });
             }
         }

@@ -1,0 +1,66 @@
+import * as assert from "node:assert/strict";
+import { gatewayTlsSecretExists } from "../../../policies/rules";
+import { UNKNOWN, compliantStack, gateway, release, runStackPolicy, stackList, tlsSecret } from "../fixtures";
+
+describe("policy gateway-tls-secret-exists", () => {
+    it("accepts the compliant stack (kubernetes.io/tls Secret apsis-tls in istio-system)", async () => {
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, stackList()), []);
+    });
+
+    it("rejects a secret in the Gateway's namespace instead of the gateway pods' (the seed's mistake)", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("apsis-tls", "default");
+        const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
+        assert.deepEqual(found, [
+            {
+                urn: stack.gateway.urn,
+                message:
+                    "Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but the stack has no kubernetes.io/tls Secret apsis-tls in namespace istio-system, " +
+                    "where the gateway pods of Helm release istio-ingressgateway (chart gateway) in istio-system run. Secret default/apsis-tls exists, but Istio reads the secret from the " +
+                    "namespace of the gateway pods, not of the Gateway resource. HTTPS on this server would fail (istioctl analyze: IST0161).",
+            },
+        ]);
+    });
+
+    it("follows the gateway pods to another namespace", async () => {
+        const stack = compliantStack();
+        stack.ingress = release("istio-gateway", "gateway", "istio-ingressgateway", "istio-ingress");
+        const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
+        assert.equal(found.length, 1);
+        assert.match(found[0].message, /no kubernetes\.io\/tls Secret apsis-tls in namespace istio-ingress, where the gateway pods of Helm release istio-ingressgateway \(chart gateway\) in istio-ingress run/);
+    });
+
+    it("rejects a secret of the wrong type", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("apsis-tls", "istio-system", "Opaque");
+        const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
+        assert.deepEqual(
+            found.map((f) => f.message),
+            ["Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but Secret istio-system/apsis-tls has type Opaque; it must be kubernetes.io/tls (with tls.crt and tls.key)."],
+        );
+    });
+
+    it("rejects a credentialName with no secret at all", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("other-tls");
+        const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
+        assert.equal(found.length, 1);
+        assert.match(found[0].message, /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system, where .* run\. HTTPS on this server/);
+    });
+
+    it("says nothing when the stack installs no gateway, or when a secret's namespace is unknown during preview", async () => {
+        const { ingress: _ingress, ...noGateway } = compliantStack();
+        noGateway.secret = tlsSecret("apsis-tls", "default");
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, Object.values(noGateway)), []);
+        const unknown = compliantStack();
+        unknown.secret = tlsSecret("apsis-tls", UNKNOWN);
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, stackList(unknown)), []);
+    });
+
+    it("leaves a Gateway that selects no installed gateway to gateway-selects-installed-ingress", async () => {
+        const stack = compliantStack();
+        stack.gateway = gateway({ istio: "elsewhere" });
+        stack.secret = tlsSecret("apsis-tls", "default");
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, stackList(stack)), []);
+    });
+});
