@@ -297,7 +297,8 @@ export class RolloutEngine {
             }
         }
         for (;;) {
-            const sinceSeconds = Math.max(1, Math.ceil((this.deps.clock.now() - shiftAt) / 1000));
+            // Whole seconds since the shift, rounded down: the window never reaches back before the shift.
+            const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
             const result = await this.judge(state, sinceSeconds);
             const at = this.iso();
             step.analyses.push({ at, sinceSeconds, verdict: result.verdict, result });

@@ -1,0 +1,241 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { RolloutCliDeps, defaultDeps, runRolloutCli } from "../../cli/rollout";
+import { RolloutState } from "../../rollout/state";
+import { AnalysisEvent, RolloutEvent } from "../../rollout/types";
+import { Weights } from "../../rollout/weights";
+import { RunningIstioExporter, TrafficProfile, startIstioExporter } from "../support/istio-exporter";
+import { RunningPrometheus, startPrometheus } from "../support/prometheus";
+import { StackFileTarget, configDirWith, devStackFile } from "./fakes";
+
+/**
+ * The rollout command end to end except `pulumi up`: the real CLI, engine, state file and stack-file
+ * edits, the real analysis against a real Prometheus, and a stand-in for Istio: a fake stack target
+ * whose applied weights become the traffic split of the fake Istio exporter Prometheus scrapes.
+ * Each scenario is its own app (destination_service) with its own config dir; they run side by side.
+ */
+
+/** Requests per second to the app, split by the applied weights. */
+const TOTAL_RPS = 1000;
+const HEALTHY: TrafficProfile = { rps: 0, errorRate: 0.002, latencyMs: 20 };
+const svc = (app: string): string => `${app}.shop.svc.cluster.local`;
+
+/** How each scenario's canary behaves at a given canary weight. */
+type CanaryBehaviour = (canaryWeight: number) => Partial<TrafficProfile>;
+
+const SCENARIOS: Record<string, CanaryBehaviour> = {
+    // Healthy all the way.
+    healthy: () => ({}),
+    // Fine at 10%, answers 8% 5xx from 25% on (breaks under load).
+    breaks: (w) => (w >= 25 ? { errorRate: 0.08 } : {}),
+    // Never gets traffic (e.g. its pods are not in the mesh), whatever the weights say.
+    dark: () => ({ rps: 0 }),
+    // Healthy; its first attempt to apply 50% fails, then --resume continues.
+    resumed: () => ({}),
+};
+
+const ROLLOUT = (prometheusUrl: string) =>
+    [`steps: [10, 25, 50, 100]`, `waitSeconds: 3`, `analysisIntervalSeconds: 2`, `maxInconclusive: 3`, `prometheusUrl: ${prometheusUrl}`, `minRequests: 50`].join("\n");
+
+/** A stack target that edits the stack file like the real adapter and routes the exporter's traffic like Istio. */
+class MeshTarget extends StackFileTarget {
+    constructor(
+        stackFile: string,
+        private readonly exporter: RunningIstioExporter,
+        private readonly app: string,
+        private readonly canary: CanaryBehaviour,
+    ) {
+        super(stackFile);
+    }
+
+    async applyWeights(weights: Weights): Promise<void> {
+        await super.applyWeights(weights);
+        this.route(weights);
+    }
+
+    /** Sends TOTAL_RPS split by the weights; the canary's behaviour may override its profile. */
+    route(weights: Weights): void {
+        const v2 = weights.v2 ?? 0;
+        this.exporter.set(svc(this.app), "v1", { ...HEALTHY, rps: (TOTAL_RPS * (weights.v1 ?? 0)) / 100 });
+        this.exporter.set(svc(this.app), "v2", { ...HEALTHY, rps: (TOTAL_RPS * v2) / 100, ...this.canary(v2) });
+    }
+}
+
+interface Result {
+    code: number;
+    out: string;
+    events: RolloutEvent[];
+    target: MeshTarget;
+    dir: string;
+}
+
+describe("rollout against a real Prometheus with the real analysis", function () {
+    this.timeout(120_000);
+    let exporter: RunningIstioExporter;
+    let prom: RunningPrometheus;
+    const results = new Map<string, Promise<Result[]>>();
+
+    async function rollout(app: string, dir: string, argv: string[], json: boolean, setup: (t: MeshTarget) => void = () => undefined): Promise<Result> {
+        let out = "";
+        let target: MeshTarget | undefined;
+        const deps: RolloutCliDeps = {
+            ...defaultDeps(),
+            out: (s) => (out += s),
+            err: (s) => (out += s),
+            isTTY: false,
+            cwd: dir,
+            makeTarget: ({ stackFile }) => {
+                target = new MeshTarget(stackFile, exporter, app, SCENARIOS[app]);
+                setup(target);
+                return target;
+            },
+        };
+        const code = await runRolloutCli([...argv, "--config-dir", dir, ...(json ? ["--json"] : [])], deps);
+        const events = json ? out.trimEnd().split("\n").map((l) => JSON.parse(l) as RolloutEvent) : [];
+        return { code, out, events, target: target!, dir };
+    }
+
+    before(async function () {
+        this.timeout(90_000);
+        exporter = await startIstioExporter({ services: {} });
+        // Every app starts as its stack file says: v1 90%, v2 10%.
+        for (const app of Object.keys(SCENARIOS)) {
+            new MeshTarget("", exporter, app, SCENARIOS[app]).route({ v1: 90, v2: 10 });
+        }
+        prom = await startPrometheus({ targets: [exporter.target] });
+        const p = prom;
+        await p.waitFor(
+            "the first scraped samples",
+            async () => (await p.query(`count(istio_requests_total{destination_service="${svc("healthy")}"})`)).length === 1,
+            60_000,
+        );
+        for (const app of Object.keys(SCENARIOS)) {
+            const dir = configDirWith({ dev: devStackFile({ rollout: ROLLOUT(prom.url) }).replace("config:\n", `config:\n  istio-canary:app:\n    name: ${app}\n    namespace: shop\n`) });
+            if (app === "resumed") {
+                results.set(
+                    app,
+                    (async () => {
+                        const first = await rollout(app, dir, ["--stack", "dev"], true, (t) => {
+                            t.failWhen = (call) => (call.weights?.v2 === 50 ? "pulumi up failed: the cluster is unreachable" : undefined);
+                        });
+                        const second = await rollout(app, dir, ["--stack", "dev", "--resume"], true);
+                        return [first, second];
+                    })(),
+                );
+            } else {
+                // The healthy rollout prints text: it is the example in docs/rollout.md.
+                results.set(app, rollout(app, dir, ["--stack", "dev"], app !== "healthy").then((r) => [r]));
+            }
+        }
+        await Promise.all(results.values());
+    });
+
+    after(async function () {
+        this.timeout(20_000);
+        await prom?.stop();
+        await exporter?.stop();
+    });
+
+    const analyses = (r: Result): AnalysisEvent[] => r.events.filter((e): e is AnalysisEvent => e.type === "analysis");
+    const state = (r: Result): RolloutState => JSON.parse(fs.readFileSync(path.join(r.dir, ".rollout", "dev.json"), "utf8")) as RolloutState;
+
+    it("walks a healthy canary 10 -> 25 -> 50 -> 100, printing each step's numbers for both versions", async () => {
+        const [r] = await results.get("healthy")!;
+        if (process.env.ROLLOUT_TRANSCRIPT !== undefined) {
+            fs.writeFileSync(process.env.ROLLOUT_TRANSCRIPT, r.out);
+        }
+        assert.equal(r.code, 0, r.out);
+        assert.deepEqual(
+            r.target.calls.map((c) => c.weights?.v2),
+            [10, 25, 50, 100],
+        );
+        const passes = r.out.split("\n").filter((l) => l.includes("-> pass: promote"));
+        assert.deepEqual(
+            passes.map((l) => /^step (\d)\/4 {2}v1 (\d+)% \/ v2 (\d+)%/.exec(l)?.slice(1)),
+            [
+                ["1", "90", "10"],
+                ["2", "75", "25"],
+                ["3", "50", "50"],
+            ],
+        );
+        for (const line of passes) {
+            assert.match(line, /v1: [\d,]+ req, 0\.\d\d% 5xx, p99 \d+ ms \| v2: [\d,]+ req, 0\.\d\d% 5xx, p99 \d+ ms/);
+        }
+        const s = state(r);
+        assert.equal(s.status, "completed");
+        for (const step of s.steps.slice(0, 3)) {
+            const pass = step.analyses.at(-1)!;
+            assert.equal(pass.verdict, "pass");
+            assert.ok(pass.result.canary.requests >= 50, `canary requests at ${step.canaryWeight}%: ${pass.result.canary.requests}`);
+        }
+    });
+
+    it("rolls back a canary that fails under load at the first step that sees it, with the evidence", async () => {
+        const [r] = await results.get("breaks")!;
+        assert.equal(r.code, 1, r.out);
+        assert.deepEqual(
+            r.target.calls.map((c) => c.weights),
+            [
+                { v1: 90, v2: 10 },
+                { v1: 75, v2: 25 },
+                { v1: 100, v2: 0 },
+            ],
+        );
+        const fail = analyses(r).at(-1)!;
+        assert.equal(fail.verdict, "fail");
+        assert.equal(fail.weights.v2, 25);
+        assert.ok(fail.canary.errorRate !== null && fail.canary.errorRate > 0.05, `canary 5xx ratio ${fail.canary.errorRate}`);
+        assert.ok(fail.baseline.errorRate !== null && fail.baseline.errorRate < 0.01);
+        assert.match(fail.reasons.join("\n"), /5xx/);
+        const end = r.events.at(-1)!;
+        assert.ok(end.type === "end" && end.outcome === "rolled-back");
+        assert.equal(state(r).steps[1].decision?.decision, "rollback");
+    });
+
+    it("holds a canary that gets no traffic, then rolls it back after maxInconclusive more inconclusive analyses", async () => {
+        const [r] = await results.get("dark")!;
+        assert.equal(r.code, 1, r.out);
+        const a = analyses(r);
+        assert.deepEqual(
+            a.map((e) => [e.weights.v2, e.verdict, e.decision]),
+            [
+                [10, "inconclusive", "hold"],
+                [10, "inconclusive", "hold"],
+                [10, "inconclusive", "hold"],
+                [10, "inconclusive", "rollback"],
+            ],
+        );
+        assert.ok(a.every((e) => e.canary.requests === 0));
+        assert.ok(a.every((e) => e.baseline.requests > 0));
+        assert.ok(a.every((e, i) => i === 0 || e.sinceSeconds > a[i - 1].sinceSeconds), "each look covers the whole step so far");
+        assert.deepEqual(r.target.calls.at(-1)?.weights, { v1: 100, v2: 0 });
+    });
+
+    it("stops on a failed apply with exit code 3, and --resume applies it and finishes without repeating what was done", async () => {
+        const [first, second] = await results.get("resumed")!;
+        assert.equal(first.code, 3, first.out);
+        assert.deepEqual(
+            first.target.calls.map((c) => [c.weights?.v2, c.ok]),
+            [
+                [10, true],
+                [25, true],
+                [50, false],
+            ],
+        );
+        assert.equal(second.code, 0, second.out);
+        assert.deepEqual(
+            second.target.calls.map((c) => c.weights?.v2),
+            [50, 100],
+            "10% and 25% are not applied again",
+        );
+        assert.deepEqual(
+            analyses(second).filter((e) => e.decision === "promote").map((e) => e.weights.v2),
+            [50],
+            "only the 50% step is analysed after the resume",
+        );
+        const s = state(second);
+        assert.equal(s.status, "completed");
+        assert.ok(s.history.some((h) => h.event === "apply-failed"));
+    });
+});
