@@ -149,9 +149,9 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
  * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse, 5xx ratio
  * below maxErrorRate, p99 below maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
  */
-export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names: DecisionNames = { canary: "canary", baseline: "baseline" }): Decision {
-    const c = `canary ${names.canary}`;
-    const b = `baseline ${names.baseline}`;
+export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names?: DecisionNames): Decision {
+    const c = names === undefined ? "canary" : `canary ${names.canary}`;
+    const b = names === undefined ? "baseline" : `baseline ${names.baseline}`;
     const tests: SequentialTest[] = [];
     const add = (spec: TestSpec): SequentialTest => {
         const t = runTest(spec, s.priorScale);

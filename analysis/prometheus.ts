@@ -116,8 +116,8 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
     const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
     let status: number;
     let text: string;
-    try {
-        const res = await axios.get<string>(url, {
+    const get = () =>
+        axios.get<string>(url, {
             params: {
                 query,
                 time: (options.time.getTime() / 1000).toFixed(3),
@@ -130,6 +130,15 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
             maxContentLength: MAX_ANSWER_BYTES,
             maxRedirects: 0,
         });
+    try {
+        let res;
+        try {
+            res = await get();
+        } catch (e) {
+            // A pooled keep-alive connection that the server closed meanwhile: retry once on a new one.
+            if (e instanceof AxiosError && e.code === "ECONNRESET") res = await get();
+            else throw e;
+        }
         status = res.status;
         text = typeof res.data === "string" ? res.data : String(res.data);
     } catch (e) {
