@@ -162,7 +162,7 @@ describe("analysis against a real Prometheus", function () {
         const r = await analyze({ ...options("healthy"), prometheusUrl: url, timeoutMs: 2000 });
         assert.equal(r.verdict, "inconclusive");
         assert.equal(r.queryErrors.length, 4);
-        assert.match(r.reasons[0], new RegExp(`Prometheus query for canary "v2" requests failed at ${url.replace(/\./g, "\\.")}: connection refused`));
+        assert.match(r.reasons[0], new RegExp(`Prometheus query for canary "v2" requests failed at ${url.replace(/\./g, "\\.")}: connection (refused|reset)`));
     });
 
     describe("the analyze command", () => {

@@ -1,0 +1,95 @@
+import * as assert from "node:assert/strict";
+import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../../analysis/decide";
+import { Bucket } from "../../analysis/histogram";
+
+const SETTINGS: DecisionSettings = {
+    maxErrorRate: 0.01,
+    maxP99Ms: 200,
+    minRequests: 50,
+    alpha: 0.05,
+    beta: 0.2,
+    errorRateMargin: 0.01,
+    latencyMargin: 0.25,
+};
+
+/** A histogram of n requests with the given cumulative shares at 10, 25, 50, 100, 250 ms. */
+function hist(n: number, shares: [number, number, number, number, number]): Bucket[] {
+    const les = [10, 25, 50, 100, 250];
+    return [...les.map((le, i) => ({ le, count: Math.round(n * shares[i]) })), { le: Infinity, count: n }];
+}
+const FAST: [number, number, number, number, number] = [0.2, 0.6, 0.95, 1, 1];
+const version = (requests: number, errors: number, shares = FAST): VersionCounts => ({ requests, errors, buckets: hist(requests, shares) });
+const rejectedFails = (d: ReturnType<typeof decide>): string[] => d.tests.filter((t) => t.purpose === "fail" && t.rejected).map((t) => t.name);
+
+describe("decide (the verdict from counts)", () => {
+    it("splits alpha completely between the failing tests", () => {
+        assert.equal(Object.values(ALPHA_SHARES).reduce((a, b) => a + b, 0), 1);
+    });
+
+    it("rolls back a canary with 5.5% 5xx against a 0.5% baseline", () => {
+        const d = decide(version(1000, 55), version(9000, 45), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.ok(rejectedFails(d).includes("errors-vs-baseline"));
+    });
+
+    it("passes a canary with the baseline's 0.5% 5xx and latency once there is enough evidence", () => {
+        const d = decide(version(2000, 10), version(18000, 90), SETTINGS);
+        assert.equal(d.verdict, "pass", d.reasons.join("\n"));
+        assert.equal(d.reasons.length, 3);
+    });
+
+    it("stays inconclusive on the same healthy ratios with too little evidence for a pass", () => {
+        const d = decide(version(100, 0), version(900, 4), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.match(d.reasons.join("\n"), /not yet enough evidence that the canary 5xx ratio 0\.00% stays below baseline 0\.44% \+ margin 1\.00% = 1\.44%/);
+    });
+
+    it("never passes below min-requests, even with perfect numbers", () => {
+        const d = decide(version(49, 0), version(100000, 0), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.deepEqual(d.reasons, ["canary has only 49 requests in the window, fewer than min-requests 50: too few to judge"]);
+    });
+
+    it("does not fail below min-requests either, but reports the early signal", () => {
+        const d = decide(version(40, 40), version(1000, 0), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.match(d.reasons[1], /^early signal, not acted on below min-requests: /);
+    });
+
+    it("is inconclusive without baseline traffic", () => {
+        const d = decide(version(1000, 0), { requests: 0, errors: 0, buckets: null }, SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.match(d.reasons[0], /baseline has no requests in the window/);
+    });
+
+    it("rolls back a canary that is credibly slower (median 25 ms -> 50 ms)", () => {
+        const d = decide(version(1000, 0, [0.05, 0.2, 0.6, 0.97, 1]), version(9000, 0), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.deepEqual(rejectedFails(d), ["latency-vs-baseline"]);
+        assert.equal(d.latencyComparisonMs, 25);
+    });
+
+    it("rolls back a canary whose p99 is credibly above the limit", () => {
+        const shares: [number, number, number, number, number] = [0.2, 0.6, 0.9, 0.93, 0.95];
+        const d = decide(version(2000, 0, shares), version(18000, 0, shares), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.deepEqual(rejectedFails(d), ["p99-vs-limit"]);
+        assert.equal(d.p99LimitBoundaryMs, 250);
+    });
+
+    it("stays inconclusive when the p99 lies between the limit and the next bucket boundary", () => {
+        // p99 in (100, 250]: 100 + 150 * (0.99 - 0.975) / (0.995 - 0.975) = 212.5 ms, but only 0.5% above 250 ms.
+        const shares: [number, number, number, number, number] = [0.2, 0.6, 0.95, 0.975, 0.995];
+        const d = decide(version(5000, 0, shares), version(45000, 0, shares), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.match(d.reasons.join("\n"), /p99 212\.5 ms is not below max-p99-ms 200 ms \(nor credibly above 250 ms yet\)/);
+    });
+
+    it("does not pass a canary whose 5xx ratio equals a baseline above the limit, and fails it once credible", () => {
+        const early = decide(version(200, 4), version(1800, 36), SETTINGS);
+        assert.equal(early.verdict, "inconclusive");
+        const late = decide(version(20000, 400), version(180000, 3600), SETTINGS);
+        assert.equal(late.verdict, "fail");
+        assert.deepEqual(rejectedFails(late), ["errors-vs-limit"]);
+    });
+});

@@ -1,0 +1,135 @@
+import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import { analyze, AnalysisResult } from "../../analysis";
+
+/**
+ * Prometheus answers that are not usable must never pass: a small fake Prometheus answers each
+ * query the way a scenario says, and the analysis must come back inconclusive naming the failure.
+ */
+
+type Mode = "healthy" | "http500" | "notJson" | "nan" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty";
+
+const vector = (samples: Array<[Record<string, string>, string]>): string =>
+    JSON.stringify({ status: "success", data: { resultType: "vector", result: samples.map(([metric, v]) => ({ metric, value: [1700000000, v] })) } });
+
+function healthyAnswer(query: string): string {
+    if (query.includes("_bucket")) {
+        return vector([
+            [{ le: "10" }, "4000"],
+            [{ le: "25" }, "12000"],
+            [{ le: "50" }, "19000"],
+            [{ le: "100" }, "20000"],
+            [{ le: "+Inf" }, "20000"],
+        ]);
+    }
+    return vector([
+        [{ response_code: "200" }, "19990"],
+        [{ response_code: "503" }, "10"],
+    ]);
+}
+
+describe("analysis when Prometheus misbehaves", () => {
+    let mode: Mode = "healthy";
+    let server: http.Server;
+    let url = "";
+    const hanging: http.ServerResponse[] = [];
+
+    before(async () => {
+        server = http.createServer((req, res) => {
+            const query = new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "";
+            const send = (status: number, body: string): void => {
+                res.writeHead(status, { "Content-Type": "application/json" }).end(body);
+            };
+            switch (mode) {
+                case "healthy":
+                    return send(200, healthyAnswer(query));
+                case "http500":
+                    return send(500, JSON.stringify({ status: "error", errorType: "internal", error: "storage is on fire" }));
+                case "notJson":
+                    return send(200, "<html>proxy login</html>");
+                case "nan":
+                    return send(200, query.includes("_bucket") ? healthyAnswer(query) : vector([[{ response_code: "200" }, "NaN"]]));
+                case "matrix":
+                    return send(200, JSON.stringify({ status: "success", data: { resultType: "matrix", result: [] } }));
+                case "errorStatus":
+                    return send(200, JSON.stringify({ status: "error", error: "query timed out in expression evaluation" }));
+                case "latencyFails":
+                    return query.includes("_bucket") ? send(503, "") : send(200, healthyAnswer(query));
+                case "empty":
+                    return send(200, vector([]));
+                case "hang":
+                    hanging.push(res);
+                    return undefined;
+            }
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    after(async () => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    const run = async (m: Mode): Promise<AnalysisResult> => {
+        mode = m;
+        return analyze({ prometheusUrl: url, service: "reviews.default.svc.cluster.local", baseline: "v1", canary: "v2", timeoutMs: 500 });
+    };
+
+    it("passes on the fake's healthy answers (so the failures below are what makes them inconclusive)", async () => {
+        const r = await run("healthy");
+        assert.equal(r.verdict, "pass", r.reasons.join("\n"));
+    });
+
+    it("is inconclusive on HTTP 500 and quotes Prometheus's error", async () => {
+        const r = await run("http500");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons[0], /Prometheus query for canary "v2" requests failed at http:\/\/127\.0\.0\.1:\d+: HTTP 500: storage is on fire/);
+    });
+
+    it("is inconclusive on an answer that is not JSON", async () => {
+        const r = await run("notJson");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons[0], /malformed answer: not JSON \("<html>proxy login<\/html>"\)/);
+    });
+
+    it("is inconclusive on a NaN value", async () => {
+        const r = await run("nan");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons.join("\n"), /the answer holds a NaN value for \{"response_code":"200"\}/);
+    });
+
+    it("is inconclusive on a matrix where a vector was asked for", async () => {
+        const r = await run("matrix");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons[0], /malformed answer: resultType "matrix", expected "vector"/);
+    });
+
+    it("is inconclusive on an error status", async () => {
+        const r = await run("errorStatus");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons[0], /Prometheus answered status "error": query timed out in expression evaluation/);
+    });
+
+    it("is inconclusive when Prometheus does not answer in time", async () => {
+        const r = await run("hang");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons[0], /no answer within 500 ms \(timeout\)/);
+    });
+
+    it("is inconclusive when only the latency queries fail, although the 5xx counts look fine", async () => {
+        const r = await run("latencyFails");
+        assert.equal(r.verdict, "inconclusive");
+        assert.equal(r.queryErrors.length, 2);
+        assert.ok(r.canary.requests > 0);
+        assert.match(r.reasons.join("\n"), /latency failed .*: HTTP 503/);
+    });
+
+    it("is inconclusive on empty vectors, saying there were no series", async () => {
+        const r = await run("empty");
+        assert.equal(r.verdict, "inconclusive");
+        assert.match(r.reasons.join("\n"), /Prometheus has no istio_requests_total series for canary "v2"/);
+    });
+});
