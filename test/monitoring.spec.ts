@@ -174,6 +174,64 @@ describe("Monitoring component", () => {
         assert.equal(recorded.filter((r) => r.type === RELEASE).length, 0);
     });
 
+    describe("the canary dashboard on a real Prometheus", function () {
+        this.timeout(90_000);
+        let exporter: import("./support/istio-exporter").RunningIstioExporter | undefined;
+        let prom: import("./support/prometheus").RunningPrometheus | undefined;
+
+        before(async function () {
+            this.timeout(90_000);
+            const { startIstioExporter } = await import("./support/istio-exporter");
+            const { startPrometheus } = await import("./support/prometheus");
+            exporter = await startIstioExporter({
+                services: {
+                    [FQDN]: { v1: { rps: 450, errorRate: 0.02, latencyMs: 20 }, v2: { rps: 50, errorRate: 0, latencyMs: 40 } },
+                    "other.default.svc.cluster.local": { v1: { rps: 500, errorRate: 0.5, latencyMs: 20 } },
+                },
+            });
+            prom = await startPrometheus({ targets: [exporter.target] });
+            const p = prom;
+            await p.waitFor(
+                "6 s of scraped samples",
+                async () => {
+                    const r = await p.query(`count_over_time(istio_requests_total{destination_service="${FQDN}",destination_version="v2"}[10s])`);
+                    return r.length === 1 && r[0].value >= 6;
+                },
+                60_000,
+            );
+        });
+
+        after(async function () {
+            this.timeout(20_000);
+            await prom?.stop();
+            await exporter?.stop();
+        });
+
+        /** Evaluates one dashboard panel's query as Grafana would with a 5 s rate interval. */
+        async function panel(title: string): Promise<Record<string, number>> {
+            const q = m.canaryDashboardQueries(FQDN).find((x) => x.title.startsWith(title))!;
+            const samples = await prom!.query(q.expr.replace(/\$__rate_interval/g, "5s"));
+            return Object.fromEntries(samples.map((s) => [s.metric.destination_version, s.value]));
+        }
+
+        it("shows the traffic split per version of the app's service only", async () => {
+            const split = await panel("Traffic split");
+            assert.deepEqual(Object.keys(split).sort(), ["v1", "v2"]);
+            assert.ok(Math.abs(split.v1 - 0.9) < 0.03 && Math.abs(split.v2 - 0.1) < 0.03, JSON.stringify(split));
+        });
+
+        it("shows each version's 5xx ratio, 0 for a version without errors", async () => {
+            const ratio = await panel("5xx ratio");
+            assert.ok(Math.abs(ratio.v1 - 0.02) < 0.01, JSON.stringify(ratio));
+            assert.equal(ratio.v2, 0);
+        });
+
+        it("shows each version's p99 latency, the slower canary higher", async () => {
+            const p99 = await panel("p99 latency");
+            assert.ok(p99.v1 > 20 && p99.v1 < p99.v2, JSON.stringify(p99));
+        });
+    });
+
     describe("in the whole program", () => {
         const wired = (): boolean => /Monitoring|monitoringFor/.test(fs.readFileSync(path.join(__dirname, "..", "index.ts"), "utf8"));
 
