@@ -1,0 +1,344 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analysis/decide";
+import { Bucket, histogramQuantile, ISTIO_DURATION_BUCKETS_MS, medianBoundary } from "../analysis/histogram";
+import { ANALYSIS_DEFAULTS } from "../analysis/options";
+import { sprtExpectedSampleSize } from "../analysis/sequential";
+
+/**
+ * `npm run bench:analysis [-- --runs N] [-- --no-write]`: time to a decision of our analysis against a
+ * Flagger-style rule, on the same simulated request streams (no Prometheus).
+ *
+ * Traffic: 20 req/s, 10% to the canary (Poisson arrivals each second, each request routed on its own).
+ * Baseline: 0.5% 5xx, latency log-normal with median 20 ms and sigma 0.5 (p99 ~ 64 ms; ~86 ms as
+ * read from Istio's buckets). Scenarios change the canary only. Both rules see the same streams.
+ */
+
+/** One simulated scenario: the canary's 5xx ratio and latency median. */
+interface Scenario {
+    name: string;
+    canaryErrorRate: number;
+    canaryMedianMs: number;
+    /** Which outcome is right. */
+    good: "promote" | "rollback";
+}
+
+const RATE_PER_S = 20;
+const CANARY_SHARE = 0.1;
+const BASELINE_ERROR_RATE = 0.005;
+const BASELINE_MEDIAN_MS = 20;
+const LATENCY_SIGMA = 0.5;
+/** Our analysis is re-run on cumulative counts this often (simulated seconds). */
+const OUR_INTERVAL_S = 15;
+/** Flagger's default analysis interval and the window its queries use. */
+const FLAGGER_INTERVAL_S = 60;
+/** Flagger tutorial: threshold 5 failed checks -> rollback. */
+const FLAGGER_THRESHOLD = 5;
+/** Flagger tutorial: stepWeight 10 up to maxWeight 50 -> five successful checks to reach promotion. */
+const FLAGGER_PROMOTE_AFTER = 5;
+/** Runs that decide nothing within this time count as undecided. */
+const HORIZON_S = 1800;
+
+const SCENARIOS: Scenario[] = [
+    { name: "healthy (same as baseline)", canaryErrorRate: BASELINE_ERROR_RATE, canaryMedianMs: BASELINE_MEDIAN_MS, good: "promote" },
+    { name: "+1 pt 5xx (1.5%)", canaryErrorRate: BASELINE_ERROR_RATE + 0.01, canaryMedianMs: BASELINE_MEDIAN_MS, good: "rollback" },
+    { name: "+5 pt 5xx (5.5%)", canaryErrorRate: BASELINE_ERROR_RATE + 0.05, canaryMedianMs: BASELINE_MEDIAN_MS, good: "rollback" },
+    { name: "+50% latency", canaryErrorRate: BASELINE_ERROR_RATE, canaryMedianMs: BASELINE_MEDIAN_MS * 1.5, good: "rollback" },
+];
+
+const SETTINGS: DecisionSettings = {
+    maxErrorRate: ANALYSIS_DEFAULTS.maxErrorRate,
+    maxP99Ms: ANALYSIS_DEFAULTS.maxP99Ms,
+    minRequests: ANALYSIS_DEFAULTS.minRequests,
+    alpha: ANALYSIS_DEFAULTS.alpha,
+    beta: ANALYSIS_DEFAULTS.beta,
+    errorRateMargin: ANALYSIS_DEFAULTS.errorRateMargin,
+    latencyMargin: ANALYSIS_DEFAULTS.latencyMargin,
+};
+
+/** sfc32: a small, fast, seedable PRNG with a 128-bit state. */
+function sfc32(a: number, b: number, c: number, d: number): () => number {
+    return () => {
+        a >>>= 0;
+        b >>>= 0;
+        c >>>= 0;
+        d >>>= 0;
+        let t = (a + b) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        d = (d + 1) | 0;
+        t = (t + d) | 0;
+        c = (c + t) | 0;
+        return (t >>> 0) / 4294967296;
+    };
+}
+
+/** A generator for run `run` of the shared seed: scenarios reuse the same seeds (common random numbers). */
+function rngFor(seed: number, run: number): () => number {
+    const r = sfc32(0x9e3779b9, seed, run, 0x85ebca6b ^ run);
+    for (let i = 0; i < 16; i++) r();
+    return r;
+}
+
+function poisson(rand: () => number, lambda: number): number {
+    const limit = Math.exp(-lambda);
+    let k = 0;
+    let p = rand();
+    while (p > limit) {
+        k++;
+        p *= rand();
+    }
+    return k;
+}
+
+function normal(rand: () => number): number {
+    let u = 0;
+    while (u === 0) u = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Bucket index (into ISTIO_DURATION_BUCKETS_MS, or its length for +Inf) of a latency. */
+function bucketIndex(latencyMs: number): number {
+    let i = 0;
+    while (i < ISTIO_DURATION_BUCKETS_MS.length && latencyMs > ISTIO_DURATION_BUCKETS_MS[i]) i++;
+    return i;
+}
+
+/** Running totals of one version: requests, 5xx and per-bucket (non-cumulative) counts. */
+interface Totals {
+    requests: number;
+    errors: number;
+    perBucket: number[];
+}
+
+const newTotals = (): Totals => ({ requests: 0, errors: 0, perBucket: new Array<number>(ISTIO_DURATION_BUCKETS_MS.length + 1).fill(0) });
+const copyTotals = (t: Totals): Totals => ({ requests: t.requests, errors: t.errors, perBucket: [...t.perBucket] });
+
+function cumulative(perBucket: readonly number[]): Bucket[] {
+    let running = 0;
+    return perBucket.map((n, i) => {
+        running += n;
+        return { le: i < ISTIO_DURATION_BUCKETS_MS.length ? ISTIO_DURATION_BUCKETS_MS[i] : Infinity, count: running };
+    });
+}
+
+const toCounts = (t: Totals): VersionCounts => ({ requests: t.requests, errors: t.errors, buckets: cumulative(t.perBucket) });
+
+function minus(a: Totals, b: Totals): Totals {
+    return { requests: a.requests - b.requests, errors: a.errors - b.errors, perBucket: a.perBucket.map((n, i) => n - b.perBucket[i]) };
+}
+
+/** Adds one second of traffic of one version. */
+function simulateSecond(rand: () => number, t: Totals, rate: number, errorRate: number, medianMs: number): void {
+    const n = poisson(rand, rate);
+    const mu = Math.log(medianMs);
+    for (let i = 0; i < n; i++) {
+        t.requests++;
+        if (rand() < errorRate) t.errors++;
+        t.perBucket[bucketIndex(Math.exp(mu + LATENCY_SIGMA * normal(rand)))]++;
+    }
+}
+
+/** A decision of one rule in one run. */
+interface Outcome {
+    decision: "promote" | "rollback" | "undecided";
+    seconds: number;
+    canaryRequests: number;
+}
+
+/** Simulates one run and applies both rules to the same stream. */
+function runOnce(s: Scenario, rand: () => number): { ours: Outcome; flagger: Outcome } {
+    const canary = newTotals();
+    const baseline = newTotals();
+    let ours: Outcome | undefined;
+    let flagger: Outcome | undefined;
+    let lastCheck = { canary: newTotals(), baseline: newTotals() };
+    let failedChecks = 0;
+    let passedChecks = 0;
+    for (let sec = 1; sec <= HORIZON_S && (ours === undefined || flagger === undefined); sec++) {
+        simulateSecond(rand, canary, RATE_PER_S * CANARY_SHARE, s.canaryErrorRate, s.canaryMedianMs);
+        simulateSecond(rand, baseline, RATE_PER_S * (1 - CANARY_SHARE), BASELINE_ERROR_RATE, BASELINE_MEDIAN_MS);
+        if (ours === undefined && sec % OUR_INTERVAL_S === 0) {
+            const d = decide(toCounts(canary), toCounts(baseline), SETTINGS);
+            if (d.verdict !== "inconclusive") {
+                ours = { decision: d.verdict === "pass" ? "promote" : "rollback", seconds: sec, canaryRequests: canary.requests };
+            }
+        }
+        if (flagger === undefined && sec % FLAGGER_INTERVAL_S === 0) {
+            const minute = minus(canary, lastCheck.canary);
+            lastCheck = { canary: copyTotals(canary), baseline: copyTotals(baseline) };
+            const successRate = minute.requests > 0 ? (100 * (minute.requests - minute.errors)) / minute.requests : NaN;
+            const p99 = histogramQuantile(0.99, cumulative(minute.perBucket));
+            // NaN (no traffic) fails the check, as in Flagger.
+            const ok = successRate >= 99 && p99 !== null && p99 <= SETTINGS.maxP99Ms;
+            if (ok) passedChecks++;
+            else failedChecks++;
+            if (failedChecks >= FLAGGER_THRESHOLD) flagger = { decision: "rollback", seconds: sec, canaryRequests: canary.requests };
+            else if (passedChecks >= FLAGGER_PROMOTE_AFTER) flagger = { decision: "promote", seconds: sec, canaryRequests: canary.requests };
+        }
+    }
+    const undecided: Outcome = { decision: "undecided", seconds: HORIZON_S, canaryRequests: canary.requests };
+    return { ours: ours ?? undecided, flagger: flagger ?? undecided };
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+    if (sorted.length === 0) return NaN;
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+    return sorted[i];
+}
+
+/** Summary of one rule on one scenario. */
+interface Row {
+    promoted: number;
+    rolledBack: number;
+    undecided: number;
+    medianRequests: number;
+    p95Requests: number;
+    medianSeconds: number;
+    p95Seconds: number;
+    meanRequests: number;
+    meanSeconds: number;
+}
+
+function summarize(outcomes: Outcome[]): Row {
+    const decided = outcomes.filter((o) => o.decision !== "undecided");
+    const req = decided.map((o) => o.canaryRequests).sort((a, b) => a - b);
+    const sec = decided.map((o) => o.seconds).sort((a, b) => a - b);
+    const share = (d: Outcome["decision"]): number => outcomes.filter((o) => o.decision === d).length / outcomes.length;
+    return {
+        promoted: share("promote"),
+        rolledBack: share("rollback"),
+        undecided: share("undecided"),
+        medianRequests: quantile(req, 0.5),
+        p95Requests: quantile(req, 0.95),
+        medianSeconds: quantile(sec, 0.5),
+        p95Seconds: quantile(sec, 0.95),
+        meanRequests: req.length === 0 ? NaN : req.reduce((a, b) => a + b, 0) / req.length,
+        meanSeconds: sec.length === 0 ? NaN : sec.reduce((a, b) => a + b, 0) / sec.length,
+    };
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf). */
+function normalCdf(z: number): number {
+    const x = Math.abs(z) / Math.SQRT2;
+    const t = 1 / (1 + 0.3275911 * x);
+    const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** Exact bucket probabilities of the log-normal latency, as a cumulative histogram of "counts" x1e6. */
+function expectedBuckets(medianMs: number): Bucket[] {
+    const out: Bucket[] = ISTIO_DURATION_BUCKETS_MS.map((le) => ({ le, count: Math.round(1e6 * normalCdf(Math.log(le / medianMs) / LATENCY_SIGMA)) }));
+    out.push({ le: Infinity, count: 1e6 });
+    return out;
+}
+
+/** The SPRT lower bound for a scenario: Bernoulli p0 (baseline) vs p1, expected canary requests. */
+function sprtBound(s: Scenario): { requests: number; what: string } {
+    const { alpha, beta } = SETTINGS;
+    if (s.canaryMedianMs !== BASELINE_MEDIAN_MS) {
+        const tau = medianBoundary(expectedBuckets(BASELINE_MEDIAN_MS)) ?? 25;
+        const q0 = 1 - normalCdf(Math.log(tau / BASELINE_MEDIAN_MS) / LATENCY_SIGMA);
+        const q1 = 1 - normalCdf(Math.log(tau / s.canaryMedianMs) / LATENCY_SIGMA);
+        return {
+            requests: sprtExpectedSampleSize(q0, q1, alpha, beta, "p1"),
+            what: `share of requests > ${tau} ms, ${(q0 * 100).toFixed(1)}% vs ${(q1 * 100).toFixed(1)}%`,
+        };
+    }
+    if (s.good === "promote") {
+        const p1 = BASELINE_ERROR_RATE + SETTINGS.errorRateMargin;
+        return {
+            requests: sprtExpectedSampleSize(BASELINE_ERROR_RATE, p1, alpha, beta, "p0"),
+            what: `5xx ${(BASELINE_ERROR_RATE * 100).toFixed(1)}% vs the ${(p1 * 100).toFixed(1)}% margin, under ${(BASELINE_ERROR_RATE * 100).toFixed(1)}%`,
+        };
+    }
+    return {
+        requests: sprtExpectedSampleSize(BASELINE_ERROR_RATE, s.canaryErrorRate, alpha, beta, "p1"),
+        what: `5xx ${(BASELINE_ERROR_RATE * 100).toFixed(1)}% vs ${(s.canaryErrorRate * 100).toFixed(1)}%`,
+    };
+}
+
+const pctCell = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const num = (x: number): string => (Number.isNaN(x) ? "-" : String(Math.round(x)));
+
+function main(argv: string[]): number {
+    let runs = 1000;
+    let write = true;
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--runs") {
+            const v = Number(argv[++i]);
+            if (!Number.isInteger(v) || v < 1) {
+                process.stderr.write(`--runs: ${JSON.stringify(argv[i])} is not allowed; expected a whole number >= 1\n`);
+                return 2;
+            }
+            runs = v;
+        } else if (argv[i] === "--no-write") {
+            write = false;
+        } else {
+            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --runs N, --no-write\n`);
+            return 2;
+        }
+    }
+    const seed = 20240404;
+    const started = Date.now();
+    const lines: string[] = [];
+    lines.push("| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to decision, median / p95 (mean) | Seconds to decision, median / p95 (mean) |");
+    lines.push("|---|---|---:|---:|---:|---:|---:|");
+    for (const s of SCENARIOS) {
+        const ours: Outcome[] = [];
+        const flagger: Outcome[] = [];
+        for (let run = 0; run < runs; run++) {
+            const r = runOnce(s, rngFor(seed, run));
+            ours.push(r.ours);
+            flagger.push(r.flagger);
+        }
+        for (const [rule, outcomes] of [["ours (every 15 s)", ours], ["Flagger-style (60 s, 5 checks)", flagger]] as const) {
+            const row = summarize(outcomes);
+            lines.push(
+                `| ${s.name} | ${rule} | ${pctCell(row.promoted)} | ${pctCell(row.rolledBack)} | ${pctCell(row.undecided)} | ` +
+                    `${num(row.medianRequests)} / ${num(row.p95Requests)} (${num(row.meanRequests)}) | ${num(row.medianSeconds)} / ${num(row.p95Seconds)} (${num(row.meanSeconds)}) |`,
+            );
+        }
+        const bound = sprtBound(s);
+        const seconds = bound.requests / (RATE_PER_S * CANARY_SHARE);
+        lines.push(`| ${s.name} | SPRT lower bound (${bound.what}) | | | | ${num(bound.requests)} (expected) | ${num(seconds)} (expected) |`);
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+    const md = [
+        "# Canary analysis benchmark",
+        "",
+        `Command: \`npm run bench:analysis\` (${runs} runs per scenario, seed ${seed}, ${elapsed.toFixed(0)} s).`,
+        `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+        "",
+        `Streams: ${RATE_PER_S} req/s, ${CANARY_SHARE * 100}% to the canary (Poisson arrivals, ~${RATE_PER_S * CANARY_SHARE} canary req/s); baseline ` +
+            `${BASELINE_ERROR_RATE * 100}% 5xx, latency log-normal (median ${BASELINE_MEDIAN_MS} ms, sigma ${LATENCY_SIGMA}) binned into Istio's buckets. ` +
+            "Each run applies both rules to the same stream; scenarios share seeds.",
+        "",
+        `- **ours**: \`decide()\` from analysis/decide.ts (the module's own decision) every ${OUR_INTERVAL_S} s on the counts since the start, ` +
+            `defaults (alpha ${SETTINGS.alpha}, beta ${SETTINGS.beta}, max-error-rate ${SETTINGS.maxErrorRate}, max-p99-ms ${SETTINGS.maxP99Ms}, ` +
+            `min-requests ${SETTINGS.minRequests}, error margin ${SETTINGS.errorRateMargin}, latency margin ${SETTINGS.latencyMargin}); alpha shares ${JSON.stringify(ALPHA_SHARES)}.`,
+        `- **Flagger-style**: a check every ${FLAGGER_INTERVAL_S} s on the last minute: success rate >= 99% and p99 <= ${SETTINGS.maxP99Ms} ms (no traffic fails); ` +
+            `rollback at the ${FLAGGER_THRESHOLD}th failed check (failed checks are not reset by passing ones, as in Flagger), ` +
+            `promotion after ${FLAGGER_PROMOTE_AFTER} passed checks (the tutorial's stepWeight 10 to maxWeight 50 needs five).`,
+        `- **SPRT lower bound**: Wald's expected sample size of a simple-vs-simple SPRT that knows both rates exactly, at alpha ${SETTINGS.alpha} ` +
+            `and beta ${SETTINGS.beta}, in canary requests and seconds at ${RATE_PER_S * CANARY_SHARE} canary req/s. For the healthy canary it is the ` +
+            "SPRT accepting \"no worse than +1 point of 5xx\"; for +50% latency the SPRT on the share of requests above the baseline's median bucket boundary.",
+        "- Medians and p95 are over the runs that decided (either way) within 30 simulated minutes.",
+        "",
+        ...lines,
+        "",
+    ].join("\n");
+    process.stdout.write(md);
+    if (write) {
+        const out = path.join(__dirname, "results", "analysis.md");
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, md);
+        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
+    }
+    return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
