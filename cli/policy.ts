@@ -1,0 +1,82 @@
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/check";
+import { PolicyConfigError } from "../lib/analyzer";
+import { EXIT_USAGE, UsageError } from "../lib/cli-errors";
+import { checkStackPolicies, formatPolicyReport } from "../lib/policy-check";
+import { StackFileError } from "../lib/stack-config";
+
+/** Exit code when the stack fails: a mandatory violation, or stack config the program rejects. */
+const EXIT_FAILED = 1;
+/** Exit code when the check itself could not run (the policy pack failed to start or crashed). */
+const EXIT_INTERNAL = 70;
+
+function isRunError(e: unknown): boolean {
+    return e instanceof ConfigError || (e instanceof Error && (e.name === "RunError" || (e as { __pulumiRunError?: boolean }).__pulumiRunError === true));
+}
+
+/**
+ * `npm run policy -- --stack <s> [--config-dir <dir>] [--policy-config <file>] [--json]`: runs the
+ * stack's program offline and checks every resource against policies/ with the stack's policy config,
+ * printing violations as `pulumi preview` does. Exit 0: no mandatory violation; 1: a mandatory
+ * violation, or stack config the program rejects; 2: bad flags, stack files or policy config;
+ * 70: the policy pack itself failed.
+ */
+async function main(argv: string[]): Promise<number> {
+    const cmd = new Command("policy")
+        .description("Check a stack against the policy pack in policies/, offline: the program under Pulumi's mocks, the pack over the Analyzer protocol.")
+        .requiredOption("--stack <name>", "stack whose Pulumi.<stack>.yaml to check, e.g. dev")
+        .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
+        .option("--policy-config <file>", "policy config file, as for --policy-pack-config (default: policies/config/<stack>.json)")
+        .option("--json", "print the report as JSON")
+        .allowExcessArguments(false)
+        .exitOverride()
+        .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    try {
+        cmd.parse(argv, { from: "user" });
+    } catch (e) {
+        return e instanceof CommanderError && e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    const opts = cmd.opts<{ stack: string; configDir?: string; policyConfig?: string; json?: boolean }>();
+    try {
+        const report = await checkStackPolicies(opts.stack, {
+            configDir: opts.configDir !== undefined ? path.resolve(opts.configDir) : undefined,
+            policyConfigFile: opts.policyConfig !== undefined ? path.resolve(opts.policyConfig) : undefined,
+        });
+        process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatPolicyReport(report)) + "\n");
+        return report.passed ? 0 : EXIT_FAILED;
+    } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (e instanceof StackFileError || e instanceof PolicyConfigError || e instanceof UsageError) {
+            process.stderr.write(`error: ${message}\n`);
+            return EXIT_USAGE;
+        }
+        if (isRunError(e)) {
+            process.stderr.write(
+                `error: stack ${opts.stack}: ${message}\n` +
+                    `The program rejected this stack's config before registering any resource, as \`pulumi preview\` would; no resource reached the policy pack.\n`,
+            );
+            return EXIT_FAILED;
+        }
+        process.stderr.write(`error: the policy check could not run: ${message}\n`);
+        return EXIT_INTERNAL;
+    }
+}
+
+// After a config error the Pulumi runtime leaves the same RunError rejected on promises nobody awaits
+// (the program's Stack resource); it is reported once, by main, so those echoes are ignored here.
+process.on("unhandledRejection", (e) => {
+    if (isRunError(e)) {
+        return;
+    }
+    process.stderr.write(`error: the policy check could not run: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(EXIT_INTERNAL);
+});
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+        process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(EXIT_INTERNAL);
+    },
+);

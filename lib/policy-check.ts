@@ -1,0 +1,178 @@
+/**
+ * The offline policy check: runs a stack's program under Pulumi's mocks (lib/offline.ts), then feeds
+ * every registered resource to the policy pack in policies/ over the Analyzer protocol
+ * (lib/analyzer.ts) with that stack's policy config, as `pulumi preview --policy-pack policies
+ * --policy-pack-config policies/config/<stack>.json` would.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT } from "../config/check";
+import {
+    AnalyzerInputResource,
+    EnforcementLevel,
+    PolicyConfigError,
+    PolicyConfigMap,
+    PolicyPackProcess,
+    PolicyViolation,
+    analyzeResources,
+    readPolicyConfigFile,
+} from "./analyzer";
+import { runStackOffline } from "./offline";
+import { PROJECT_ROOT } from "./stack-config";
+
+/** The policy pack's directory. */
+export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policies");
+
+/** Where each stack's policy config lives: policies/config/<stack>.json. */
+export function stackPolicyConfigFile(stack: string): string {
+    return path.join(POLICY_PACK_DIR, "config", `${stack}.json`);
+}
+
+/** The result of checking one stack. */
+export interface PolicyReport {
+    /** Stack name. */
+    stack: string;
+    /** Directory the stack files were read from. */
+    configDir: string;
+    /** The pack that ran. */
+    policyPack: { name: string; version: string; dir: string };
+    /** The policy config file applied, or undefined when none exists for the stack (the policies' own levels). */
+    policyConfigFile: string | undefined;
+    /** Effective enforcement level of every policy after the config. */
+    enforcement: Record<string, EnforcementLevel>;
+    /** Number of resources analyzed (components and the stack included, as the engine sends them). */
+    resources: number;
+    /** Every violation, in the order the pack reported them. */
+    violations: PolicyViolation[];
+    /** Number of mandatory violations. */
+    mandatory: number;
+    /** Number of advisory violations. */
+    advisory: number;
+    /** True when there is no mandatory violation. */
+    passed: boolean;
+    /** What the offline run substituted (generated TLS material, for example). */
+    notes: string[];
+}
+
+/** Options of checkStackPolicies. */
+export interface CheckOptions {
+    /** Directory holding Pulumi.yaml and Pulumi.<stack>.yaml. Default: the repository root. */
+    configDir?: string;
+    /** Policy config file. Default: policies/config/<stack>.json when it exists, else none. */
+    policyConfigFile?: string;
+    /** A pack already running (tests reuse one); left running. */
+    pack?: PolicyPackProcess;
+}
+
+/** Reads the policy config to apply: the given file (which must exist) or the stack's default file, if any. */
+export function loadPolicyConfig(stack: string, file?: string): { file: string | undefined; config: PolicyConfigMap } {
+    const chosen = file ?? (fs.existsSync(stackPolicyConfigFile(stack)) ? stackPolicyConfigFile(stack) : undefined);
+    return { file: chosen === undefined ? undefined : path.resolve(chosen), config: chosen === undefined ? {} : readPolicyConfigFile(chosen) };
+}
+
+/**
+ * Checks resources against the pack with a policy config and returns the report. Throws
+ * PolicyConfigError when the config names a policy the pack does not have (the engine would ignore
+ * the typo silently; the check refuses it).
+ */
+export async function checkResources(
+    stack: string,
+    resources: readonly AnalyzerInputResource[],
+    opts: { policyConfig?: PolicyConfigMap; policyConfigFile?: string; pack?: PolicyPackProcess; configDir?: string; notes?: string[] } = {},
+): Promise<PolicyReport> {
+    const result = await analyzeResources(POLICY_PACK_DIR, resources, { policyConfig: opts.policyConfig, stack, project: PROJECT, dryRun: true, pack: opts.pack });
+    if (result.unknownPolicies.length > 0) {
+        throw new PolicyConfigError(
+            `${opts.policyConfigFile ?? "the policy config"} names ${result.unknownPolicies.map((p) => `"${p}"`).join(", ")}, which ` +
+                `${result.unknownPolicies.length === 1 ? "is not a policy" : "are not policies"} of ${result.pack.name}; its policies: ${result.pack.policies.map((p) => p.name).join(", ")}`,
+        );
+    }
+    const mandatory = result.violations.filter((v) => v.enforcementLevel === "mandatory" || v.enforcementLevel === "remediate").length;
+    return {
+        stack,
+        configDir: path.resolve(opts.configDir ?? PROJECT_ROOT),
+        policyPack: { name: result.pack.name, version: result.pack.version, dir: POLICY_PACK_DIR },
+        policyConfigFile: opts.policyConfigFile,
+        enforcement: Object.fromEntries(result.pack.policies.map((p) => [p.name, result.config[p.name]?.enforcementLevel ?? p.enforcementLevel])),
+        resources: resources.length,
+        violations: result.violations,
+        mandatory,
+        advisory: result.violations.length - mandatory,
+        passed: mandatory === 0,
+        notes: opts.notes ?? [],
+    };
+}
+
+/**
+ * Runs stack `stack` offline (as a preview) and checks every resource it registers against the
+ * policy pack with the stack's policy config. Throws StackFileError (bad or missing stack files),
+ * the program's RunError (invalid stack config: the program registers nothing, as in a real
+ * preview), PolicyConfigError (bad policy config) and PolicyPackError (the pack failed).
+ */
+export async function checkStackPolicies(stack: string, opts: CheckOptions = {}): Promise<PolicyReport> {
+    const { file, config } = loadPolicyConfig(stack, opts.policyConfigFile);
+    if (opts.pack !== undefined) {
+        const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
+        return checkResources(stack, run.resources, { policyConfig: config, policyConfigFile: file, pack: opts.pack, configDir: opts.configDir, notes: run.notes });
+    }
+    // The pack takes seconds to start (ts-node type-checks it): start it while the program runs,
+    // and stop it at once if the program fails.
+    const pack = PolicyPackProcess.launch(POLICY_PACK_DIR, {
+        env: { PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_PROJECT: PROJECT, PULUMI_NODEJS_DRY_RUN: "true" },
+    });
+    try {
+        const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
+        await pack.ready();
+        return await checkResources(stack, run.resources, { policyConfig: config, policyConfigFile: file, pack, configDir: opts.configDir, notes: run.notes });
+    } finally {
+        await pack.close();
+    }
+}
+
+/** A path relative to the working directory when it is inside it, else absolute. */
+function shown(p: string): string {
+    const rel = path.relative(process.cwd(), p);
+    return rel === "" ? "." : rel.startsWith("..") || path.isAbsolute(rel) ? p : rel;
+}
+
+function indent(text: string, prefix: string): string {
+    return text
+        .split("\n")
+        .map((l) => (l === "" ? "" : prefix + l))
+        .join("\n");
+}
+
+/**
+ * The report as `pulumi preview` prints policy results: a "Policies:" section per pack with ✅, ⚠️
+ * or ❌, then each violation as `- [level]  policy  (type: name)` followed by its message.
+ */
+export function formatPolicyReport(report: PolicyReport): string {
+    const lines: string[] = [];
+    lines.push(`Checking stack ${report.stack} offline (program under Pulumi mocks, ${report.resources} resources, policy pack over the Analyzer protocol)`);
+    const policyConfig = report.policyConfigFile === undefined ? "none (each policy's default level)" : shown(report.policyConfigFile);
+    lines.push(`Stack files: ${shown(report.configDir)}   Policy config: ${policyConfig}`);
+    for (const note of report.notes) {
+        lines.push(`note: ${note}`);
+    }
+    lines.push("");
+    lines.push("Policies:");
+    const icon = report.mandatory > 0 ? "❌" : report.advisory > 0 ? "⚠️ " : "✅";
+    lines.push(`    ${icon} ${report.policyPack.name}@v${report.policyPack.version} (local: ${shown(report.policyPack.dir)})`);
+    const sorted = [...report.violations].sort((a, b) => rank(a) - rank(b));
+    for (const v of sorted) {
+        const resource = v.urn === "" ? `pulumi:pulumi:Stack: ${PROJECT}-${report.stack}` : `${v.type}: ${v.name}`;
+        lines.push(`        - [${v.enforcementLevel}]  ${v.policyName}  (${resource})`);
+        lines.push(indent(v.message, "          "));
+    }
+    lines.push("");
+    const summary =
+        report.violations.length === 0
+            ? "no policy violations"
+            : `${report.mandatory} mandatory and ${report.advisory} advisory policy violation${report.violations.length === 1 ? "" : "s"}`;
+    lines.push(`${report.passed ? "passed" : "FAILED"}: ${summary} in stack ${report.stack}`);
+    return lines.join("\n");
+}
+
+function rank(v: PolicyViolation): number {
+    return v.enforcementLevel === "mandatory" || v.enforcementLevel === "remediate" ? 0 : 1;
+}
