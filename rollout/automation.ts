@@ -89,9 +89,28 @@ export class PulumiStackTarget implements StackTarget {
                 signal: this.opts.signal,
             });
         } catch (e) {
-            throw new ApplyError(`pulumi up of stack ${this.opts.stack} failed: ${lastLines(e instanceof Error ? e.message : String(e), 12)}`);
+            throw new ApplyError(`pulumi up of stack ${this.opts.stack} failed: ${describePulumiError(e)}`);
         }
     }
+}
+
+/**
+ * What a failed Automation API call says, short: a missing CLI or a concurrent update in one sentence,
+ * otherwise the last lines of the CLI's stderr (the Automation API's CommandError carries the whole
+ * stdout and stderr). Pure.
+ */
+export function describePulumiError(e: unknown): string {
+    const err = e as { name?: string; message?: string; commandResult?: { stderr?: string; stdout?: string; err?: { code?: string; message?: string } } };
+    const message = typeof err?.message === "string" ? err.message : String(e);
+    const result = err?.commandResult;
+    if (result?.err?.code === "ENOENT" || /spawn pulumi ENOENT/.test(message)) {
+        return "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/iac/download-install/)";
+    }
+    if (err?.name === "ConcurrentUpdateError") {
+        return "another update of this stack is in progress; wait for it, or run `pulumi cancel` if it is dead";
+    }
+    const stderr = result?.stderr?.trim() ?? "";
+    return lastLines(stderr !== "" ? stderr : message, 12);
 }
 
 /** The last non-empty lines of a (long) CLI error. */

@@ -11,7 +11,7 @@
  */
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";
 import { LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
-import { CanaryJudge, Clock, EXIT, Judgement, OUTCOME_EXIT, OutcomeKind, RolloutEvent, StackTarget } from "./types";
+import { CanaryJudge, Clock, EXIT, Judgement, OUTCOME_EXIT, OutcomeKind, RolloutEvent, StackTarget, VersionStats } from "./types";
 import { Weights, allToBaseline, formatSplit, sameWeights, stepWeights } from "./weights";
 
 /** What the engine works with; every piece is replaceable in tests. */
@@ -245,7 +245,8 @@ export class RolloutEngine {
             return this.outcome(
                 "apply-failed",
                 state,
-                `applying ${describeAction(pending)} failed: ${error}. ` +
+                // The error itself is in the apply-failed event (and the state's history).
+                `applying ${describeAction(pending)} failed. ` +
                     (pending.kind === "rollback" || pending.kind === "abort" ? `Traffic is NOT yet back on ${state.baseline.name}. ` : "") +
                     `The state is saved in ${this.deps.store.fileOf(state.stack)}; fix the cause, then run again with --resume` +
                     (pending.kind === "finalize" ? " or --finalize" : pending.kind === "abort" ? " or --abort" : ""),
@@ -340,8 +341,9 @@ export class RolloutEngine {
                 weights: step.weights,
                 sinceSeconds,
                 verdict: result.verdict,
-                baseline: result.baseline,
-                canary: result.canary,
+                // The event carries the summary; the state file keeps the judge's whole answer.
+                baseline: summary(result.baseline),
+                canary: summary(result.canary),
                 reasons: result.reasons,
                 decision,
                 inconclusive,
@@ -568,6 +570,11 @@ export function describeAction(action: PendingAction): string {
         case "finalize":
             return `the removal of ${action.remove ?? "the baseline"}`;
     }
+}
+
+/** The fields of VersionStats only (the analysis adds histograms, which stay in the state file). */
+function summary(s: VersionStats): VersionStats {
+    return { version: s.version, requests: s.requests, errors: s.errors, errorRate: s.errorRate, p99Ms: s.p99Ms };
 }
 
 function errorText(e: unknown): string {

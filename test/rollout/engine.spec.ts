@@ -157,7 +157,10 @@ describe("rollout engine", () => {
             const outcome = await r.engine.start(plan());
             assert.equal(outcome.kind, "apply-failed");
             assert.equal(outcome.exitCode, 3);
-            assert.match(outcome.message, /applying the shift to v1 75% \/ v2 25% failed: pulumi up failed: context deadline exceeded/);
+            assert.match(outcome.message, /^applying the shift to v1 75% \/ v2 25% failed\. The state is saved in .*dev\.json; fix the cause, then run again with --resume$/);
+            const failed = r.events.find((e) => e.type === "apply-failed");
+            assert.ok(failed?.type === "apply-failed");
+            assert.equal(failed.error, "pulumi up failed: context deadline exceeded");
             assert.match(outcome.message, /--resume/);
             const saved = r.store.load("dev")!;
             assert.equal(saved.status, "in-progress");
