@@ -80,7 +80,8 @@ export class RolloutEngine {
                 }
             }
             const state = this.newState(plan, baseline, canary);
-            this.note(state, "rollout-started", { steps: plan.steps, replaces: previous?.startedAt });
+            const archived = previous === undefined ? undefined : this.deps.store.archive(previous);
+            this.note(state, "rollout-started", { steps: plan.steps, previousRolloutKeptIn: archived });
             this.deps.store.save(state);
             this.emitStart(state, "start");
             return this.drive(state);
@@ -127,7 +128,11 @@ export class RolloutEngine {
                 );
             }
             if (state === undefined || !active) {
+                const archived = state === undefined ? undefined : this.deps.store.archive(state);
                 state = this.newState(plan, baseline, plan.versions[1]);
+                if (archived !== undefined) {
+                    this.note(state, "previous-rollout-kept", { file: archived });
+                }
             }
             state.pending = { kind: "abort", weights: allToBaseline(baseline.name, others), reason, startedAt: this.iso(), failures: 0 };
             this.note(state, "abort-requested", { reason, weights: state.pending.weights });

@@ -144,6 +144,8 @@ export interface StateStore {
     lock(stack: string, command: string): Lock;
     /** Path of a stack's state file (for messages). */
     fileOf(stack: string): string;
+    /** Keeps a finished rollout's state under another name before a new one replaces it; returns where. */
+    archive(state: RolloutState): string;
 }
 
 /** Writes a file atomically: a temp file in the same directory, fsync, rename over the target. */
@@ -220,6 +222,12 @@ export class FileStateStore implements StateStore {
 
     save(state: RolloutState): void {
         writeFileAtomic(this.fileOf(state.stack), `${JSON.stringify(state, null, 2)}\n`);
+    }
+
+    archive(state: RolloutState): string {
+        const file = path.join(this.dir, `${state.stack}.${state.startedAt.replace(/[:.]/g, "-")}.json`);
+        writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+        return file;
     }
 
     lock(stack: string, command: string): Lock {

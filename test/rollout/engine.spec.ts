@@ -471,11 +471,17 @@ describe("rollout engine", () => {
             assert.match(outcome.message, /already completed/);
         });
 
-        it("is allowed again after a rollback", async () => {
+        it("is allowed again after a rollback, keeping the rolled-back rollout's state beside the new one", async () => {
             const store = new SnapshotStore();
             await rig(always("fail"), { store }).engine.start(plan());
-            const outcome = await rig(always("pass"), { store }).engine.start(plan());
+            const rolledBack = store.load("dev")!;
+            const later = new VirtualClock(Date.parse("2025-01-02T00:00:00Z"));
+            const outcome = await rig(always("pass"), { store, clock: later }).engine.start(plan());
             assert.equal(outcome.kind, "completed");
+            const kept = JSON.parse(fs.readFileSync(path.join(store.dir, "dev.2025-01-01T12-00-00-000Z.json"), "utf8")) as RolloutState;
+            assert.equal(kept.status, "rolled-back");
+            assert.deepEqual(kept.steps, rolledBack.steps);
+            assert.equal(store.load("dev")!.history[0].detail?.previousRolloutKeptIn, path.join(store.dir, "dev.2025-01-01T12-00-00-000Z.json"));
         });
     });
 
