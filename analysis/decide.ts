@@ -124,7 +124,9 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
         side: spec.side,
         priorScale,
     });
-    const threshold = 1 / spec.level;
+    // Round away binary noise (0.05 * 0.4 = 0.020000000000000004) so thresholds read 50, not 49.99999999999999.
+    const level = Number(spec.level.toPrecision(12));
+    const threshold = Number((1 / level).toPrecision(12));
     const rejected = logEValue >= Math.log(threshold);
     return {
         name: spec.name,
@@ -136,7 +138,7 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
         side: spec.side,
         eValue,
         logEValue,
-        level: spec.level,
+        level,
         threshold,
         rejected,
         summary: spec.describe(eValue, threshold, rejected),

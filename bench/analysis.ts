@@ -200,12 +200,15 @@ interface Row {
     p95Seconds: number;
     meanRequests: number;
     meanSeconds: number;
+    medianRollbackSeconds: number;
+    p95RollbackSeconds: number;
 }
 
 function summarize(outcomes: Outcome[]): Row {
     const decided = outcomes.filter((o) => o.decision !== "undecided");
     const req = decided.map((o) => o.canaryRequests).sort((a, b) => a - b);
     const sec = decided.map((o) => o.seconds).sort((a, b) => a - b);
+    const rollbackSec = outcomes.filter((o) => o.decision === "rollback").map((o) => o.seconds).sort((a, b) => a - b);
     const share = (d: Outcome["decision"]): number => outcomes.filter((o) => o.decision === d).length / outcomes.length;
     return {
         promoted: share("promote"),
@@ -217,6 +220,8 @@ function summarize(outcomes: Outcome[]): Row {
         p95Seconds: quantile(sec, 0.95),
         meanRequests: req.length === 0 ? NaN : req.reduce((a, b) => a + b, 0) / req.length,
         meanSeconds: sec.length === 0 ? NaN : sec.reduce((a, b) => a + b, 0) / sec.length,
+        medianRollbackSeconds: quantile(rollbackSec, 0.5),
+        p95RollbackSeconds: quantile(rollbackSec, 0.95),
     };
 }
 
@@ -284,8 +289,8 @@ function main(argv: string[]): number {
     const seed = 20240404;
     const started = Date.now();
     const lines: string[] = [];
-    lines.push("| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to decision, median / p95 (mean) | Seconds to decision, median / p95 (mean) |");
-    lines.push("|---|---|---:|---:|---:|---:|---:|");
+    lines.push("| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to a decision, median / p95 (mean) | Seconds to a decision, median / p95 (mean) | Seconds to a rollback, median / p95 |");
+    lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
     for (const s of SCENARIOS) {
         const ours: Outcome[] = [];
         const flagger: Outcome[] = [];
@@ -298,12 +303,14 @@ function main(argv: string[]): number {
             const row = summarize(outcomes);
             lines.push(
                 `| ${s.name} | ${rule} | ${pctCell(row.promoted)} | ${pctCell(row.rolledBack)} | ${pctCell(row.undecided)} | ` +
-                    `${num(row.medianRequests)} / ${num(row.p95Requests)} (${num(row.meanRequests)}) | ${num(row.medianSeconds)} / ${num(row.p95Seconds)} (${num(row.meanSeconds)}) |`,
+                    `${num(row.medianRequests)} / ${num(row.p95Requests)} (${num(row.meanRequests)}) | ${num(row.medianSeconds)} / ${num(row.p95Seconds)} (${num(row.meanSeconds)}) | ${num(row.medianRollbackSeconds)} / ${num(row.p95RollbackSeconds)} |`,
             );
         }
         const bound = sprtBound(s);
         const seconds = bound.requests / (RATE_PER_S * CANARY_SHARE);
-        lines.push(`| ${s.name} | SPRT lower bound (${bound.what}) | | | | ${num(bound.requests)} (expected) | ${num(seconds)} (expected) |`);
+        lines.push(
+            `| ${s.name} | SPRT lower bound (${bound.what}) | | | | ${num(bound.requests)} (expected) | ${num(seconds)} (expected) | ${s.good === "rollback" ? `${num(seconds)} (expected)` : ""} |`,
+        );
     }
     const elapsed = (Date.now() - started) / 1000;
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
@@ -326,7 +333,8 @@ function main(argv: string[]): number {
         `- **SPRT lower bound**: Wald's expected sample size of a simple-vs-simple SPRT that knows both rates exactly, at alpha ${SETTINGS.alpha} ` +
             `and beta ${SETTINGS.beta}, in canary requests and seconds at ${RATE_PER_S * CANARY_SHARE} canary req/s. For the healthy canary it is the ` +
             "SPRT accepting \"no worse than +1 point of 5xx\"; for +50% latency the SPRT on the share of requests above the baseline's median bucket boundary.",
-        "- Medians and p95 are over the runs that decided (either way) within 30 simulated minutes.",
+        "- \"To a decision\": over the runs that decided either way within 30 simulated minutes; \"to a rollback\": over the runs rolled back " +
+            "(on the healthy scenario those are the false rollbacks).",
         "",
         ...lines,
         "",

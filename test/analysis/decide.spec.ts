@@ -93,3 +93,13 @@ describe("decide (the verdict from counts)", () => {
         assert.deepEqual(rejectedFails(late), ["errors-vs-limit"]);
     });
 });
+
+describe("decide's evidence", () => {
+    it("reports each test's level and threshold without binary noise", () => {
+        const d = decide(version(1000, 5), version(9000, 45), SETTINGS, { canary: '"v2"', baseline: '"v1"' });
+        const t = d.tests.find((x) => x.name === "errors-vs-baseline");
+        assert.ok(t !== undefined);
+        assert.deepEqual([t.level, t.threshold], [0.02, 50]);
+        assert.match(t.summary, /^canary "v2" 5xx ratio 0\.50% is not credibly higher than baseline "v1" 0\.50% \(e-value \d\.\d\d < 50\.00\)$/);
+    });
+});
