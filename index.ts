@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryApp, IstioMesh, TlsSecret, Traffic, serviceFqdn, weightsByVersion } from "./components";
+import { CanaryApp, IstioMesh, TlsSecret, Traffic, monitoringFor, serviceFqdn, weightsByVersion } from "./components";
 import { loadConfig } from "./config";
 
 /**
@@ -34,12 +34,20 @@ async function program(): Promise<Record<string, unknown>> {
         { dependsOn: [...(mesh ? [mesh] : []), app.service] },
     );
 
+    // Prometheus (scraping Istio), Grafana with the canary dashboard and Kiali, when monitoring.enabled.
+    const monitoring = monitoringFor(
+        "monitoring",
+        { config: config.monitoring, serviceFqdn: fqdn, istioNamespace: config.istio.namespace, reporter: config.rollout.reporter },
+        afterMesh,
+    );
+
     const publicHost = config.hosts.find((h) => !h.startsWith("*")) ?? config.hosts[0];
     return {
         url: `https://${publicHost}`,
         serviceFqdn: fqdn,
         weights: weightsByVersion(config.versions),
         splitQuery: `sum(rate(istio_requests_total{destination_service="${fqdn}"}[5m])) by (destination_version)`,
+        ...(monitoring ? { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafanaUrl } : {}),
     };
 }
 

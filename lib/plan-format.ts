@@ -44,7 +44,7 @@ function details(r: RecordedResource): string {
     const i = r.inputs;
     switch (r.type) {
         case "kubernetes:helm.sh/v3:Release":
-            return `chart ${i.chart} ${i.version} as release ${i.name}`;
+            return `chart ${i.chart} ${i.version}, release ${i.name ?? "auto-named"}`;
         case "kubernetes:apps/v1:Deployment": {
             const c = i.spec?.template?.spec?.containers?.[0];
             return `${i.spec?.replicas} x ${c?.image} (version ${i.spec?.template?.metadata?.labels?.version})`;
