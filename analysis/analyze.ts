@@ -135,7 +135,19 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
             ...common,
         };
     }
-    const d = decide(canary.counts, baseline.counts, thresholds, { canary: JSON.stringify(o.canary), baseline: JSON.stringify(o.baseline) });
+    let d;
+    try {
+        d = decide(canary.counts, baseline.counts, thresholds, { canary: JSON.stringify(o.canary), baseline: JSON.stringify(o.baseline) });
+    } catch (e) {
+        // Data no test expected must not escape as an exception: no verdict, never a pass.
+        return {
+            verdict: "inconclusive",
+            ...stats,
+            reasons: [`the answers could not be analysed: ${e instanceof Error ? e.message : String(e)}`],
+            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
+            ...common,
+        };
+    }
     const notes = d.verdict === "pass" ? [] : [...canary.notes, ...baseline.notes];
     return {
         verdict: d.verdict,

@@ -168,7 +168,9 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     const bTotal = bBuckets === null ? 0 : totalCount(bBuckets);
     const cP99 = cBuckets === null ? null : histogramQuantile(0.99, cBuckets);
     const canaryShare = canary.requests > 0 && baseline.requests > 0 ? canary.requests / (canary.requests + baseline.requests) : null;
-    const tau = bBuckets !== null && bTotal > 0 && cTotal > 0 ? medianBoundary(bBuckets) : null;
+    // Only boundaries both histograms have can be compared (different Istio versions may bucket differently).
+    const shared = cBuckets === null || bBuckets === null ? [] : bBuckets.filter((x) => cBuckets.some((y) => y.le === x.le));
+    const tau = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
     const tauLimit = cBuckets !== null && cTotal > 0 ? smallestBoundaryAtLeast(s.maxP99Ms, cBuckets) : null;
 
     // Failing tests.
@@ -269,7 +271,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     }
     let latencyNotWorse: SequentialTest | undefined;
     if (tau !== null && bBuckets !== null) {
-        const slowed = interpolatedCdf(tau / (1 + s.latencyMargin), bBuckets);
+        const slowed = interpolatedCdf(tau / (1 + s.latencyMargin), shared);
         const bound = slowed === null ? 1 : 1 - slowed;
         const slower = `${Math.round(s.latencyMargin * 100)}%`;
         latencyNotWorse = add({

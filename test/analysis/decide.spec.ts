@@ -103,3 +103,12 @@ describe("decide's evidence", () => {
         assert.match(t.summary, /^canary "v2" 5xx ratio 0\.50% is not credibly higher than baseline "v1" 0\.50% \(e-value \d\.\d\d < 50\.00\)$/);
     });
 });
+
+describe("decide with histograms that bucket differently", () => {
+    it("compares latency only on the boundaries both versions have", () => {
+        const canary: VersionCounts = { requests: 1000, errors: 0, buckets: [{ le: 25, count: 600 }, { le: 100, count: 1000 }, { le: Infinity, count: 1000 }] };
+        const d = decide(canary, version(9000, 0), SETTINGS);
+        assert.equal(d.latencyComparisonMs, 25);
+        assert.notEqual(d.verdict, "fail");
+    });
+});
