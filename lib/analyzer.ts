@@ -267,7 +267,7 @@ function resourceOptions(parent: string | undefined): AnalyzerPbModule.AnalyzerR
 
 function toViolations(resp: AnalyzerPbModule.AnalyzeResponse, defaultUrn: string): PolicyViolation[] {
     return resp.getDiagnosticsList().map((d) => {
-        const urn = d.getUrn() || defaultUrn;
+        const urn = d.getUrn() !== "" ? d.getUrn() : defaultUrn; // an empty URN means "the resource analyzed"
         return {
             policyName: d.getPolicyname(),
             policyPackName: d.getPolicypackname(),
@@ -428,7 +428,12 @@ export class PolicyPackProcess {
         return new Promise((resolve, reject) => {
             method.call(this.client, req, new grpc.Metadata(), { deadline }, (err: GrpcModule.ServiceError | null, res: Res) => {
                 if (err) {
-                    const e = new PolicyPackError(`policy pack ${this.packDir}: ${what} failed: ${err.details || err.message}`) as PolicyPackError & { code?: number };
+                    // The pack sends a failing policy's stack trace along; the frames are left out.
+                    const details = (err.details !== "" ? err.details : err.message)
+                        .split("\n")
+                        .filter((l) => !/^\s+at /.test(l))
+                        .join("\n");
+                    const e = new PolicyPackError(`policy pack ${this.packDir}: ${what} failed: ${details}`) as PolicyPackError & { code?: number };
                     e.code = err.code;
                     reject(e);
                 } else {

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,12 +8,14 @@ import {
     PolicyConfigError,
     PolicyPackError,
     PolicyPackProcess,
+    analyzeResources,
     parsePolicyConfig,
     parseUrn,
     readPolicyConfigFile,
     reconcilePolicyConfig,
     unknownPolicyNames,
 } from "../../lib/analyzer";
+import { PROJECT_ROOT } from "../../lib/stack-config";
 
 const POLICIES: AnalyzerPolicyInfo[] = [
     { name: "virtualservice-weights", description: "", enforcementLevel: "mandatory", kind: "resource" },
@@ -87,6 +90,29 @@ describe("analyzer (lib/analyzer.ts)", () => {
     it("refuses to start a directory that is not a policy pack", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "not-a-pack-"));
         await assert.rejects(PolicyPackProcess.start(dir), (e: Error) => e instanceof PolicyPackError && e.message === `${dir} is not a policy pack: it has no PulumiPolicy.yaml`);
+    });
+
+    it("reports a policy that throws as a PolicyPackError naming the policy, without stack frames, and ends the pack", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "throwing-pack-"));
+        fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "throwing", version: "0.0.1", main: "index.js" }));
+        fs.writeFileSync(
+            path.join(dir, "index.js"),
+            'const { PolicyPack } = require("@pulumi/policy");\n' +
+                'new PolicyPack("throwing", { policies: [{ name: "always-throws", description: "Throws.", validateResource: () => { throw new Error("bug in the policy"); } }] });\n',
+        );
+        const nodePath = path.join(PROJECT_ROOT, "node_modules");
+        const resource = { urn: "urn:pulumi:dev::p::kubernetes:core/v1:Namespace::ns", type: "kubernetes:core/v1:Namespace", name: "ns", inputs: {} };
+        await assert.rejects(analyzeResources(dir, [resource], { start: { env: { NODE_PATH: nodePath }, startTimeoutMs: 60_000 } }), (e: Error) => {
+            assert.ok(e instanceof PolicyPackError);
+            assert.match(e.message, /Analyze\(urn:pulumi:dev::p::kubernetes:core\/v1:Namespace::ns\) failed: .*policy 'always-throws' from policy pack 'throwing@v0\.0\.1'/s);
+            assert.match(e.message, /Error: bug in the policy/);
+            assert.doesNotMatch(e.message, /^\s+at /m);
+            return true;
+        });
+        // The pack was stopped on the error path: no run-policy-pack child of this process is left.
+        const children = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+        assert.doesNotMatch(children, /run-policy-pack/);
     });
 
     it("reports a pack that exits before serving, with its stderr", async () => {
