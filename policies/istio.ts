@@ -42,20 +42,6 @@ export function isUnknown(v: unknown): boolean {
     return typeof v === "string" && UNKNOWN_SENTINELS.has(v);
 }
 
-/** True when a value is unknown or contains an unknown anywhere inside it. */
-export function containsUnknown(v: unknown): boolean {
-    if (isUnknown(v)) {
-        return true;
-    }
-    if (Array.isArray(v)) {
-        return v.some(containsUnknown);
-    }
-    if (isObj(v)) {
-        return Object.values(v).some(containsUnknown);
-    }
-    return false;
-}
-
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
@@ -343,11 +329,6 @@ export type WeightCheck =
     /** Some weight is unknown (preview) and nothing known is wrong: not a violation. */
     | { status: "unknown" }
     | { status: "invalid"; problems: string[] };
-
-/** True for an integer number from 0 to 100. */
-export function isValidWeight(w: unknown): w is number {
-    return typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 100;
-}
 
 function weightProblem(w: unknown): string | undefined {
     if (w === undefined) {

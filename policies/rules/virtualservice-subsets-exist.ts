@@ -17,11 +17,14 @@ import {
 } from "../istio";
 
 /** A DestinationRule as far as it is known. */
-interface Rule {
+export interface Rule {
+    /** For messages: `DestinationRule default/myapp-dr`. */
     label: string;
+    /** Its namespace. */
     namespace: string;
+    /** spec.host as written. */
     rawHost: string;
-    /** Resolved host. */
+    /** spec.host resolved as Istio resolves it. */
     host: string;
     /** Subset names; undefined when not known. */
     subsets: string[] | undefined;
