@@ -42,7 +42,6 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         analysisIntervalSeconds: 15,
         maxInconclusive: 8,
         prometheusUrl: "http://prometheus.istio-system:9090",
-        window: "1m",
         maxErrorRate: 0.01,
         maxP99Ms: 200,
         minRequests: 50,

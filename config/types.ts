@@ -159,8 +159,6 @@ export interface RolloutConfig {
     maxInconclusive: number;
     /** Prometheus base URL the analysis queries. */
     prometheusUrl: string;
-    /** Longest PromQL window an analysis looks at, e.g. `1m`. */
-    window: string;
     /** Absolute limit on the canary's 5xx ratio. Default 0.01. */
     maxErrorRate: number;
     /** Absolute limit on the canary's p99 latency in ms. Default 200. */

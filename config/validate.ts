@@ -299,7 +299,7 @@ function readMonitoring(c: Checker, value: unknown): MonitoringConfig {
 
 function readRollout(c: Checker, value: unknown): RolloutConfig {
     const r = c.object("rollout", value, [
-        "steps", "waitSeconds", "analysisIntervalSeconds", "maxInconclusive", "prometheusUrl", "window", "maxErrorRate", "maxP99Ms", "minRequests", "reporter",
+        "steps", "waitSeconds", "analysisIntervalSeconds", "maxInconclusive", "prometheusUrl", "maxErrorRate", "maxP99Ms", "minRequests", "reporter",
     ]);
     const d = DEFAULTS.rollout;
     let steps = [...d.steps];
@@ -322,7 +322,6 @@ function readRollout(c: Checker, value: unknown): RolloutConfig {
         analysisIntervalSeconds: c.integer("rollout.analysisIntervalSeconds", r.analysisIntervalSeconds, d.analysisIntervalSeconds, 1, 3600),
         maxInconclusive: c.integer("rollout.maxInconclusive", r.maxInconclusive, d.maxInconclusive, 0, 10000),
         prometheusUrl: c.string("rollout.prometheusUrl", r.prometheusUrl, d.prometheusUrl, [(s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s), "an http(s) URL such as http://prometheus.istio-system:9090"]),
-        window: c.string("rollout.window", r.window, d.window, [(s) => /^\d+(ms|s|m|h)$/.test(s), "a PromQL duration such as 30s, 1m or 5m"]),
         maxErrorRate: c.number("rollout.maxErrorRate", r.maxErrorRate, d.maxErrorRate, 0, 1),
         maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, true),
         minRequests: c.integer("rollout.minRequests", r.minRequests, d.minRequests, 1, MAX),

@@ -4,7 +4,7 @@
  *
  * Window: the analysis's sequential tests are valid however often they are repeated on counts that
  * keep growing, so each analysis of a step covers the whole step so far (`window` = seconds since
- * the shift, e.g. "95s"), never a sliding window. It is not capped by `rollout.window`: a cap would
+ * the shift, e.g. "95s"), never a sliding window. There is no config cap on it: a cap would
  * turn later looks into sliding windows and void the tests' error guarantees. It is capped at the
  * analysis's 30-day maximum only.
  */

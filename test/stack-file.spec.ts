@@ -272,7 +272,6 @@ config:
     analysisIntervalSeconds: 30
     maxInconclusive: 10
     prometheusUrl: http://prometheus.monitoring:9090
-    window: 2m
     maxErrorRate: 0.01
     maxP99Ms: 200
     minRequests: 200
