@@ -1,8 +1,7 @@
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../config/check";
 import { PolicyConfigError } from "../lib/analyzer";
-import { EXIT_USAGE, UsageError } from "../lib/cli-errors";
+import { EXIT_USAGE, UsageError, isRunError } from "../lib/cli-errors";
 import { checkStackPolicies, formatPolicyReport } from "../lib/policy-check";
 import { StackFileError } from "../lib/stack-config";
 
@@ -10,10 +9,6 @@ import { StackFileError } from "../lib/stack-config";
 const EXIT_FAILED = 1;
 /** Exit code when the check itself could not run (the policy pack failed to start or crashed). */
 const EXIT_INTERNAL = 70;
-
-function isRunError(e: unknown): boolean {
-    return e instanceof ConfigError || (e instanceof Error && (e.name === "RunError" || (e as { __pulumiRunError?: boolean }).__pulumiRunError === true));
-}
 
 /**
  * `npm run policy -- --stack <s> [--config-dir <dir>] [--policy-config <file>] [--json]`: runs the
@@ -62,16 +57,6 @@ async function main(argv: string[]): Promise<number> {
         return EXIT_INTERNAL;
     }
 }
-
-// After a config error the Pulumi runtime leaves the same RunError rejected on promises nobody awaits
-// (the program's Stack resource); it is reported once, by main, so those echoes are ignored here.
-process.on("unhandledRejection", (e) => {
-    if (isRunError(e)) {
-        return;
-    }
-    process.stderr.write(`error: the policy check could not run: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(EXIT_INTERNAL);
-});
 
 main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -164,9 +164,37 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(PROJECT_ROOT, "index")) as () => Promise<Record<string, unknown>>;
-    const outputs = (await stackRuntime.runInPulumiStack(program)) as Record<string, unknown>;
+    let outputs: Record<string, unknown>;
+    try {
+        outputs = (await stackRuntime.runInPulumiStack(program)) as Record<string, unknown>;
+    } catch (e) {
+        await absorbEchoes(e);
+        throw e;
+    }
     await settings.waitForRPCs();
     return { resources: order.map((urn) => records.get(urn)!), outputs: unwrapOutputs(outputs), notes };
+}
+
+/**
+ * When the program throws, Pulumi's stack resource rejects a few internal promises with the same
+ * error that nobody awaits; left alone, Node would report them as unhandled rejections after the
+ * caller has already handled the error. Absorb exactly those echoes (same error object) for a
+ * moment; anything else is re-raised as Node would.
+ */
+async function absorbEchoes(error: unknown): Promise<void> {
+    const handler = (reason: unknown) => {
+        if (reason !== error) {
+            process.nextTick(() => {
+                throw reason;
+            });
+        }
+    };
+    process.on("unhandledRejection", handler);
+    try {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+        process.off("unhandledRejection", handler);
+    }
 }
 
 function unwrapOutputs(outputs: Record<string, unknown>): Record<string, unknown> {

@@ -4,6 +4,11 @@ import { isSecretValue } from "../../lib/offline";
 import { gatewayChartPodLabels } from "../../config";
 import { ofType, one, runStack, runWith } from "../support/program";
 
+/** The Helm releases of the Istio install (the monitoring component has releases of its own). */
+function istioReleases(run: OfflineRun) {
+    return ofType(run, ":Release").filter((r) => r.parent?.endsWith("istio-canary:mesh:IstioMesh::istio"));
+}
+
 describe("the program under each committed stack", () => {
     for (const stack of ["dev", "staging", "prod"]) {
         describe(`stack ${stack}`, () => {
@@ -13,7 +18,7 @@ describe("the program under each committed stack", () => {
             });
 
             it("installs Istio base, istiod and the gateway in order, at the configured version", () => {
-                const releases = ofType(run, ":Release");
+                const releases = istioReleases(run);
                 assert.deepEqual(releases.map((r) => [r.inputs.chart, r.inputs.name, r.inputs.namespace, r.inputs.version]), [
                     ["base", "istio-base", "istio-system", "1.28.0"],
                     ["istiod", "istiod", "istio-system", "1.28.0"],
@@ -29,7 +34,7 @@ describe("the program under each committed stack", () => {
             });
 
             it("creates every Istio and app resource only after the mesh is ready", () => {
-                const gatewayRelease = ofType(run, ":Release").find((r) => r.inputs.chart === "gateway")!;
+                const gatewayRelease = istioReleases(run).find((r) => r.inputs.chart === "gateway")!;
                 for (const component of run.resources.filter((r) => /^istio-canary:(tls|app|traffic):/.test(r.type))) {
                     assert.ok(component.dependencies.includes(gatewayRelease.urn), `${component.type} must depend on the mesh`);
                 }
@@ -145,7 +150,8 @@ describe("the program under each committed stack", () => {
 
     it("skips the Istio install and uses the configured gateway when istio.install is false", async () => {
         const run = await runWith({ istio: { install: false, gatewayNamespace: "ingress", gatewaySelector: { istio: "ingress" } } });
-        assert.equal(ofType(run, ":Release").length, 0);
+        assert.equal(istioReleases(run).length, 0);
+        assert.equal(run.resources.filter((r) => r.type === "istio-canary:mesh:IstioMesh").length, 0);
         assert.equal(one(run, "core/v1:Secret").inputs.metadata.namespace, "ingress");
         assert.deepEqual(one(run, ":Gateway").inputs.spec.selector, { istio: "ingress" });
     });
