@@ -17,7 +17,7 @@ import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/
 /**
  * `npm run rollout -- --stack <name> [--resume | --abort | --finalize] [--json] [--config-dir <dir>]`:
  * walks the canary (versions[1]) of a stack up its `rollout.steps`, one `pulumi up` per shift, with
- * the canary analysis between shifts; rolls back on failure. docs/rollout.md documents every flag,
+ * the canary analysis between shifts; rolls back on failure. README "Progressive rollout" documents every flag,
  * config key and exit code:
  *
  *   0 completed / finalized / aborted as asked    1 rolled back    2 bad usage or config

@@ -5,7 +5,7 @@
  *
  * Deliberately thin: no logic beyond "edit the file, run up, report errors". It needs the Pulumi CLI
  * and a cluster, neither of which the test machine has, so it is type-checked but not exercised by
- * the tests (docs/rollout.md says so); the engine is tested through the same interface with a fake.
+ * the tests (README "Progressive rollout" says so); the engine is tested through the same interface with a fake.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
