@@ -3,11 +3,14 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { EXIT_USAGE, describeError } from "../lib/cli-errors";
 import { runStackOffline } from "../lib/offline";
+import { StackFileError } from "../lib/stack-config";
 import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../lib/plan-format";
 
 /**
- * `npm run plan -- --stack <name> [--out DIR]`: what `pulumi up` would create for a stack, computed by
- * running the real program under Pulumi's mocks with the stack's config. Nothing is deployed.
+ * `npm run plan -- --stack <name> [--out DIR] [--config-dir DIR]`: what `pulumi up` would create for a
+ * stack, computed by running the real program under Pulumi's mocks with the stack's config. Nothing is
+ * deployed. Exit 0: planned; 1: the program rejects the stack's config; 2: bad flags or an unusable
+ * stack file; 70: a bug.
  */
 async function main(argv: string[]): Promise<number> {
     const cmd = new Command("plan")
@@ -29,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
     } catch (e) {
         const { message, expected } = describeError(e);
         process.stderr.write(`error: ${message}\n`);
-        return expected ? 1 : 70;
+        // As `npm run policy`: unusable files are bad input (2), a config the program rejects fails the plan (1).
+        return !expected ? 70 : e instanceof StackFileError ? EXIT_USAGE : 1;
     }
     const out: string[] = [];
     out.push(`Plan for stack ${opts.stack}: the program run offline under Pulumi's mocks; nothing is deployed.`);

@@ -1,0 +1,81 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { PROJECT_ROOT } from "../lib/stack-config";
+
+/** Runs `npm run plan` as a user would, in a child process. */
+function plan(args: string[]): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync("npm", ["run", "-s", "plan", "--", ...args], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 120_000 });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npm run plan", function () {
+    this.timeout(180_000);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("shows the dev stack's 90/10 split, its resources and outputs, and says what it generated", () => {
+        const r = plan(["--stack", "dev"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /v1\s+█{36}░{4}\s+90%/);
+        assert.match(r.stdout, /v2\s+█{4}░{36}\s+10%/);
+        assert.match(r.stdout, /apps\/v1:Deployment\s+myapp-v1\s+default\s+2 x jamaldevsecops\/myapp:v1/);
+        assert.match(r.stdout, /core\/v1:Secret\s+tls-secret \(apsis-tls\)\s+istio-system\s+kubernetes.io\/tls, data \[secret\]/);
+        assert.match(r.stdout, /note: tlsCert and tlsKey: generated a self-signed certificate/);
+        assert.match(r.stdout, /weights: \{"v1":90,"v2":10\}/);
+        assert.doesNotMatch(r.stdout, /PRIVATE KEY|BEGIN CERTIFICATE/);
+    });
+
+    it("writes every Kubernetes object as a manifest, with secret values replaced", () => {
+        const out = path.join(tmp, "manifests");
+        const r = plan(["--stack", "dev", "--out", out]);
+        assert.equal(r.code, 0, r.stderr);
+        const files = fs.readdirSync(out).sort();
+        assert.deepEqual(files, [
+            "deployment-myapp-v1.yaml",
+            "deployment-myapp-v2.yaml",
+            "destinationrule-myapp-dr.yaml",
+            "gateway-myapp-gateway.yaml",
+            "namespacepatch-myapp-ns.yaml",
+            "secret-tls-secret.yaml",
+            "service-myapp-svc.yaml",
+            "virtualservice-myapp-vs.yaml",
+        ]);
+        const secret = parse(fs.readFileSync(path.join(out, "secret-tls-secret.yaml"), "utf8"));
+        assert.deepEqual(secret.stringData, { "tls.crt": "[secret]", "tls.key": "[secret]" });
+        const vs = parse(fs.readFileSync(path.join(out, "virtualservice-myapp-vs.yaml"), "utf8"));
+        assert.equal(vs.apiVersion, "networking.istio.io/v1");
+        assert.deepEqual(vs.spec.http[0].route.map((d: { weight: number }) => d.weight), [90, 10]);
+        for (const f of files) {
+            assert.doesNotMatch(fs.readFileSync(path.join(out, f), "utf8"), /PRIVATE KEY|BEGIN CERTIFICATE/, f);
+        }
+    });
+
+    it("ends with the config messages and exit 1 on invalid stack config, without a stack trace", () => {
+        const dir = path.join(tmp, "bad");
+        fs.mkdirSync(dir);
+        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        const dev = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), dev.replace("weight: 10\n", "weight: 20\n"));
+        const r = plan(["--stack", "bad", "--config-dir", dir]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100/);
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+        assert.equal(r.stdout, "");
+    });
+
+    it("names the missing stack file and the stacks there are, as bad input (exit 2)", () => {
+        const r = plan(["--stack", "qa"]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging/);
+    });
+
+    it("exits 2 with commander's message for a missing --stack", () => {
+        const r = plan([]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /required option '--stack <name>' not specified/);
+    });
+});
