@@ -1,7 +1,9 @@
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { analyze } from "../analysis/analyze";
 import { ANALYSIS_DEFAULTS, OptionNames, REPORTERS, validateAnalysisOptions } from "../analysis/options";
 import { AnalysisOptions, AnalysisResult, Verdict } from "../analysis/types";
+import { parseFlags } from "../lib/cli-args";
+import { EXIT_USAGE } from "../lib/cli-errors";
 
 /**
  * `npm run analyze -- --prometheus <url> --service <fqdn> --baseline <version> --canary <version>
@@ -15,8 +17,7 @@ import { AnalysisOptions, AnalysisResult, Verdict } from "../analysis/types";
 
 /** Exit code of each verdict. */
 export const VERDICT_EXIT_CODES: Readonly<Record<Verdict, number>> = { pass: 0, fail: 1, inconclusive: 3 };
-/** Exit code for bad usage or bad input. */
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
 /** Flag of each option, for error messages. */
 const FLAGS: OptionNames = {
@@ -139,12 +140,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         .option("--timeout-ms <ms>", `HTTP timeout per Prometheus query (default ${ANALYSIS_DEFAULTS.timeoutMs})`)
         .option("--json", "print one JSON object instead of the report")
         .showHelpAfterError("(run with --help for the flags)")
-        .exitOverride()
         .configureOutput({ writeOut: out, writeErr: err });
-    try {
-        cmd.parse(argv, { from: "user" });
-    } catch (e) {
-        return e instanceof CommanderError && e.exitCode === 0 ? 0 : EXIT_USAGE;
+    const parsed = parseFlags(cmd, argv);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const flags = cmd.opts<RawFlags>();
     const options = toOptions(flags);

@@ -1,16 +1,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
-import { EXIT_USAGE, describeError } from "../lib/cli-errors";
+import { Command } from "commander";
+import { configDirFlag, parseFlags, runAsProcess, userCwd } from "../lib/cli-args";
+import { EXIT_INTERNAL, EXIT_USAGE, describeError, isRunError } from "../lib/cli-errors";
 import { runStackOffline } from "../lib/offline";
-import { StackFileError } from "../lib/stack-config";
 import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../lib/plan-format";
 
+/** Exit code when the program rejects the stack's config (as `pulumi up` would). */
+const EXIT_CONFIG = 1;
+
 /**
- * `npm run plan -- --stack <name> [--out DIR] [--config-dir DIR]`: what `pulumi up` would create for a
- * stack, computed by running the real program under Pulumi's mocks with the stack's config. Nothing is
- * deployed. Exit 0: planned; 1: the program rejects the stack's config; 2: bad flags or an unusable
- * stack file; 70: a bug.
+ * `npm run plan -- --stack <name> [--out DIR] [--config-dir <dir>]`: what `pulumi up` would create for
+ * a stack, computed by running the real program under Pulumi's mocks with the stack's config. Nothing
+ * is deployed. Exit 0: planned; 1: config the program rejects; 2: bad flags or an unusable stack file;
+ * 70: a bug (its stack trace is printed).
  */
 async function main(argv: string[]): Promise<number> {
     const cmd = new Command("plan")
@@ -18,22 +21,26 @@ async function main(argv: string[]): Promise<number> {
         .requiredOption("--stack <name>", "stack whose Pulumi.<stack>.yaml to use, e.g. dev")
         .option("--out <dir>", "also write each Kubernetes object as a YAML manifest into this directory")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
-        .exitOverride()
+        .allowExcessArguments(false)
         .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-    try {
-        cmd.parse(argv, { from: "user" });
-    } catch (e) {
-        return e instanceof CommanderError && e.exitCode === 0 ? 0 : EXIT_USAGE;
+    const parsed = parseFlags(cmd, argv);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const opts = cmd.opts<{ stack: string; out?: string; configDir?: string }>();
+    const configDir = configDirFlag(opts.configDir, userCwd());
+    if (configDir.problem !== undefined) {
+        process.stderr.write(`error: ${configDir.problem}\n`);
+        return EXIT_USAGE;
+    }
     let run;
     try {
-        run = await runStackOffline(opts.stack, { configDir: opts.configDir ? path.resolve(opts.configDir) : undefined });
+        run = await runStackOffline(opts.stack, { configDir: configDir.dir });
     } catch (e) {
         const { message, expected } = describeError(e);
         process.stderr.write(`error: ${message}\n`);
         // As `npm run policy`: unusable files are bad input (2), a config the program rejects fails the plan (1).
-        return !expected ? 70 : e instanceof StackFileError ? EXIT_USAGE : 1;
+        return !expected ? EXIT_INTERNAL : isRunError(e) ? EXIT_CONFIG : EXIT_USAGE;
     }
     const out: string[] = [];
     out.push(`Plan for stack ${opts.stack}: the program run offline under Pulumi's mocks; nothing is deployed.`);
@@ -48,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
         out.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     }
     if (opts.out) {
-        const dir = path.resolve(opts.out);
+        const dir = path.resolve(userCwd(), opts.out);
         fs.mkdirSync(dir, { recursive: true });
         for (const r of objects) {
             fs.writeFileSync(path.join(dir, manifestFileName(r)), manifest(r));
@@ -59,10 +66,4 @@ async function main(argv: string[]): Promise<number> {
     return 0;
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-        process.stderr.write(`error: ${describeError(e).message}\n`);
-        process.exit(70);
-    },
-);
+runAsProcess("error: ", () => main(process.argv.slice(2)));

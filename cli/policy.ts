@@ -1,21 +1,20 @@
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { PolicyConfigError } from "../lib/analyzer";
-import { EXIT_USAGE, UsageError, isRunError } from "../lib/cli-errors";
+import { configDirFlag, parseFlags, runAsProcess, userCwd } from "../lib/cli-args";
+import { EXIT_INTERNAL, EXIT_USAGE, UsageError, isRunError } from "../lib/cli-errors";
 import { checkStackPolicies, formatPolicyReport } from "../lib/policy-check";
 import { StackFileError } from "../lib/stack-config";
 
 /** Exit code when the stack fails: a mandatory violation, or stack config the program rejects. */
 const EXIT_FAILED = 1;
-/** Exit code when the check itself could not run (the policy pack failed to start or crashed). */
-const EXIT_INTERNAL = 70;
 
 /**
  * `npm run policy -- --stack <s> [--config-dir <dir>] [--policy-config <file>] [--json]`: runs the
  * stack's program offline and checks every resource against policies/ with the stack's policy config,
  * printing violations as `pulumi preview` does. Exit 0: no mandatory violation; 1: a mandatory
  * violation, or stack config the program rejects; 2: bad flags, stack files or policy config;
- * 70: the policy pack itself failed.
+ * 70 (EXIT_INTERNAL): the policy pack itself failed, or a bug.
  */
 async function main(argv: string[]): Promise<number> {
     const cmd = new Command("policy")
@@ -25,18 +24,21 @@ async function main(argv: string[]): Promise<number> {
         .option("--policy-config <file>", "policy config file, as for --policy-pack-config (default: policies/config/<stack>.json)")
         .option("--json", "print the report as JSON")
         .allowExcessArguments(false)
-        .exitOverride()
         .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-    try {
-        cmd.parse(argv, { from: "user" });
-    } catch (e) {
-        return e instanceof CommanderError && e.exitCode === 0 ? 0 : EXIT_USAGE;
+    const parsed = parseFlags(cmd, argv);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const opts = cmd.opts<{ stack: string; configDir?: string; policyConfig?: string; json?: boolean }>();
+    const configDir = configDirFlag(opts.configDir, userCwd());
+    if (configDir.problem !== undefined) {
+        process.stderr.write(`error: ${configDir.problem}\n`);
+        return EXIT_USAGE;
+    }
     try {
         const report = await checkStackPolicies(opts.stack, {
-            configDir: opts.configDir !== undefined ? path.resolve(opts.configDir) : undefined,
-            policyConfigFile: opts.policyConfig !== undefined ? path.resolve(opts.policyConfig) : undefined,
+            configDir: configDir.dir,
+            policyConfigFile: opts.policyConfig !== undefined ? path.resolve(userCwd(), opts.policyConfig) : undefined,
         });
         process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatPolicyReport(report)) + "\n");
         return report.passed ? 0 : EXIT_FAILED;
@@ -58,10 +60,4 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-        process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exit(EXIT_INTERNAL);
-    },
-);
+runAsProcess("error: ", () => main(process.argv.slice(2)));

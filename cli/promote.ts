@@ -1,8 +1,7 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
-import { EXIT_USAGE, describeError } from "../lib/cli-errors";
-import { PROJECT_ROOT } from "../lib/stack-config";
+import { Command } from "commander";
+import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "../lib/cli-args";
+import { EXIT_USAGE } from "../lib/cli-errors";
 import { PolicyRunner, PromoteResult, npmPolicyRunner, promote } from "../promote";
 
 /**
@@ -15,22 +14,12 @@ import { PolicyRunner, PromoteResult, npmPolicyRunner, promote } from "../promot
 export const EXIT_REFUSED = 1;
 /** Exit code when the change was written but the policy check on the target did not pass. */
 export const EXIT_POLICY_FAILED = 3;
-/** Exit code for an unexpected error (a bug); its stack is printed. */
-export const EXIT_INTERNAL = 70;
 
 /** Where the command prints and how it runs the policy check; tests replace them. */
-export interface PromoteCliDeps {
-    /** Standard output. */
-    out: (text: string) => void;
-    /** Standard error. */
-    err: (text: string) => void;
+export interface PromoteCliDeps extends CliIO {
     /** The policy check run after a write. Default: `npm run policy`. */
     runPolicy: PolicyRunner;
-    /** Directory relative --config-dir values start from. Default: where `npm run` was started. */
-    cwd: string;
 }
-
-const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** Parses the flags, promotes and prints the outcome; returns the exit code. */
 export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
@@ -41,36 +30,25 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         .option("--dry-run", "print the change as a unified diff and write nothing")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
         .allowExcessArguments(false)
-        .exitOverride()
         .showHelpAfterError("(run npm run promote -- --help for usage)")
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });
-    try {
-        cmd.parse(argv, { from: "user" });
-    } catch (e) {
-        if (e instanceof CommanderError) {
-            return e.exitCode === 0 ? 0 : EXIT_USAGE;
-        }
-        throw e;
+    const parsed = parseFlags(cmd, argv);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const opts = cmd.opts<{ from: string; to: string; dryRun?: boolean; configDir?: string }>();
-    const usage = (message: string): number => {
-        deps.err(`error: ${message}\n(run npm run promote -- --help for usage)\n`);
+    const configDir = configDirFlag(opts.configDir, deps.cwd);
+    const problem =
+        stackNameProblem("--from", opts.from) ??
+        stackNameProblem("--to", opts.to) ??
+        (opts.from === opts.to ? `--from and --to are both ${opts.from}; a promotion goes from one stack to the next` : undefined) ??
+        configDir.problem;
+    if (problem !== undefined) {
+        deps.err(`error: ${problem}\n(run npm run promote -- --help for usage)\n`);
         return EXIT_USAGE;
-    };
-    for (const [flag, value] of [["--from", opts.from], ["--to", opts.to]] as const) {
-        if (!STACK_NAME.test(value)) {
-            return usage(`${flag} ${JSON.stringify(value)} is not a stack name; use letters, digits, '-', '_' or '.'`);
-        }
-    }
-    if (opts.from === opts.to) {
-        return usage(`--from and --to are both ${opts.from}; a promotion goes from one stack to the next`);
-    }
-    const configDir = opts.configDir === undefined ? PROJECT_ROOT : path.resolve(deps.cwd, opts.configDir);
-    if (!fs.existsSync(configDir) || !fs.statSync(configDir).isDirectory()) {
-        return usage(`--config-dir ${opts.configDir} is not a directory (${configDir})`);
     }
 
-    const result = promote({ from: opts.from, to: opts.to, configDir, dryRun: opts.dryRun === true, runPolicy: deps.runPolicy });
+    const result = promote({ from: opts.from, to: opts.to, configDir: configDir.dir, dryRun: opts.dryRun === true, runPolicy: deps.runPolicy });
     return report(result, deps);
 }
 
@@ -119,17 +97,12 @@ function report(result: PromoteResult, deps: PromoteCliDeps): number {
 }
 
 if (require.main === module) {
-    let code: number;
-    try {
-        code = runPromoteCli(process.argv.slice(2), {
+    runAsProcess("promote: ", async () =>
+        runPromoteCli(process.argv.slice(2), {
             out: (s) => process.stdout.write(s),
             err: (s) => process.stderr.write(s),
             runPolicy: npmPolicyRunner(),
-            cwd: process.env.INIT_CWD ?? process.cwd(),
-        });
-    } catch (e) {
-        process.stderr.write(`promote: ${describeError(e).message}\n`);
-        code = EXIT_INTERNAL;
-    }
-    process.exitCode = code;
+            cwd: userCwd(),
+        }),
+    );
 }

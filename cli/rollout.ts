@@ -1,10 +1,10 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { ConfigError } from "../config/check";
 import { validateConfig } from "../config/validate";
-import { EXIT_USAGE, describeError } from "../lib/cli-errors";
-import { PROJECT_ROOT, StackFileError, loadStackConfig } from "../lib/stack-config";
+import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "../lib/cli-args";
+import { EXIT_USAGE } from "../lib/cli-errors";
+import { StackFileError, loadStackConfig } from "../lib/stack-config";
 import { PulumiStackTarget } from "../rollout/automation";
 import { systemClock } from "../rollout/clock";
 import { RolloutEngine } from "../rollout/engine";
@@ -25,19 +25,10 @@ import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/
  *   70 internal error (a bug; its stack trace is printed)
  */
 
-/** Exit code for an unexpected error (a bug); its stack is printed. */
-export const EXIT_INTERNAL = 70;
-
 /** What the command needs from the outside world; tests replace every piece. */
-export interface RolloutCliDeps {
-    /** Standard output. */
-    out: (text: string) => void;
-    /** Standard error. */
-    err: (text: string) => void;
+export interface RolloutCliDeps extends CliIO {
     /** Whether standard output is a terminal (progress bars only then). */
     isTTY: boolean;
-    /** Directory relative --config-dir values start from. */
-    cwd: string;
     /** The stack the rollout changes. Default: Pulumi's Automation API on the project. */
     makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; signal?: AbortSignal }) => StackTarget;
     /** The analysis between shifts. Default: the analysis module against rollout.prometheusUrl. */
@@ -54,7 +45,7 @@ export function defaultDeps(signal?: AbortSignal): RolloutCliDeps {
         out: (s) => process.stdout.write(s),
         err: (s) => process.stderr.write(s),
         isTTY: process.stdout.isTTY === true,
-        cwd: process.env.INIT_CWD ?? process.cwd(),
+        cwd: userCwd(),
         // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
         makeTarget: ({ stack, stackFile, signal: s }) => new PulumiStackTarget({ stack, stackFile, signal: s }),
         makeJudge: (settings) => analysisJudge(settings),
@@ -62,8 +53,6 @@ export function defaultDeps(signal?: AbortSignal): RolloutCliDeps {
         signal,
     };
 }
-
-const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
 
 interface Flags {
     stack: string;
@@ -85,33 +74,23 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         .option("--json", "print one JSON event per line instead of text")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and Pulumi.<stack>.yaml (default: the repository); the state goes to <dir>/.rollout/")
         .allowExcessArguments(false)
-        .exitOverride()
         .showHelpAfterError("(run npm run rollout -- --help for usage)")
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });
-    try {
-        cmd.parse(argv, { from: "user" });
-    } catch (e) {
-        if (e instanceof CommanderError) {
-            return e.exitCode === 0 ? 0 : EXIT_USAGE;
-        }
-        throw e;
+    const parsed = parseFlags(cmd, argv);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const flags = cmd.opts<Flags>();
-    const usage = (message: string): number => {
-        deps.err(`rollout: ${message}\n(run npm run rollout -- --help for usage)\n`);
-        return EXIT_USAGE;
-    };
-    if (!STACK_NAME.test(flags.stack)) {
-        return usage(`--stack ${JSON.stringify(flags.stack)} is not a stack name; use letters, digits, '-', '_' or '.'`);
-    }
     const modes = (["resume", "abort", "finalize"] as const).filter((m) => flags[m] === true);
-    if (modes.length > 1) {
-        return usage(`${modes.map((m) => `--${m}`).join(" and ")} cannot be combined; give at most one`);
-    }
     const mode: "start" | (typeof modes)[number] = modes.length === 0 ? "start" : modes[0];
-    const configDir = flags.configDir === undefined ? PROJECT_ROOT : path.resolve(deps.cwd, flags.configDir);
-    if (!fs.existsSync(configDir) || !fs.statSync(configDir).isDirectory()) {
-        return usage(`--config-dir ${flags.configDir} is not a directory (${configDir})`);
+    const { dir: configDir, problem: configDirProblem } = configDirFlag(flags.configDir, deps.cwd);
+    const problem =
+        stackNameProblem("--stack", flags.stack) ??
+        (modes.length > 1 ? `${modes.map((m) => `--${m}`).join(" and ")} cannot be combined; give at most one` : undefined) ??
+        configDirProblem;
+    if (problem !== undefined) {
+        deps.err(`rollout: ${problem}\n(run npm run rollout -- --help for usage)\n`);
+        return EXIT_USAGE;
     }
 
     let loaded;
@@ -174,12 +153,5 @@ if (require.main === module) {
     };
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
-    runRolloutCli(process.argv.slice(2), defaultDeps(controller.signal)).then(
-        (code) => process.exit(code),
-        (e) => {
-            const { message, expected } = describeError(e);
-            process.stderr.write(`rollout: ${message}\n`);
-            process.exit(expected ? EXIT_USAGE : EXIT_INTERNAL);
-        },
-    );
+    runAsProcess("rollout: ", () => runRolloutCli(process.argv.slice(2), defaultDeps(controller.signal)));
 }

@@ -7,6 +7,9 @@ import { RawConfig } from "../config/validate";
 /** The repository root: where Pulumi.yaml and the program live. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
+/** What a stack name may be: letters, digits, '-', '_' and '.' (it becomes part of a file name). */
+export const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
 /** A stack or project file that cannot be used, with the file and the reason. */
 export class StackFileError extends Error {
     constructor(message: string) {
@@ -80,7 +83,7 @@ export function stackFilePath(stack: string, configDir: string = PROJECT_ROOT): 
  * (default: the repository root). Throws StackFileError naming the file and the problem.
  */
 export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT): StackConfig {
-    if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
+    if (!STACK_NAME.test(stack)) {
         throw new StackFileError(`stack name ${JSON.stringify(stack)} is not valid; use letters, digits, '-', '_' or '.'`);
     }
     const { file: projectFile, name, defaults } = readProjectDefaults(configDir);

@@ -16,11 +16,11 @@ interface Result {
     stderr: string;
 }
 
-function policyCli(args: string[]): Promise<Result> {
+function policyCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "cli", "policy.ts"), ...args], {
             cwd: PROJECT_ROOT,
-            env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json") },
+            env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json"), ...env },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stdout = "";
@@ -96,6 +96,14 @@ describe("npm run policy (cli/policy.ts)", function () {
         assert.match(missing.stderr, /required option '--stack <name>' not specified/);
         assert.equal(unknown.code, 2);
         assert.match(unknown.stderr, /unknown option '--policy-pack'/);
+    });
+
+    it("exits 2 for a --config-dir that is not a directory, resolved from where npm run was started", async () => {
+        const started = fs.mkdtempSync(path.join(os.tmpdir(), "policy-cwd-"));
+        const r = await policyCli(["--stack", "dev", "--config-dir", "nope"], { INIT_CWD: started });
+        assert.equal(r.code, 2);
+        assert.equal(r.stderr, `error: --config-dir nope is not a directory (${path.join(started, "nope")})\n`);
+        assert.equal(r.stdout, "");
     });
 
     it("exits 2 naming the file and key of a bad policy config", async () => {
