@@ -3,13 +3,15 @@
  * project directory). Each change is written into Pulumi.<stack>.yaml by lib/stack-file.ts (the stack
  * file in git is the config, and LocalWorkspace reads it), then applied with `pulumi up`.
  *
- * Deliberately thin: no logic beyond "edit the file, run up, report errors". It needs the Pulumi CLI
- * and a cluster, neither of which the test machine has, so it is type-checked but not exercised by
- * the tests (README "Progressive rollout" says so); the engine is tested through the same interface with a fake.
+ * Deliberately thin: no logic beyond "find the CLI, edit the file, run up, report errors". Applying
+ * needs the Pulumi CLI and a cluster, neither of which the test machine has, so the applies are
+ * type-checked but not exercised by the tests (README "Progressive rollout" says so); the preflight
+ * is, against a PATH with and without a `pulumi`, and the engine is tested through the same
+ * interface with a fake.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT, stackFilePath } from "../lib/stack-config";
 import { readVersions, removeVersion, setWeights } from "../lib/stack-file";
 import { StackTarget } from "./types";
@@ -45,6 +47,7 @@ export class ApplyError extends Error {
 /** Edits Pulumi.<stack>.yaml and runs `pulumi up` through the Automation API. */
 export class PulumiStackTarget implements StackTarget {
     private stack: Stack | undefined;
+    private command: PulumiCommand | undefined;
     private readonly workDir: string;
     private readonly stackFile: string;
     private readonly policyPacks: string[];
@@ -73,12 +76,32 @@ export class PulumiStackTarget implements StackTarget {
         return Object.fromEntries(readVersions(this.stackFile).map((v) => [v.name, v.weight]));
     }
 
+    /**
+     * Finds the Pulumi CLI as the Automation API does (`pulumi version`, with its minimum-version
+     * check), before the engine writes any state or the stack file; says why not when it cannot.
+     */
+    async preflight(): Promise<string | undefined> {
+        try {
+            await this.pulumiCommand();
+            return undefined;
+        } catch (e) {
+            return `cannot run pulumi up for stack ${this.opts.stack}: ${describePulumiError(e)}`;
+        }
+    }
+
+    /** The Pulumi CLI, found once; loaded on first use so that --help and bad flags do not pay for the Automation API. */
+    private async pulumiCommand(): Promise<PulumiCommand> {
+        const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+        this.command ??= await PulumiCommand.get();
+        return this.command;
+    }
+
     /** Selects the stack once (LocalWorkspace on the project directory), then runs `pulumi up`. */
     private async up(message: string): Promise<void> {
         try {
-            // Loaded on first use: refusals, --abort checks and --help do not pay for the Automation API.
             const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-            this.stack ??= await LocalWorkspace.selectStack({ stackName: this.opts.stack, workDir: this.workDir });
+            const pulumiCommand = await this.pulumiCommand();
+            this.stack ??= await LocalWorkspace.selectStack({ stackName: this.opts.stack, workDir: this.workDir }, { pulumiCommand });
             const usesDefaultFile = path.resolve(this.stackFile) === path.resolve(stackFilePath(this.opts.stack, this.workDir));
             await this.stack.up({
                 message,

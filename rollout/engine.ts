@@ -1,6 +1,7 @@
 /**
- * The rollout state machine. Each command (start, resume, abort, finalize) takes the stack's lock,
- * loads or creates the state, then drives it one action at a time, saving the state after each:
+ * The rollout state machine. Each command (start, resume, abort, finalize) asks the target whether it
+ * can apply at all, takes the stack's lock, loads or creates the state, then drives it one action at
+ * a time, saving the state after each:
  *
  *   shift to step i (apply) -> wait -> analyse -> pass: step i+1 | fail: rollback | inconclusive: hold, ask again
  *   ... last step (100%) applied -> completed (both versions keep running) -> finalize: remove the baseline
@@ -437,8 +438,14 @@ export class RolloutEngine {
 
     // ---- plumbing --------------------------------------------------------------------------
 
+    /** Runs a command under the stack's lock, after the target's preflight; refuses when either says no. */
     private async locked(stack: string, command: string, body: () => Promise<RolloutOutcome>): Promise<RolloutOutcome> {
         this.currentStack = stack;
+        // Before the lock and any state: a run that cannot apply anything must not leave a pending action behind.
+        const unready = await this.deps.target.preflight?.();
+        if (unready !== undefined) {
+            return this.refuse(stack, unready);
+        }
         let lock;
         try {
             lock = this.deps.store.lock(stack, command);

@@ -13,6 +13,12 @@ export interface StackTarget {
     removeVersion(name: string): Promise<void>;
     /** The weights the stack's config holds now, by version name; used to detect edits made while a rollout was stopped. */
     currentWeights(): Promise<Weights>;
+    /**
+     * Why no change can be applied at all right now (the Pulumi CLI is missing, say), or undefined when
+     * it can. Optional. The engine asks before it takes the lock or writes any state, and refuses with
+     * this message, so a run that could never apply leaves nothing behind.
+     */
+    preflight?(): Promise<string | undefined>;
 }
 
 /** Per-version request statistics of an analysis (the analysis module's VersionStats). */
@@ -168,7 +174,7 @@ export const EXIT = {
     usage: 2,
     /** A `pulumi up` failed; the state is saved and --resume retries it. */
     applyFailed: 3,
-    /** Refused: lock held, nothing to resume, finalize before completion, one version only, ... */
+    /** Refused, nothing changed: the target cannot apply (no Pulumi CLI), lock held, nothing to resume, finalize before completion, one version only, ... */
     refused: 4,
     /** Interrupted (SIGINT/SIGTERM) between actions; the state is saved and --resume continues. */
     interrupted: 130,

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { RolloutCliDeps, runRolloutCli } from "../../cli/rollout";
 import { readVersions } from "../../lib/stack-file";
@@ -176,6 +177,25 @@ describe("npm run rollout", () => {
         assert.equal(p.status, 2, p.stderr);
         assert.match(p.stderr, /--resume and --finalize cannot be combined/);
         assert.doesNotMatch(p.stderr, /\n\s+at /);
+    });
+
+    it("as a process without the Pulumi CLI exits 4 before writing the state or the stack file", function () {
+        this.timeout(60_000);
+        const dir = configDirWith({ dev: devStackFile({ weights: [100, 0] }) });
+        const before = fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
+        const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
+        const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--config-dir", dir], {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { ...process.env, PATH: emptyBin },
+        });
+        assert.equal(p.status, 4, p.stderr);
+        assert.equal(
+            p.stdout,
+            "refused: cannot run pulumi up for stack dev: the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/iac/download-install/)\n",
+        );
+        assert.equal(fs.existsSync(path.join(dir, ".rollout")), false, "no state directory");
+        assert.equal(fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8"), before);
     });
 
     describe("rendering", () => {

@@ -302,6 +302,45 @@ describe("rollout engine", () => {
         });
     });
 
+    describe("a target that cannot apply (no Pulumi CLI)", () => {
+        const NO_CLI = "cannot run pulumi up for stack dev: the Pulumi CLI is not installed or not on PATH";
+
+        for (const command of ["start", "resume", "abort", "finalize"] as const) {
+            it(`refuses ${command} with the target's reason (exit 4) before taking the lock or writing any state`, async () => {
+                const r = rig(always("pass"));
+                r.target.preflightProblem = NO_CLI;
+                const outcome = await r.engine[command](plan());
+                assert.equal(outcome.kind, "refused");
+                assert.equal(outcome.exitCode, 4);
+                assert.equal(outcome.message, NO_CLI);
+                assert.equal(r.target.preflights, 1);
+                assert.deepEqual(r.target.calls, []);
+                assert.deepEqual(r.judge.calls, []);
+                assert.deepEqual(r.store.snapshots, []);
+                assert.deepEqual(fs.existsSync(r.store.dir) ? fs.readdirSync(r.store.dir) : [], [], "no state, lock or temp file");
+                assert.deepEqual(
+                    r.events.map((e) => [e.type, e.type === "end" ? e.outcome : undefined]),
+                    [["end", "refused"]],
+                );
+            });
+        }
+
+        it("leaves a stopped rollout's state as it was, so --resume works once the CLI is installed", async () => {
+            const r = rig(always("pass"));
+            r.target.failWhen = (call) => (call.weights?.v2 === 25 ? "pulumi up failed" : undefined);
+            assert.equal((await r.engine.start(plan())).exitCode, 3);
+            const before = fs.readFileSync(r.store.fileOf("dev"), "utf8");
+            r.target.failWhen = () => undefined;
+            r.target.preflightProblem = NO_CLI;
+            assert.equal((await r.engine.resume(plan())).exitCode, 4);
+            assert.equal(fs.readFileSync(r.store.fileOf("dev"), "utf8"), before);
+            r.target.preflightProblem = undefined;
+            const resumed = await r.engine.resume(plan());
+            assert.equal(resumed.kind, "completed", resumed.message);
+            assert.deepEqual(r.target.applied, [split(10), split(25), split(50), split(100)]);
+        });
+    });
+
     describe("the lock", () => {
         it("refuses a second rollout on the same stack while one is running", async () => {
             const store = new SnapshotStore();

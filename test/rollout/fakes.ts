@@ -26,6 +26,9 @@ export class RecordingTarget implements StackTarget {
     failWhen: (call: TargetCall, index: number) => string | undefined = () => undefined;
     /** Runs before each call resolves (to interrupt mid-apply, for example). */
     onCall: (call: TargetCall) => void = () => undefined;
+    /** What preflight answers (undefined: ready); `preflights` counts the questions. */
+    preflightProblem: string | undefined = undefined;
+    preflights = 0;
 
     constructor(initial: Weights) {
         this.weights = { ...initial };
@@ -45,6 +48,11 @@ export class RecordingTarget implements StackTarget {
 
     async currentWeights(): Promise<Weights> {
         return { ...this.weights };
+    }
+
+    async preflight(): Promise<string | undefined> {
+        this.preflights += 1;
+        return this.preflightProblem;
     }
 
     /** Weights of the successful applies, in order. */
