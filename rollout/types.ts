@@ -3,6 +3,7 @@
  * analyses a step, the clock it waits on, and the events it reports. The engine knows nothing of
  * Pulumi or Prometheus; rollout/automation.ts and rollout/judge.ts adapt the real ones.
  */
+import type { Verdict as AnalysisVerdict, VersionStats as AnalysisVersionStats } from "../analysis/types";
 import { Weights } from "./weights";
 
 /** Applies traffic changes to one stack (in production: edit Pulumi.<stack>.yaml, then `pulumi up`). */
@@ -21,22 +22,14 @@ export interface StackTarget {
     preflight?(): Promise<string | undefined>;
 }
 
-/** Per-version request statistics of an analysis (the analysis module's VersionStats). */
-export interface VersionStats {
-    /** Version label value. */
-    version: string;
-    /** Requests counted. */
-    requests: number;
-    /** 5xx responses counted. */
-    errors: number;
-    /** errors / requests, null without requests. */
-    errorRate: number | null;
-    /** 99th percentile latency in ms, null without data. */
-    p99Ms: number | null;
-}
+/** The analysis verdict for a step: the analysis module's own. */
+export type Verdict = AnalysisVerdict;
 
-/** The analysis verdict for a step. */
-export type Verdict = "pass" | "fail" | "inconclusive";
+/**
+ * Per-version request statistics of an analysis: the fields of the analysis module's VersionStats
+ * that events carry (its histograms stay in the state file's evidence).
+ */
+export type VersionStats = Pick<AnalysisVersionStats, "version" | "requests" | "errors" | "errorRate" | "p99Ms">;
 
 /** What a judge answers: the verdict and its evidence (structurally a subset of the analysis module's AnalysisResult). */
 export interface Judgement {
