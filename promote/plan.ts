@@ -85,7 +85,8 @@ export function orderProblem(from: string, to: string, order: string[]): string 
  */
 export function planPromotion(input: PromotionInput): PromotionPlan {
     const { from, to } = input;
-    const refuse = (why: string): never => {
+    // Annotated so that TypeScript narrows after a call (an assertion-style `never` needs an explicit type).
+    const refuse: (why: string) => never = (why) => {
         throw new PromotionRefused(`cannot promote ${from} -> ${to}: ${why}`);
     };
     const order = orderProblem(from, to, input.order);
@@ -96,7 +97,6 @@ export function planPromotion(input: PromotionInput): PromotionPlan {
     if (released === undefined) {
         refuse(`no version of ${from} runs at 100% (${describeSplit(input.source)}); complete the rollout in ${from} first (npm run rollout -- --stack ${from})`);
     }
-    const rel = released as VersionEntry;
     const withTraffic = input.target.filter((v) => v.weight > 0);
     if (withTraffic.length >= 2) {
         refuse(`${to} has a canary in progress (${describeSplit(input.target)}); complete or abort that rollout first (npm run rollout -- --stack ${to})`);
@@ -110,19 +110,19 @@ export function planPromotion(input: PromotionInput): PromotionPlan {
     if (baseline === undefined) {
         refuse(`${to} runs no version`);
     }
-    if (baseline.image === rel.image) {
-        refuse(`${to} already runs ${rel.image} (as ${baseline.name}); there is nothing to promote`);
+    if (baseline.image === released.image) {
+        refuse(`${to} already runs ${released.image} (as ${baseline.name}); there is nothing to promote`);
     }
-    if (baseline.name === rel.name) {
+    if (baseline.name === released.name) {
         refuse(
-            `${to} already has a version named ${rel.name} with image ${baseline.image}, and ${from}'s ${rel.name} is ${rel.image}; version names must be unique in a stack, so release the new image under a new name in ${from}`,
+            `${to} already has a version named ${released.name} with image ${baseline.image}, and ${from}'s ${released.name} is ${released.image}; version names must be unique in a stack, so release the new image under a new name in ${from}`,
         );
     }
     const canary: VersionEntry = {
-        name: rel.name,
-        image: rel.image,
+        name: released.name,
+        image: released.image,
         ...(baseline.replicas !== undefined ? { replicas: baseline.replicas } : {}),
         weight: 0,
     };
-    return { from, to, released: rel, baseline, canary };
+    return { from, to, released, baseline, canary };
 }
