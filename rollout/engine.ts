@@ -97,7 +97,7 @@ export class RolloutEngine {
                 return this.refuse(plan.stack, `there is no rollout of stack ${plan.stack} to resume (no ${this.deps.store.fileOf(plan.stack)}); start one without --resume`);
             }
             if (state.status !== "in-progress" && state.pending === null) {
-                return this.refuse(plan.stack, `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status} (${state.outcome?.reason ?? ""}); there is nothing to resume`, state);
+                return this.refuse(plan.stack, `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status}${state.outcome !== undefined ? ` (${state.outcome.reason})` : ""}; there is nothing to resume`, state);
             }
             const mismatch = (await this.configMismatch(plan, state)) ?? (await this.weightsMismatch(state));
             if (mismatch !== undefined) {

@@ -278,6 +278,17 @@ describe("rollout engine", () => {
             assert.match(outcome.message, /no rollout of stack dev to resume/);
         });
 
+        it("is refused after the rollout completed, saying how it ended", async () => {
+            const r = rig(always("pass"));
+            assert.equal((await r.engine.start(plan())).kind, "completed");
+            const outcome = await r.engine.resume(plan());
+            assert.equal(outcome.exitCode, 4);
+            assert.equal(
+                outcome.message,
+                "the rollout of v2 on stack dev is completed (v2 gets 100% of traffic; v1 keeps running until --finalize removes it); there is nothing to resume",
+            );
+        });
+
         it("is refused when the stack's weights were changed while the rollout was stopped", async () => {
             const store = new SnapshotStore();
             const first = rig(always("pass"), { store });
