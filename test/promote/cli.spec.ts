@@ -59,7 +59,7 @@ describe("npm run promote (child process)", function () {
         const r = npmPromote(["--from", "dev", "--to", "staging", "--dry-run", "--config-dir", dir]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /\n--- a\/Pulumi\.staging\.yaml\n\+\+\+ b\/Pulumi\.staging\.yaml\n@@ -6,4 \+6,8 @@\n/);
-        assert.match(r.stdout, /\n\+    - name: v2\n\+      image: jamaldevsecops\/myapp:v2\n\+      replicas: 2\n\+      weight: 0\n/);
+        assert.match(r.stdout, /\n\+ {4}- name: v2\n\+ {6}image: jamaldevsecops\/myapp:v2\n\+ {6}replicas: 2\n\+ {6}weight: 0\n/);
         assert.deepEqual(snapshot(dir), before);
     });
 
@@ -82,7 +82,7 @@ describe("npm run promote (child process)", function () {
         completeDevRollout(dir);
         const r = cli(["--from", "dev", "--to", "staging", "--config-dir", dir]);
         assert.match(r.stdout, new RegExp(`Policy check on staging: npm run policy -- --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
-        assert.match(read(dir, "Pulumi.staging.yaml"), /    - name: v2\n      image: jamaldevsecops\/myapp:v2\n      replicas: 2\n      weight: 0\n$/);
+        assert.match(read(dir, "Pulumi.staging.yaml"), / {4}- name: v2\n {6}image: jamaldevsecops\/myapp:v2\n {6}replicas: 2\n {6}weight: 0\n$/);
         // staging with v1 at 100 and v2 at 0 is a valid stack: the real check must pass it. A failing check
         // (exit 3, the change kept) is covered with a scripted runner in promote.spec.ts.
         assert.equal(r.code, 0, r.stdout + r.stderr);
