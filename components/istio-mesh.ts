@@ -54,7 +54,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                 name: istio.gatewayName,
                 namespace: istio.gatewayNamespace,
                 createNamespace: istio.gatewayNamespace !== istio.namespace,
-                values: {},
+                values: { service: { type: istio.gatewayServiceType } },
             },
             { ...self, dependsOn: [this.istiod] },
         );

@@ -142,17 +142,28 @@ export class Checker {
         return value;
     }
 
-    /** Reads a finite number within [min, max]; `exclusiveMin` makes min itself invalid. */
-    number(key: string, value: unknown, fallback: number, min: number, max: number, exclusiveMin = false): number {
+    /** Reads a finite number within [min, max]; `exclusive` makes the bounds themselves invalid. */
+    number(key: string, value: unknown, fallback: number, min: number, max: number, exclusive: { min?: boolean; max?: boolean } = {}): number {
         if (value === undefined) {
             return fallback;
         }
-        const low = exclusiveMin ? `greater than ${min}` : `at least ${min}`;
-        if (typeof value !== "number" || !Number.isFinite(value) || value < min || (exclusiveMin && value === min) || value > max) {
-            this.fail(key, value, `it must be a number ${low} and at most ${max}`);
+        const low = exclusive.min ? `greater than ${min}` : `at least ${min}`;
+        const high = exclusive.max ? `less than ${max}` : `at most ${max}`;
+        const outside = (exclusive.min ? value === min : false) || (exclusive.max ? value === max : false);
+        if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || outside) {
+            this.fail(key, value, `it must be a number ${low} and ${high}`);
             return fallback;
         }
         return value;
+    }
+
+    /** Records `key` as missing when `value` is undefined; `what` says what it needs. Returns whether it is present. */
+    required(key: string, value: unknown, what: string): boolean {
+        if (value === undefined) {
+            this.problems.push(`${PROJECT}:${key} is missing; ${what}`);
+            return false;
+        }
+        return true;
     }
 
     /** Reads a boolean. */

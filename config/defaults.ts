@@ -19,6 +19,7 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         version: "1.28.0",
         namespace: "istio-system",
         gatewayName: "istio-ingressgateway",
+        gatewayServiceType: "LoadBalancer",
         chartRepo: "https://istio-release.storage.googleapis.com/charts",
     },
     pod: {

@@ -12,8 +12,8 @@ const KEY_BLOCK = /^-----BEGIN ((RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+--
  */
 export function validateTlsMaterial(cert: string | undefined, key: string | undefined, hosts: string[], now: Date = new Date()): string[] {
     const problems: string[] = [];
-    const setCert = `pulumi config set --secret ${PROJECT}:tlsCert -- "$(cat CA_chain.crt)"`;
-    const setKey = `pulumi config set --secret ${PROJECT}:tlsKey -- "$(cat server.key)"`;
+    const setCert = `pulumi config set --secret tlsCert -- "$(cat CA_chain.crt)"`;
+    const setKey = `pulumi config set --secret tlsKey -- "$(cat server.key)"`;
     if (cert === undefined || cert.trim() === "") {
         problems.push(`${PROJECT}:tlsCert is missing; set the full certificate chain (PEM) with: ${setCert}`);
     }
@@ -59,7 +59,7 @@ export function validateTlsMaterial(cert: string | undefined, key: string | unde
         } else if (new Date(c.validFrom) > now) {
             problems.push(`${PROJECT}:tlsCert ${which} (subject ${oneLine(c.subject)}) is not valid before ${new Date(c.validFrom).toISOString()}`);
         }
-        if (i > 0 && !certs[i - 1].checkIssued(c)) {
+        if (i > 0 && !(certs[i - 1].checkIssued(c) && certs[i - 1].verify(c.publicKey))) {
             problems.push(
                 `${PROJECT}:tlsCert certificate ${i + 1} (subject ${oneLine(c.subject)}) did not issue certificate ${i} (issuer ${oneLine(certs[i - 1].issuer)}); order the chain leaf > intermediates > root`,
             );

@@ -50,6 +50,12 @@ export interface IstioConfig {
     gatewayNamespace: string;
     /** Helm release name of the gateway chart; the chart derives the pod label `istio` from it. Default `istio-ingressgateway`. */
     gatewayName: string;
+    /**
+     * Service type of the ingress gateway. Default `LoadBalancer`; use `NodePort` where the cluster has no
+     * load-balancer implementation (plain kind): the install waits for the Service to be ready, and a
+     * LoadBalancer Service without an address never is.
+     */
+    gatewayServiceType: "LoadBalancer" | "NodePort" | "ClusterIP";
     /** Helm repository of the charts. Default https://istio-release.storage.googleapis.com/charts. */
     chartRepo: string;
     /**

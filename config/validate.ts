@@ -1,5 +1,6 @@
 import { Checker, ConfigError, PROJECT, isDnsLabel, isDnsSubdomain, isDuration, isHostname, isPinnedImage } from "./check";
-import { CONFIG_KEYS, DEFAULTS } from "./defaults";
+import { REPORTERS } from "../analysis/options";
+import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS } from "./defaults";
 import {
     AppConfig,
     CanaryConfig,
@@ -40,6 +41,14 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             c.problems.push(`${PROJECT}:${key} is not a known config key; known keys: ${CONFIG_KEYS.join(", ")}`);
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        if (raw[key] !== undefined) {
+            c.problems.push(
+                `${PROJECT}:${key} is stored in plain text in the stack's config; remove it from the file (and from git history), rotate it, ` +
+                    `and set it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`,
+            );
         }
     }
     const app = readApp(c, raw.app);
@@ -156,7 +165,7 @@ function readVersions(c: Checker, value: unknown): VersionConfig[] {
 }
 
 function readIstio(c: Checker, value: unknown): IstioConfig {
-    const r = c.object("istio", value, ["install", "version", "namespace", "gatewayNamespace", "gatewayName", "chartRepo", "gatewaySelector"]);
+    const r = c.object("istio", value, ["install", "version", "namespace", "gatewayNamespace", "gatewayName", "gatewayServiceType", "chartRepo", "gatewaySelector"]);
     const d = DEFAULTS.istio;
     const install = c.boolean("istio.install", r.install, d.install);
     const namespace = c.string("istio.namespace", r.namespace, d.namespace, DNS_LABEL);
@@ -176,6 +185,10 @@ function readIstio(c: Checker, value: unknown): IstioConfig {
         namespace,
         gatewayNamespace: c.string("istio.gatewayNamespace", r.gatewayNamespace, namespace, DNS_LABEL),
         gatewayName,
+        gatewayServiceType: c.string("istio.gatewayServiceType", r.gatewayServiceType, d.gatewayServiceType, [
+            (s) => ["LoadBalancer", "NodePort", "ClusterIP"].includes(s),
+            "LoadBalancer, NodePort or ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)",
+        ]) as IstioConfig["gatewayServiceType"],
         chartRepo: c.string("istio.chartRepo", r.chartRepo, d.chartRepo, [(s) => /^(https?|oci):\/\/\S+$/.test(s), "an http(s) or oci:// chart repository URL"]),
         gatewaySelector,
     };
@@ -250,7 +263,9 @@ function readRouting(c: Checker, value: unknown, names: string[]): RoutingConfig
     if (r.mirror !== undefined) {
         const m = c.object("routing.mirror", r.mirror, ["version", "percentage"]);
         const mirror: MirrorConfig = {
-            version: readVersionRef(c, "routing.mirror.version", m.version ?? "", names),
+            version: c.required("routing.mirror.version", m.version, "a mirror names the version that receives the copy")
+                ? readVersionRef(c, "routing.mirror.version", m.version, names)
+                : "",
             percentage: c.number("routing.mirror.percentage", m.percentage ?? 100, 100, 0, 100),
         };
         routing.mirror = mirror;
@@ -258,9 +273,15 @@ function readRouting(c: Checker, value: unknown, names: string[]): RoutingConfig
     if (r.headerRoute !== undefined) {
         const h = c.object("routing.headerRoute", r.headerRoute, ["header", "value", "version"]);
         const headerRoute: HeaderRouteConfig = {
-            header: c.string("routing.headerRoute.header", h.header ?? "", "", [(s) => /^[a-z0-9][a-z0-9-]*$/.test(s), "a lower-case HTTP header name such as x-canary"]),
-            value: c.string("routing.headerRoute.value", typeof h.value === "boolean" ? String(h.value) : h.value ?? "", ""),
-            version: readVersionRef(c, "routing.headerRoute.version", h.version ?? "", names),
+            header: c.required("routing.headerRoute.header", h.header, "a header route needs the header name, e.g. x-canary")
+                ? c.string("routing.headerRoute.header", h.header, "", [(s) => /^[a-z0-9][a-z0-9-]*$/.test(s), "a lower-case HTTP header name such as x-canary"])
+                : "",
+            value: c.required("routing.headerRoute.value", h.value, 'a header route needs the exact value to match, e.g. "true"')
+                ? c.string("routing.headerRoute.value", typeof h.value === "boolean" ? String(h.value) : h.value, "")
+                : "",
+            version: c.required("routing.headerRoute.version", h.version, "a header route names the version that gets the matching requests")
+                ? readVersionRef(c, "routing.headerRoute.version", h.version, names)
+                : "",
         };
         routing.headerRoute = headerRoute;
     }
@@ -269,7 +290,11 @@ function readRouting(c: Checker, value: unknown, names: string[]): RoutingConfig
     }
     if (r.retries !== undefined) {
         const t = c.object("routing.retries", r.retries, ["attempts", "perTryTimeout", "retryOn"]);
-        const retries: RetriesConfig = { attempts: c.integer("routing.retries.attempts", t.attempts ?? -1, 0, 0, 10) };
+        const retries: RetriesConfig = {
+            attempts: c.required("routing.retries.attempts", t.attempts, "retries need the number of attempts, an integer from 0 to 10")
+                ? c.integer("routing.retries.attempts", t.attempts, 0, 0, 10)
+                : 0,
+        };
         if (t.perTryTimeout !== undefined) {
             retries.perTryTimeout = c.string("routing.retries.perTryTimeout", t.perTryTimeout, "", DURATION);
         }
@@ -322,10 +347,10 @@ function readRollout(c: Checker, value: unknown): RolloutConfig {
         analysisIntervalSeconds: c.integer("rollout.analysisIntervalSeconds", r.analysisIntervalSeconds, d.analysisIntervalSeconds, 1, 3600),
         maxInconclusive: c.integer("rollout.maxInconclusive", r.maxInconclusive, d.maxInconclusive, 0, 10000),
         prometheusUrl: c.string("rollout.prometheusUrl", r.prometheusUrl, d.prometheusUrl, [(s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s), "an http(s) URL such as http://prometheus.istio-system:9090"]),
-        maxErrorRate: c.number("rollout.maxErrorRate", r.maxErrorRate, d.maxErrorRate, 0, 1),
-        maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, true),
+        maxErrorRate: c.number("rollout.maxErrorRate", r.maxErrorRate, d.maxErrorRate, 0, 1, { min: true, max: true }),
+        maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, { min: true }),
         minRequests: c.integer("rollout.minRequests", r.minRequests, d.minRequests, 1, MAX),
-        reporter: c.string("rollout.reporter", r.reporter, d.reporter, [(s) => s === "destination" || s === "source", "destination or source"]),
+        reporter: c.string("rollout.reporter", r.reporter, d.reporter, [(s) => REPORTERS.includes(s), `one of ${REPORTERS.join(", ")}`]),
     };
 }
 

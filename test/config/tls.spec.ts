@@ -42,9 +42,17 @@ describe("TLS material checks", () => {
         assert.ok(problems.some((p) => /^istio-canary:tlsCert certificate 2 \(subject CN=a.example.com\) did not issue certificate 1/.test(p)), problems.join("\n"));
     });
 
+    it("rejects a chain whose next certificate has the issuer's name but did not sign it", () => {
+        const mine = chain();
+        const impostor = chain(); // another CA with the same name, "Test CA"
+        const problems = validateTlsMaterial(mine.leaf + impostor.ca, mine.leafKey, HOSTS);
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^istio-canary:tlsCert certificate 2 \(subject CN=Test CA\) did not issue certificate 1/);
+    });
+
     it("rejects missing values with the command that sets them", () => {
         assert.deepEqual(validateTlsMaterial(undefined, good.key, HOSTS), [
-            'istio-canary:tlsCert is missing; set the full certificate chain (PEM) with: pulumi config set --secret istio-canary:tlsCert -- "$(cat CA_chain.crt)"',
+            'istio-canary:tlsCert is missing; set the full certificate chain (PEM) with: pulumi config set --secret tlsCert -- "$(cat CA_chain.crt)"',
         ]);
     });
 

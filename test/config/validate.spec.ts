@@ -8,6 +8,7 @@ const v1 = { name: "v1", image: "jamaldevsecops/myapp:v1", replicas: 2, weight: 
 const v2 = { name: "v2", image: "jamaldevsecops/myapp:v2", replicas: 1, weight: 10 };
 
 function problemsOf(raw: RawConfig): string[] {
+    // The messages must never echo a secret's value.
     try {
         validateConfig(raw);
     } catch (e) {
@@ -50,7 +51,14 @@ const INVALID: [string, RawConfig, string][] = [
     ["a gateway selector while Istio is installed by the stack", { istio: { gatewaySelector: { istio: "x" } } }, 'istio-canary:istio.gatewaySelector is {"istio":"x"}; it is derived from istio.gatewayName when istio.install is true; set it only with istio.install: false'],
     ["install given as a string", { istio: { install: "no" } }, 'istio-canary:istio.install is "no"; it must be true or false'],
     ["rollout steps that do not end at 100", { rollout: { steps: [10, 50] } }, "istio-canary:rollout.steps is [10,50]; it must be strictly increasing integer weights from 1 to 100 that end at 100, e.g. [10, 25, 50, 100]"],
-    ["a rollout error-rate limit above 1", { rollout: { maxErrorRate: 5 } }, "istio-canary:rollout.maxErrorRate is 5; it must be a number at least 0 and at most 1"],
+    ["a rollout error-rate limit above 1", { rollout: { maxErrorRate: 5 } }, "istio-canary:rollout.maxErrorRate is 5; it must be a number greater than 0 and less than 1"],
+    ["a rollout error-rate limit of 0, which no canary could pass", { rollout: { maxErrorRate: 0 } }, "istio-canary:rollout.maxErrorRate is 0; it must be a number greater than 0 and less than 1"],
+    ["an unknown metrics reporter", { rollout: { reporter: "client" } }, 'istio-canary:rollout.reporter is "client"; it must be one of destination, source, waypoint'],
+    ["retries without attempts", { routing: { retries: { perTryTimeout: "2s" } } }, "istio-canary:routing.retries.attempts is missing; retries need the number of attempts, an integer from 0 to 10"],
+    ["a mirror without a version", { routing: { mirror: { percentage: 10 } } }, "istio-canary:routing.mirror.version is missing; a mirror names the version that receives the copy"],
+    ["a header route without a value", { routing: { headerRoute: { header: "x-canary", version: "v1" } } }, 'istio-canary:routing.headerRoute.value is missing; a header route needs the exact value to match, e.g. "true"'],
+    ["a gateway Service type Kubernetes does not have", { istio: { gatewayServiceType: "Ingress" } }, 'istio-canary:istio.gatewayServiceType is "Ingress"; it must be LoadBalancer, NodePort or ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)'],
+    ["a TLS key in plain text in the stack file", { tlsKey: "-----BEGIN PRIVATE KEY-----" }, 'istio-canary:tlsKey is stored in plain text in the stack\'s config; remove it from the file (and from git history), rotate it, and set it as a secret with: pulumi config set --secret tlsKey -- "$(cat FILE)"'],
     ["a Prometheus URL without a scheme", { rollout: { prometheusUrl: "prometheus:9090" } }, 'istio-canary:rollout.prometheusUrl is "prometheus:9090"; it must be an http(s) URL such as http://prometheus.istio-system:9090'],
     ["root while runAsNonRoot", { pod: { runAsUser: 0 } }, "istio-canary:pod.runAsUser is 0; it must not be 0 (root) while pod.runAsNonRoot is true"],
     ["a memory quantity with a bad unit", { pod: { resources: { limits: { memory: "256MB" } } } }, 'istio-canary:pod.resources.limits.memory is "256MB"; it must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi'],
@@ -60,7 +68,9 @@ const INVALID: [string, RawConfig, string][] = [
 describe("config validation", () => {
     for (const [what, raw, message] of INVALID) {
         it(`rejects ${what}`, () => {
-            assert.deepEqual(problemsOf(raw), [message]);
+            const problems = problemsOf(raw);
+            assert.deepEqual(problems, [message]);
+            assert.doesNotMatch(problems.join("\n"), /BEGIN PRIVATE KEY/);
         });
     }
 

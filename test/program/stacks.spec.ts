@@ -29,6 +29,7 @@ describe("the program under each committed stack", () => {
                     assert.equal(r.inputs.skipAwait, false, `${r.name} must wait for readiness`);
                 }
                 const [base, istiod, gateway] = releases;
+                assert.deepEqual(gateway.inputs.values, { service: { type: "LoadBalancer" } });
                 assert.deepEqual(istiod.dependencies, [base.urn]);
                 assert.deepEqual(gateway.dependencies, [istiod.urn]);
             });
@@ -146,6 +147,12 @@ describe("the program under each committed stack", () => {
         assert.deepEqual(ns.inputs.metadata, { name: "shop", labels: { "istio-injection": "enabled" } });
         assert.equal(ofType(run, ":NamespacePatch").length, 0);
         assert.equal(one(run, ":DestinationRule").inputs.spec.host, "shop.shop.svc.cluster.local");
+    });
+
+    it("gives the ingress gateway a NodePort Service when configured, for clusters without a load balancer", async () => {
+        const run = await runWith({ istio: { gatewayServiceType: "NodePort" } });
+        const gateway = istioReleases(run).find((r) => r.inputs.chart === "gateway")!;
+        assert.deepEqual(gateway.inputs.values, { service: { type: "NodePort" } });
     });
 
     it("skips the Istio install and uses the configured gateway when istio.install is false", async () => {
