@@ -4,11 +4,14 @@ import * as path from "node:path";
 import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analysis/decide";
 import { Bucket, histogramQuantile, ISTIO_DURATION_BUCKETS_MS, medianBoundary } from "../analysis/histogram";
 import { ANALYSIS_DEFAULTS } from "../analysis/options";
-import { sprtExpectedSampleSize } from "../analysis/sequential";
+import { SequentialTest } from "../analysis/types";
+import { bernoulliMixtureTest, sprtExpectedSampleSize } from "../analysis/sequential";
 
 /**
- * `npm run bench:analysis [-- --runs N] [-- --no-write]`: time to a decision of our analysis against a
- * Flagger-style rule, on the same simulated request streams (no Prometheus).
+ * `npm run bench:analysis [-- --runs N] [-- --no-write] [-- --diagnose]`: time to a decision of our
+ * analysis against a Flagger-style rule, on the same simulated request streams (no Prometheus).
+ * Every run also records which failing test rolled our analysis back; `--diagnose` adds a
+ * calibration of each failing test on the healthy streams (see {@link calibrate}).
  *
  * Traffic: 20 req/s, 10% to the canary (Poisson arrivals each second, each request routed on its own).
  * Baseline: 0.5% 5xx, latency log-normal with median 20 ms and sigma 0.5 (p99 ~ 64 ms; ~86 ms as
@@ -146,6 +149,21 @@ interface Outcome {
     decision: "promote" | "rollback" | "undecided";
     seconds: number;
     canaryRequests: number;
+    /** Ours only, on a rollback: the failing tests that rejected, e.g. ["errors-vs-baseline"]. */
+    failedTests?: string[];
+    /** Ours only, on a rollback: the counts and statistics of that look, for the diagnosis. */
+    detail?: string;
+}
+
+/** The comparison tests' null is the canary's traffic share, estimated from the counts: this is the e-value with the true share instead. */
+function eValueAtTrueShare(t: SequentialTest): number | null {
+    if (t.name !== "errors-vs-baseline" && t.name !== "latency-vs-baseline") return null;
+    return bernoulliMixtureTest({ successes: t.successes, trials: t.trials, nullProbability: CANARY_SHARE, side: t.side }).eValue;
+}
+
+function atTrueShare(t: SequentialTest): string {
+    const e = eValueAtTrueShare(t);
+    return e === null ? "" : ` (${e.toFixed(1)} at the true ${CANARY_SHARE * 100}% share)`;
 }
 
 /** Simulates one run and applies both rules to the same stream. */
@@ -162,8 +180,14 @@ function runOnce(s: Scenario, rand: () => number): { ours: Outcome; flagger: Out
         simulateSecond(rand, baseline, RATE_PER_S * (1 - CANARY_SHARE), BASELINE_ERROR_RATE, BASELINE_MEDIAN_MS);
         if (ours === undefined && sec % OUR_INTERVAL_S === 0) {
             const d = decide(toCounts(canary), toCounts(baseline), SETTINGS);
-            if (d.verdict !== "inconclusive") {
-                ours = { decision: d.verdict === "pass" ? "promote" : "rollback", seconds: sec, canaryRequests: canary.requests };
+            if (d.verdict === "pass") {
+                ours = { decision: "promote", seconds: sec, canaryRequests: canary.requests };
+            } else if (d.verdict === "fail") {
+                const failed = d.tests.filter((t) => t.purpose === "fail" && t.rejected);
+                const detail =
+                    `${sec} s: canary ${canary.errors}/${canary.requests} 5xx, baseline ${baseline.errors}/${baseline.requests}; ` +
+                    failed.map((t) => `${t.name} ${t.successes} of ${t.trials} at null ${t.nullProbability.toFixed(4)}, e-value ${t.eValue.toFixed(1)} >= ${t.threshold}${atTrueShare(t)}`).join("; ");
+                ours = { decision: "rollback", seconds: sec, canaryRequests: canary.requests, failedTests: failed.map((t) => t.name), detail };
             }
         }
         if (flagger === undefined && sec % FLAGGER_INTERVAL_S === 0) {
@@ -265,12 +289,80 @@ function sprtBound(s: Scenario): { requests: number; what: string } {
     };
 }
 
+/** Wilson score interval (95%) of a binomial share k/n. */
+function wilson(k: number, n: number): [number, number] {
+    const z = 1.959964;
+    const p = k / n;
+    const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+    const half = ((z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n)));
+    return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+const FAIL_TESTS = Object.keys(ALPHA_SHARES) as (keyof typeof ALPHA_SHARES)[];
+
+/** Per failing test: in how many runs it ever rejected, with the estimated traffic share (as the module) and with the true one. */
+interface Calibration {
+    runs: number;
+    looks: number;
+    estimated: Record<string, number>;
+    trueShare: Record<string, number>;
+    /** Latency comparison boundary (ms) -> looks that used it. */
+    boundaries: Map<number | null, number>;
+}
+
+/**
+ * Calibration of each failing test on the healthy streams (a canary identical to its baseline, so
+ * every rejection is a false one): the same runs as the table, but every test is looked at every
+ * OUR_INTERVAL_S from min-requests on to the 30-minute horizon, without stopping at a pass, and
+ * each test's rejections are counted on their own. A valid test rejects in at most its level
+ * (its share of alpha) of the runs. The two comparisons with the baseline are also run with the
+ * true traffic share as null probability instead of the share estimated from the request counts,
+ * to measure what that approximation does.
+ */
+function calibrate(runs: number, seed: number): Calibration {
+    const s = SCENARIOS[0];
+    const estimated: Record<string, number> = {};
+    const trueShare: Record<string, number> = {};
+    const boundaries = new Map<number | null, number>();
+    let looks = 0;
+    for (let run = 0; run < runs; run++) {
+        const rand = rngFor(seed, run);
+        const canary = newTotals();
+        const baseline = newTotals();
+        const ever = new Set<string>();
+        const everTrue = new Set<string>();
+        for (let sec = 1; sec <= HORIZON_S; sec++) {
+            simulateSecond(rand, canary, RATE_PER_S * CANARY_SHARE, s.canaryErrorRate, s.canaryMedianMs);
+            simulateSecond(rand, baseline, RATE_PER_S * (1 - CANARY_SHARE), BASELINE_ERROR_RATE, BASELINE_MEDIAN_MS);
+            if (sec % OUR_INTERVAL_S !== 0 || canary.requests < SETTINGS.minRequests) continue;
+            const d = decide(toCounts(canary), toCounts(baseline), SETTINGS);
+            looks++;
+            boundaries.set(d.latencyComparisonMs, (boundaries.get(d.latencyComparisonMs) ?? 0) + 1);
+            for (const t of d.tests) {
+                if (t.purpose !== "fail") continue;
+                if (t.rejected) ever.add(t.name);
+                const e = eValueAtTrueShare(t);
+                if (e === null ? t.rejected : Math.log(e) >= Math.log(t.threshold)) everTrue.add(t.name);
+            }
+        }
+        for (const n of ever) estimated[n] = (estimated[n] ?? 0) + 1;
+        for (const n of everTrue) trueShare[n] = (trueShare[n] ?? 0) + 1;
+    }
+    return { runs, looks, estimated, trueShare, boundaries };
+}
+
 const pctCell = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const pct2 = (x: number): string => `${(x * 100).toFixed(2)}%`;
+const shareWithCi = (k: number, n: number): string => {
+    const [lo, hi] = wilson(k, n);
+    return `${k} / ${n} = ${pct2(k / n)} (${pct2(lo)} to ${pct2(hi)})`;
+};
 const num = (x: number): string => (Number.isNaN(x) ? "-" : String(Math.round(x)));
 
 function main(argv: string[]): number {
     let runs = 1000;
     let write = true;
+    let diagnose = false;
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--runs") {
             const v = Number(argv[++i]);
@@ -281,8 +373,10 @@ function main(argv: string[]): number {
             runs = v;
         } else if (argv[i] === "--no-write") {
             write = false;
+        } else if (argv[i] === "--diagnose") {
+            diagnose = true;
         } else {
-            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --runs N, --no-write\n`);
+            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --runs N, --no-write, --diagnose\n`);
             return 2;
         }
     }
@@ -291,6 +385,11 @@ function main(argv: string[]): number {
     const lines: string[] = [];
     lines.push("| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to a decision, median / p95 (mean) | Seconds to a decision, median / p95 (mean) | Seconds to a rollback, median / p95 |");
     lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
+    const wrong: string[] = [
+        "| Scenario | Rule | Wrong decision | Runs (share, 95% Wilson interval) | Our failing test that rolled back |",
+        "|---|---|---|---:|---|",
+    ];
+    const falseRollbacks: string[] = [];
     for (const s of SCENARIOS) {
         const ours: Outcome[] = [];
         const flagger: Outcome[] = [];
@@ -300,6 +399,19 @@ function main(argv: string[]): number {
             flagger.push(r.flagger);
         }
         for (const [rule, outcomes] of [["ours (every 15 s)", ours], ["Flagger-style (60 s, 5 checks)", flagger]] as const) {
+            const bad = s.good === "promote" ? "rollback" : "promote";
+            const wrongOnes = outcomes.filter((o) => o.decision === bad);
+            const byTest = new Map<string, number>();
+            for (const o of wrongOnes) {
+                if (o.failedTests !== undefined) byTest.set(o.failedTests.join(" + "), (byTest.get(o.failedTests.join(" + ")) ?? 0) + 1);
+            }
+            const cause = [...byTest].map(([name, n]) => `${name}: ${n}`).join(", ");
+            wrong.push(`| ${s.name} | ${rule} | ${bad === "rollback" ? "rolled back (false rollback)" : "promoted (missed regression)"} | ${shareWithCi(wrongOnes.length, runs)} | ${cause} |`);
+            if (s.good === "promote" && outcomes === ours) {
+                ours.forEach((o, run) => {
+                    if (o.decision === "rollback") falseRollbacks.push(`- run ${run}, ${o.detail}`);
+                });
+            }
             const row = summarize(outcomes);
             lines.push(
                 `| ${s.name} | ${rule} | ${pctCell(row.promoted)} | ${pctCell(row.rolledBack)} | ${pctCell(row.undecided)} | ` +
@@ -312,12 +424,37 @@ function main(argv: string[]): number {
             `| ${s.name} | SPRT lower bound (${bound.what}) | | | | ${num(bound.requests)} (expected) | ${num(seconds)} (expected) | ${s.good === "rollback" ? `${num(seconds)} (expected)` : ""} |`,
         );
     }
+    const diagnosis: string[] = [];
+    if (diagnose) {
+        const c = calibrate(runs, seed);
+        diagnosis.push(
+            "",
+            "## Calibration of each failing test (`--diagnose`)",
+            "",
+            `The healthy streams of the table (same seeds), each failing test looked at every ${OUR_INTERVAL_S} s from min-requests on to the ` +
+                `${HORIZON_S / 60}-minute horizon without stopping at a pass (${c.looks} looks in ${c.runs} runs): the runs in which the test ever ` +
+                "rejected, so every rejection is a false one. A valid test stays below its level. The two comparisons with the baseline are " +
+                `also run with the true traffic share (${CANARY_SHARE * 100}%) as their null probability instead of the share estimated from the request counts.`,
+            "",
+            "| Test | Level | Ever rejected, traffic share estimated from the counts (as the module) | Ever rejected, true traffic share |",
+            "|---|---:|---:|---:|",
+        );
+        for (const name of FAIL_TESTS) {
+            const level = SETTINGS.alpha * ALPHA_SHARES[name];
+            const est = c.estimated[name] ?? 0;
+            const tru = c.trueShare[name] ?? 0;
+            diagnosis.push(`| ${name} | ${pct2(level)} | ${shareWithCi(est, c.runs)} | ${name.endsWith("-vs-baseline") ? shareWithCi(tru, c.runs) : "(no share involved)"} |`);
+        }
+        const bounds = [...c.boundaries].sort((a, b) => b[1] - a[1]).map(([ms, n]) => `${ms === null ? "none" : `${ms} ms`} at ${pct2(n / c.looks)} of looks`);
+        diagnosis.push("", `Latency comparison boundary (the baseline's median bucket boundary, chosen from its data): ${bounds.join(", ")}.`);
+    }
     const elapsed = (Date.now() - started) / 1000;
+    const shown = argv.filter((a) => a !== "--no-write");
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
     const md = [
         "# Canary analysis benchmark",
         "",
-        `Command: \`npm run bench:analysis\` (${runs} runs per scenario, seed ${seed}, ${elapsed.toFixed(0)} s).`,
+        `Command: \`npm run bench:analysis${shown.length > 0 ? ` -- ${shown.join(" ")}` : ""}\` (${runs} runs per scenario, seed ${seed}, ${elapsed.toFixed(0)} s).`,
         `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}. Date: ${new Date().toISOString().slice(0, 10)}.`,
         "",
         `Streams: ${RATE_PER_S} req/s, ${CANARY_SHARE * 100}% to the canary (Poisson arrivals, ~${RATE_PER_S * CANARY_SHARE} canary req/s); baseline ` +
@@ -337,6 +474,18 @@ function main(argv: string[]): number {
             "(on the healthy scenario those are the false rollbacks).",
         "",
         ...lines,
+        "",
+        "## Wrong decisions, with 95% intervals",
+        "",
+        "The share of runs that ended in the wrong decision, with its Wilson score interval (the benchmark's own sampling error: " +
+            "two rules whose intervals overlap widely are not shown to differ). For ours, the failing test(s) whose rejection rolled the canary back.",
+        "",
+        ...wrong,
+        "",
+        `Our false rollbacks on the healthy scenario (look time, counts, the rejecting test's statistic, and its e-value had the null used the true ${CANARY_SHARE * 100}% traffic share):`,
+        "",
+        ...(falseRollbacks.length > 0 ? falseRollbacks : ["- none"]),
+        ...diagnosis,
         "",
     ].join("\n");
     process.stdout.write(md);
