@@ -27,9 +27,14 @@ export interface PulumiTargetOptions {
     stackFile?: string;
     /**
      * Policy packs run with every `pulumi up`. Default: the project's `policies/` pack when it has a
-     * PulumiPolicy.yaml (its dependencies must be installed: `npm ci --prefix policies`).
+     * PulumiPolicy.yaml (it resolves @pulumi/policy from the repository's node_modules).
      */
     policyPacks?: string[];
+    /**
+     * Policy config files, one per pack, as `--policy-pack-config`. Default: `policies/config/<stack>.json`
+     * for the default pack when it exists, so each shift is checked at the stack's own levels.
+     */
+    policyPackConfigs?: string[];
     /** Receives `pulumi up`'s output as it comes. Default: discard. */
     onOutput?: (text: string) => void;
     /** Aborts a running `pulumi up` (the CLI cancels gracefully). */
@@ -50,13 +55,19 @@ export class PulumiStackTarget implements StackTarget {
     private command: PulumiCommand | undefined;
     private readonly workDir: string;
     private readonly stackFile: string;
-    private readonly policyPacks: string[];
+    /** Policy packs every `pulumi up` runs. */
+    readonly policyPacks: string[];
+    /** Their `--policy-pack-config` files. */
+    readonly policyPackConfigs: string[];
 
     constructor(private readonly opts: PulumiTargetOptions) {
         this.workDir = opts.workDir ?? PROJECT_ROOT;
         this.stackFile = opts.stackFile ?? stackFilePath(opts.stack, this.workDir);
         const defaultPack = path.join(PROJECT_ROOT, "policies");
         this.policyPacks = opts.policyPacks ?? (fs.existsSync(path.join(defaultPack, "PulumiPolicy.yaml")) ? [defaultPack] : []);
+        const defaultConfig = path.join(defaultPack, "config", `${opts.stack}.json`);
+        this.policyPackConfigs =
+            opts.policyPackConfigs ?? (opts.policyPacks === undefined && this.policyPacks.length > 0 && fs.existsSync(defaultConfig) ? [defaultConfig] : []);
     }
 
     async applyWeights(weights: Weights): Promise<void> {
@@ -108,6 +119,7 @@ export class PulumiStackTarget implements StackTarget {
                 color: "never",
                 onOutput: this.opts.onOutput,
                 policyPacks: this.policyPacks.length > 0 ? this.policyPacks : undefined,
+                policyPackConfigs: this.policyPackConfigs.length > 0 ? this.policyPackConfigs : undefined,
                 configFile: usesDefaultFile ? undefined : this.stackFile,
                 signal: this.opts.signal,
             });

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PROJECT_ROOT } from "../../lib/stack-config";
 import { PulumiStackTarget, describePulumiError } from "../../rollout/automation";
 
 /** A directory holding only a `pulumi` script that prints `version`, or an empty one. */
@@ -61,5 +62,19 @@ describe("rollout Automation API adapter", () => {
         assert.match(text, /^\.\.\.\nline 29\n/);
         assert.match(text, /line 40$/);
         assert.doesNotMatch(text, /\bx\b/);
+    });
+
+    describe("policy checks on every pulumi up", () => {
+        it("runs the project's policy pack with the stack's own policy config", () => {
+            const target = new PulumiStackTarget({ stack: "prod" });
+            assert.deepEqual(target.policyPacks, [path.join(PROJECT_ROOT, "policies")]);
+            assert.deepEqual(target.policyPackConfigs, [path.join(PROJECT_ROOT, "policies", "config", "prod.json")]);
+        });
+
+        it("runs the pack at its default levels for a stack without a policy config file", () => {
+            const target = new PulumiStackTarget({ stack: "qa" });
+            assert.deepEqual(target.policyPacks, [path.join(PROJECT_ROOT, "policies")]);
+            assert.deepEqual(target.policyPackConfigs, []);
+        });
     });
 });
