@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { configDirFlag, parseFlags, runAsProcess, userCwd } from "../lib/cli-args";
 import { EXIT_INTERNAL, EXIT_USAGE, describeError, isRunError } from "../lib/cli-errors";
-import { runStackOffline } from "../lib/offline";
+import { RecordedResource, runStackOffline } from "../lib/offline";
 import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../lib/plan-format";
 
 /** Exit code when the program rejects the stack's config (as `pulumi up` would). */
@@ -56,14 +56,44 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.out) {
         const dir = path.resolve(userCwd(), opts.out);
-        fs.mkdirSync(dir, { recursive: true });
-        for (const r of objects) {
-            fs.writeFileSync(path.join(dir, manifestFileName(r)), manifest(r));
+        if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+            process.stderr.write(`error: --out ${opts.out} is not a directory; give a directory (it is created when missing)\n`);
+            return EXIT_USAGE;
         }
-        out.push("", `Wrote ${objects.length} manifests to ${dir} (secret values replaced by [secret]; Helm releases are listed above, not rendered).`);
+        const written = writeManifests(dir, opts.stack, objects);
+        out.push(
+            "",
+            `Wrote ${written.length} manifests to ${dir}, for review (each starts with a "do not apply" header; an earlier plan's manifests there were replaced).`,
+            "Not written: Secrets (their values are secret; the table above shows their names and namespaces) and Helm releases (listed above, not rendered).",
+        );
     }
     process.stdout.write(out.join("\n") + "\n");
     return 0;
 }
+
+/**
+ * Writes each non-Secret object as `<kind>-<name>.yaml` under a header that marks it as plan output,
+ * after removing the manifests an earlier plan wrote there (recognised by that header), so the
+ * directory never mixes two plans. Returns the files written.
+ */
+function writeManifests(dir: string, stack: string, objects: RecordedResource[]): string[] {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".yaml"))) {
+        const file = path.join(dir, f);
+        if (fs.statSync(file).isFile() && fs.readFileSync(file, "utf8").startsWith(MANIFEST_HEADER_PREFIX)) {
+            fs.rmSync(file);
+        }
+    }
+    const written: string[] = [];
+    for (const r of objects.filter((o) => o.type !== "kubernetes:core/v1:Secret")) {
+        const name = manifestFileName(r);
+        fs.writeFileSync(path.join(dir, name), `${MANIFEST_HEADER_PREFIX} of stack ${stack}: offline, for review; deploy with pulumi up, not kubectl apply\n${manifest(r)}`);
+        written.push(name);
+    }
+    return written;
+}
+
+/** First words of every manifest the plan writes. */
+const MANIFEST_HEADER_PREFIX = "# istio-canary plan";
 
 runAsProcess("error: ", () => main(process.argv.slice(2)));

@@ -1,7 +1,8 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../config/check";
+import { ConfigError, PROJECT } from "../config/check";
+import { SECRET_KEYS } from "../config/defaults";
 import { RawConfig } from "../config/validate";
 import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "./stack-config";
 import { generateTlsMaterial } from "./test-tls";
@@ -209,9 +210,21 @@ function unwrapOutputs(outputs: Record<string, unknown>): Record<string, unknown
  */
 export async function runStackOffline(stack: string, opts: { configDir?: string; preview?: boolean } = {}): Promise<OfflineRun> {
     const loaded = loadStackConfig(stack, opts.configDir);
-    const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
     const file = path.basename(loaded.stackFile);
-    const missing = ["tlsCert", "tlsKey"].filter((k) => !loaded.secure.includes(k));
+    // A TLS value in plain text in a stack file is a leaked secret: the offline run would swap in
+    // generated material and pass, so it fails here with the same message `pulumi up` would give.
+    const plain = SECRET_KEYS.filter((k) => loaded.raw[k] !== undefined);
+    if (plain.length > 0) {
+        throw new ConfigError(
+            plain.map(
+                (k) =>
+                    `${PROJECT}:${k} is stored in plain text in ${file}; remove it from the file (and from git history), rotate it, ` +
+                    `and set it as a secret with: pulumi config set --secret ${k} -- "$(cat FILE)"`,
+            ),
+        );
+    }
+    const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
+    const missing = SECRET_KEYS.filter((k) => !loaded.secure.includes(k));
     const notes = [
         ...(loaded.secure.length > 0 ? [`${loaded.secure.join(", ")} in ${file} are encrypted; replaced with generated test material`] : []),
         ...(missing.length > 0 ? [`${missing.join(", ")} not set in ${file}; a real pulumi up needs them (pulumi config set --secret <key> -- "$(cat FILE)")`] : []),

@@ -29,8 +29,11 @@ describe("npm run plan", function () {
         assert.doesNotMatch(r.stdout, /PRIVATE KEY|BEGIN CERTIFICATE/);
     });
 
-    it("writes every Kubernetes object as a manifest, with secret values replaced", () => {
+    it("writes every Kubernetes object but the Secret as a marked manifest, replacing an earlier plan's", () => {
         const out = path.join(tmp, "manifests");
+        fs.mkdirSync(out);
+        fs.writeFileSync(path.join(out, "deployment-myapp-v0.yaml"), "# istio-canary plan of stack dev: offline, for review\nkind: Deployment\n");
+        fs.writeFileSync(path.join(out, "notes.yaml"), "mine: true\n");
         const r = plan(["--stack", "dev", "--out", out]);
         assert.equal(r.code, 0, r.stderr);
         const files = fs.readdirSync(out).sort();
@@ -40,18 +43,39 @@ describe("npm run plan", function () {
             "destinationrule-myapp-dr.yaml",
             "gateway-myapp-gateway.yaml",
             "namespacepatch-myapp-ns.yaml",
-            "secret-tls-secret.yaml",
+            "notes.yaml",
             "service-myapp-svc.yaml",
             "virtualservice-myapp-vs.yaml",
         ]);
-        const secret = parse(fs.readFileSync(path.join(out, "secret-tls-secret.yaml"), "utf8"));
-        assert.deepEqual(secret.stringData, { "tls.crt": "[secret]", "tls.key": "[secret]" });
+        assert.match(r.stdout, /Not written: Secrets/);
+        const text = fs.readFileSync(path.join(out, "virtualservice-myapp-vs.yaml"), "utf8");
+        assert.match(text, /^# istio-canary plan of stack dev: offline, for review; deploy with pulumi up, not kubectl apply\n/);
         const vs = parse(fs.readFileSync(path.join(out, "virtualservice-myapp-vs.yaml"), "utf8"));
         assert.equal(vs.apiVersion, "networking.istio.io/v1");
         assert.deepEqual(vs.spec.http[0].route.map((d: { weight: number }) => d.weight), [90, 10]);
         for (const f of files) {
             assert.doesNotMatch(fs.readFileSync(path.join(out, f), "utf8"), /PRIVATE KEY|BEGIN CERTIFICATE/, f);
         }
+    });
+
+    it("refuses --out naming a file, with exit 2", () => {
+        const file = path.join(tmp, "a-file");
+        fs.writeFileSync(file, "x");
+        const r = plan(["--stack", "dev", "--out", file]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /^error: --out .*a-file is not a directory; give a directory \(it is created when missing\)\n$/);
+    });
+
+    it("refuses a stack file with the TLS key in plain text, without printing the key", () => {
+        const dir = path.join(tmp, "leak");
+        fs.mkdirSync(dir);
+        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        const dev = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), dev + "  istio-canary:tlsKey: |\n    -----BEGIN PRIVATE KEY-----\n    MIIsecretvalue\n    -----END PRIVATE KEY-----\n");
+        const r = plan(["--stack", "dev", "--config-dir", dir]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /istio-canary:tlsKey is stored in plain text in Pulumi.dev.yaml; remove it from the file \(and from git history\), rotate it/);
+        assert.doesNotMatch(r.stdout + r.stderr, /MIIsecretvalue/);
     });
 
     it("ends with the config messages and exit 1 on invalid stack config, without a stack trace", () => {
