@@ -23,7 +23,11 @@ async function ask(o: ResolvedAnalysisOptions, what: string, query: string): Pro
 }
 
 /** Reads the requests and latency of one version. */
-async function readVersion(o: ResolvedAnalysisOptions, role: "canary" | "baseline", queries: { requests: string; latency: string }): Promise<VersionReading> {
+async function readVersion(
+    o: ResolvedAnalysisOptions,
+    role: "canary" | "baseline",
+    queries: { requests: string; latency: string },
+): Promise<VersionReading> {
     const version = role === "canary" ? o.canary : o.baseline;
     const who = `${role} ${JSON.stringify(version)}`;
     const [requests, latency] = await Promise.all([ask(o, `${who} requests`, queries.requests), ask(o, `${who} latency`, queries.latency)]);
@@ -35,7 +39,9 @@ async function readVersion(o: ResolvedAnalysisOptions, role: "canary" | "baselin
         problems.push(requests.problem);
     } else {
         if (requests.samples.length === 0) {
-            notes.push(`Prometheus has no istio_requests_total series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`);
+            notes.push(
+                `Prometheus has no istio_requests_total series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`,
+            );
         }
         for (const s of requests.samples) {
             if (s.value < 0) {

@@ -1,4 +1,12 @@
-import { Bucket, countAtOrBelow, histogramQuantile, interpolatedCdf, medianBoundary, smallestBoundaryAtLeast, totalCount } from "./histogram";
+import {
+    Bucket,
+    countAtOrBelow,
+    histogramQuantile,
+    interpolatedCdf,
+    medianBoundary,
+    smallestBoundaryAtLeast,
+    totalCount,
+} from "./histogram";
 import { bernoulliMixtureTest } from "./sequential";
 import { AnalysisThresholds, SequentialTest, SequentialTestName, Verdict } from "./types";
 
@@ -311,7 +319,11 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         for (const t of failed) reasons.push(`early signal, not acted on below min-requests: ${t.summary}`);
         return result("inconclusive", reasons);
     }
-    if (failed.length > 0) return result("fail", failed.map((t) => t.summary));
+    if (failed.length > 0)
+        return result(
+            "fail",
+            failed.map((t) => t.summary),
+        );
 
     const missing: string[] = [];
     const evidence: string[] = [];
@@ -332,7 +344,9 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     } else if (cP99 >= s.maxP99Ms) {
         missing.push(
             `${c} p99 ${ms(cP99)} is not below max-p99-ms ${s.maxP99Ms} ms` +
-                (tauLimit === null ? ` (no bucket boundary at or above ${s.maxP99Ms} ms to test it against)` : ` (nor credibly above ${tauLimit} ms yet)`),
+                (tauLimit === null
+                    ? ` (no bucket boundary at or above ${s.maxP99Ms} ms to test it against)`
+                    : ` (nor credibly above ${tauLimit} ms yet)`),
         );
     }
     if (missing.length > 0) return result("inconclusive", missing);

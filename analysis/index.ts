@@ -16,11 +16,26 @@ export {
     totalCount,
 } from "./histogram";
 export type { Bucket } from "./histogram";
-export { ANALYSIS_DEFAULTS, InvalidAnalysisOptionsError, REPORTERS, parsePromDuration, resolveAnalysisOptions, validateAnalysisOptions } from "./options";
+export {
+    ANALYSIS_DEFAULTS,
+    InvalidAnalysisOptionsError,
+    REPORTERS,
+    parsePromDuration,
+    resolveAnalysisOptions,
+    validateAnalysisOptions,
+} from "./options";
 export type { OptionNames, ResolvedAnalysisOptions } from "./options";
 export { PrometheusError, parseVectorAnswer, queryVector, redactUrl } from "./prometheus";
 export type { InstantQueryOptions, InstantSample } from "./prometheus";
-export { DURATION_BUCKET_METRIC, REQUESTS_METRIC, escapeLabelValue, isServerErrorCode, labelMatchers, latencyBucketsQuery, requestsByCodeQuery } from "./promql";
+export {
+    DURATION_BUCKET_METRIC,
+    REQUESTS_METRIC,
+    escapeLabelValue,
+    isServerErrorCode,
+    labelMatchers,
+    latencyBucketsQuery,
+    requestsByCodeQuery,
+} from "./promql";
 export type { SeriesSelector } from "./promql";
 export { DEFAULT_PRIOR_SCALE, bernoulliMixtureTest, sprtExpectedSampleSize } from "./sequential";
 export type { BernoulliTestInput, BernoulliTestResult, Side } from "./sequential";

@@ -105,17 +105,28 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
             url = undefined;
         }
         if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
-            bad("prometheusUrl", o.prometheusUrl, "expected an http:// or https:// URL with a host, e.g. http://prometheus.istio-system:9090");
+            bad(
+                "prometheusUrl",
+                o.prometheusUrl,
+                "expected an http:// or https:// URL with a host, e.g. http://prometheus.istio-system:9090",
+            );
         } else if (url.search !== "" || url.hash !== "") {
-            bad("prometheusUrl", o.prometheusUrl, "expected a base URL without ?query or #fragment, e.g. http://prometheus:9090/prometheus");
+            bad(
+                "prometheusUrl",
+                o.prometheusUrl,
+                "expected a base URL without ?query or #fragment, e.g. http://prometheus:9090/prometheus",
+            );
         }
     }
     for (const k of ["service", "baseline", "canary"] as const) {
         const problem = labelProblem(o[k]);
-        if (problem !== undefined) bad(k, o[k], `the ${k === "service" ? "destination_service" : "destination_version"} label value ${problem}`);
+        if (problem !== undefined)
+            bad(k, o[k], `the ${k === "service" ? "destination_service" : "destination_version"} label value ${problem}`);
     }
     if (typeof o.baseline === "string" && o.baseline !== "" && o.baseline === o.canary) {
-        errors.push(`${name("canary")}: ${show(o.canary)} is not allowed; the canary version must differ from the baseline version (${name("baseline")})`);
+        errors.push(
+            `${name("canary")}: ${show(o.canary)} is not allowed; the canary version must differ from the baseline version (${name("baseline")})`,
+        );
     }
     if (o.window !== undefined) {
         const seconds = typeof o.window === "string" ? parsePromDuration(o.window) : undefined;
@@ -127,7 +138,8 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
     }
     const ratio = (k: "maxErrorRate" | "errorRateMargin", example: string): void => {
         const v = o[k];
-        if (v !== undefined && !(typeof v === "number" && v > 0 && v < 1)) bad(k, v, `expected a ratio greater than 0 and less than 1, e.g. ${example}`);
+        if (v !== undefined && !(typeof v === "number" && v > 0 && v < 1))
+            bad(k, v, `expected a ratio greater than 0 and less than 1, e.g. ${example}`);
     };
     ratio("maxErrorRate", "0.01 for 1%");
     ratio("errorRateMargin", "0.01 for one percentage point");
@@ -146,7 +158,10 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
             bad(k, v, `expected a probability greater than 0 and at most 0.5, e.g. ${ANALYSIS_DEFAULTS[k]}`);
         }
     }
-    if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && Number.isInteger(o.timeoutMs) && o.timeoutMs >= 1 && o.timeoutMs <= 600_000)) {
+    if (
+        o.timeoutMs !== undefined &&
+        !(typeof o.timeoutMs === "number" && Number.isInteger(o.timeoutMs) && o.timeoutMs >= 1 && o.timeoutMs <= 600_000)
+    ) {
         bad("timeoutMs", o.timeoutMs, "expected whole milliseconds from 1 to 600000, e.g. 10000");
     }
     if (o.latencyMargin !== undefined && !(typeof o.latencyMargin === "number" && o.latencyMargin > 0 && o.latencyMargin <= 10)) {

@@ -83,11 +83,14 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
     if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
     const b = body as { status?: unknown; data?: unknown; error?: unknown };
     if (b.status !== "success") {
-        throw new PrometheusError(`Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`);
+        throw new PrometheusError(
+            `Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`,
+        );
     }
     const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
     if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
-    if (data.resultType !== "vector") throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
+    if (data.resultType !== "vector")
+        throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
     if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
     return data.result.map((s: unknown) => {
         const sample = s as { metric?: unknown; value?: unknown };
@@ -151,7 +154,10 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
         body = undefined;
     }
     if (status !== 200) {
-        const detail = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string" ? `: ${(body as { error: string }).error}` : "";
+        const detail =
+            typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
+                ? `: ${(body as { error: string }).error}`
+                : "";
         throw new PrometheusError(`HTTP ${status}${detail}`);
     }
     if (body === undefined) throw new PrometheusError(`malformed answer: not JSON (${JSON.stringify(text.slice(0, 80))})`);

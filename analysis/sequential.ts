@@ -130,7 +130,12 @@ export function bernoulliMixtureTest(input: BernoulliTestInput): BernoulliTestRe
  * @throws Error when the probabilities or error rates are out of range.
  */
 export function sprtExpectedSampleSize(p0: number, p1: number, alpha: number, beta: number, truth: "p0" | "p1"): number {
-    for (const [name, v] of [["p0", p0], ["p1", p1], ["alpha", alpha], ["beta", beta]] as const) {
+    for (const [name, v] of [
+        ["p0", p0],
+        ["p1", p1],
+        ["alpha", alpha],
+        ["beta", beta],
+    ] as const) {
         if (!(v > 0 && v < 1)) throw new Error(`sprtExpectedSampleSize: ${name} must be strictly between 0 and 1, got ${v}`);
     }
     if (p0 === p1) throw new Error("sprtExpectedSampleSize: p0 and p1 must differ");

@@ -91,12 +91,7 @@ export interface VersionStats {
 
 /** Names of the sequential tests the decision runs. */
 export type SequentialTestName =
-    | "errors-vs-baseline"
-    | "latency-vs-baseline"
-    | "errors-vs-limit"
-    | "p99-vs-limit"
-    | "errors-not-worse"
-    | "latency-not-worse";
+    "errors-vs-baseline" | "latency-vs-baseline" | "errors-vs-limit" | "p99-vs-limit" | "errors-not-worse" | "latency-not-worse";
 
 /** Evidence of one anytime-valid one-sided test (an e-value against its null hypothesis). */
 export interface SequentialTest {

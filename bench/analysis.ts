@@ -186,8 +186,19 @@ function runOnce(s: Scenario, rand: () => number): { ours: Outcome; flagger: Out
                 const failed = d.tests.filter((t) => t.purpose === "fail" && t.rejected);
                 const detail =
                     `${sec} s: canary ${canary.errors}/${canary.requests} 5xx, baseline ${baseline.errors}/${baseline.requests}; ` +
-                    failed.map((t) => `${t.name} ${t.successes} of ${t.trials} at null ${t.nullProbability.toFixed(4)}, e-value ${t.eValue.toFixed(1)} >= ${t.threshold}${atTrueShare(t)}`).join("; ");
-                ours = { decision: "rollback", seconds: sec, canaryRequests: canary.requests, failedTests: failed.map((t) => t.name), detail };
+                    failed
+                        .map(
+                            (t) =>
+                                `${t.name} ${t.successes} of ${t.trials} at null ${t.nullProbability.toFixed(4)}, e-value ${t.eValue.toFixed(1)} >= ${t.threshold}${atTrueShare(t)}`,
+                        )
+                        .join("; ");
+                ours = {
+                    decision: "rollback",
+                    seconds: sec,
+                    canaryRequests: canary.requests,
+                    failedTests: failed.map((t) => t.name),
+                    detail,
+                };
             }
         }
         if (flagger === undefined && sec % FLAGGER_INTERVAL_S === 0) {
@@ -200,7 +211,8 @@ function runOnce(s: Scenario, rand: () => number): { ours: Outcome; flagger: Out
             if (ok) passedChecks++;
             else failedChecks++;
             if (failedChecks >= FLAGGER_THRESHOLD) flagger = { decision: "rollback", seconds: sec, canaryRequests: canary.requests };
-            else if (passedChecks >= FLAGGER_PROMOTE_AFTER) flagger = { decision: "promote", seconds: sec, canaryRequests: canary.requests };
+            else if (passedChecks >= FLAGGER_PROMOTE_AFTER)
+                flagger = { decision: "promote", seconds: sec, canaryRequests: canary.requests };
         }
     }
     const undecided: Outcome = { decision: "undecided", seconds: HORIZON_S, canaryRequests: canary.requests };
@@ -232,7 +244,10 @@ function summarize(outcomes: Outcome[]): Row {
     const decided = outcomes.filter((o) => o.decision !== "undecided");
     const req = decided.map((o) => o.canaryRequests).sort((a, b) => a - b);
     const sec = decided.map((o) => o.seconds).sort((a, b) => a - b);
-    const rollbackSec = outcomes.filter((o) => o.decision === "rollback").map((o) => o.seconds).sort((a, b) => a - b);
+    const rollbackSec = outcomes
+        .filter((o) => o.decision === "rollback")
+        .map((o) => o.seconds)
+        .sort((a, b) => a - b);
     const share = (d: Outcome["decision"]): number => outcomes.filter((o) => o.decision === d).length / outcomes.length;
     return {
         promoted: share("promote"),
@@ -259,7 +274,10 @@ function normalCdf(z: number): number {
 
 /** Exact bucket probabilities of the log-normal latency, as a cumulative histogram of "counts" x1e6. */
 function expectedBuckets(medianMs: number): Bucket[] {
-    const out: Bucket[] = ISTIO_DURATION_BUCKETS_MS.map((le) => ({ le, count: Math.round(1e6 * normalCdf(Math.log(le / medianMs) / LATENCY_SIGMA)) }));
+    const out: Bucket[] = ISTIO_DURATION_BUCKETS_MS.map((le) => ({
+        le,
+        count: Math.round(1e6 * normalCdf(Math.log(le / medianMs) / LATENCY_SIGMA)),
+    }));
     out.push({ le: Infinity, count: 1e6 });
     return out;
 }
@@ -294,7 +312,7 @@ function wilson(k: number, n: number): [number, number] {
     const z = 1.959964;
     const p = k / n;
     const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-    const half = ((z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n)));
+    const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
     return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
@@ -383,7 +401,9 @@ function main(argv: string[]): number {
     const seed = 20240404;
     const started = Date.now();
     const lines: string[] = [];
-    lines.push("| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to a decision, median / p95 (mean) | Seconds to a decision, median / p95 (mean) | Seconds to a rollback, median / p95 |");
+    lines.push(
+        "| Scenario | Rule | Promoted | Rolled back | Undecided (30 min) | Canary requests to a decision, median / p95 (mean) | Seconds to a decision, median / p95 (mean) | Seconds to a rollback, median / p95 |",
+    );
     lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
     const wrong: string[] = [
         "| Scenario | Rule | Wrong decision | Runs (share, 95% Wilson interval) | Our failing test that rolled back |",
@@ -398,7 +418,10 @@ function main(argv: string[]): number {
             ours.push(r.ours);
             flagger.push(r.flagger);
         }
-        for (const [rule, outcomes] of [["ours (every 15 s)", ours], ["Flagger-style (60 s, 5 checks)", flagger]] as const) {
+        for (const [rule, outcomes] of [
+            ["ours (every 15 s)", ours],
+            ["Flagger-style (60 s, 5 checks)", flagger],
+        ] as const) {
             const bad = s.good === "promote" ? "rollback" : "promote";
             const wrongOnes = outcomes.filter((o) => o.decision === bad);
             const byTest = new Map<string, number>();
@@ -406,7 +429,9 @@ function main(argv: string[]): number {
                 if (o.failedTests !== undefined) byTest.set(o.failedTests.join(" + "), (byTest.get(o.failedTests.join(" + ")) ?? 0) + 1);
             }
             const cause = [...byTest].map(([name, n]) => `${name}: ${n}`).join(", ");
-            wrong.push(`| ${s.name} | ${rule} | ${bad === "rollback" ? "rolled back (false rollback)" : "promoted (missed regression)"} | ${shareWithCi(wrongOnes.length, runs)} | ${cause} |`);
+            wrong.push(
+                `| ${s.name} | ${rule} | ${bad === "rollback" ? "rolled back (false rollback)" : "promoted (missed regression)"} | ${shareWithCi(wrongOnes.length, runs)} | ${cause} |`,
+            );
             if (s.good === "promote" && outcomes === ours) {
                 ours.forEach((o, run) => {
                     if (o.decision === "rollback") falseRollbacks.push(`- run ${run}, ${o.detail}`);
@@ -443,10 +468,17 @@ function main(argv: string[]): number {
             const level = SETTINGS.alpha * ALPHA_SHARES[name];
             const est = c.estimated[name] ?? 0;
             const tru = c.trueShare[name] ?? 0;
-            diagnosis.push(`| ${name} | ${pct2(level)} | ${shareWithCi(est, c.runs)} | ${name.endsWith("-vs-baseline") ? shareWithCi(tru, c.runs) : "(no share involved)"} |`);
+            diagnosis.push(
+                `| ${name} | ${pct2(level)} | ${shareWithCi(est, c.runs)} | ${name.endsWith("-vs-baseline") ? shareWithCi(tru, c.runs) : "(no share involved)"} |`,
+            );
         }
-        const bounds = [...c.boundaries].sort((a, b) => b[1] - a[1]).map(([ms, n]) => `${ms === null ? "none" : `${ms} ms`} at ${pct2(n / c.looks)} of looks`);
-        diagnosis.push("", `Latency comparison boundary (the baseline's median bucket boundary, chosen from its data): ${bounds.join(", ")}.`);
+        const bounds = [...c.boundaries]
+            .sort((a, b) => b[1] - a[1])
+            .map(([ms, n]) => `${ms === null ? "none" : `${ms} ms`} at ${pct2(n / c.looks)} of looks`);
+        diagnosis.push(
+            "",
+            `Latency comparison boundary (the baseline's median bucket boundary, chosen from its data): ${bounds.join(", ")}.`,
+        );
     }
     const elapsed = (Date.now() - started) / 1000;
     const shown = argv.filter((a) => a !== "--no-write");
@@ -469,8 +501,8 @@ function main(argv: string[]): number {
             `promotion after ${FLAGGER_PROMOTE_AFTER} passed checks (the tutorial's stepWeight 10 to maxWeight 50 needs five).`,
         `- **SPRT lower bound**: Wald's expected sample size of a simple-vs-simple SPRT that knows both rates exactly, at alpha ${SETTINGS.alpha} ` +
             `and beta ${SETTINGS.beta}, in canary requests and seconds at ${RATE_PER_S * CANARY_SHARE} canary req/s. For the healthy canary it is the ` +
-            "SPRT accepting \"no worse than +1 point of 5xx\"; for +50% latency the SPRT on the share of requests above the baseline's median bucket boundary.",
-        "- \"To a decision\": over the runs that decided either way within 30 simulated minutes; \"to a rollback\": over the runs rolled back " +
+            'SPRT accepting "no worse than +1 point of 5xx"; for +50% latency the SPRT on the share of requests above the baseline\'s median bucket boundary.',
+        '- "To a decision": over the runs that decided either way within 30 simulated minutes; "to a rollback": over the runs rolled back ' +
             "(on the healthy scenario those are the false rollbacks).",
         "",
         ...lines,

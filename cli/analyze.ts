@@ -97,18 +97,39 @@ export function formatResult(r: AnalysisResult): string {
     lines.push("");
     const rows = [
         ["", "version", "requests", "5xx", "5xx ratio", "p50", "p99"],
-        ["canary", JSON.stringify(r.canary.version), String(r.canary.requests), String(r.canary.errors), pct(r.canary.errorRate), msCell(r.canary.p50Ms), msCell(r.canary.p99Ms)],
-        ["baseline", JSON.stringify(r.baseline.version), String(r.baseline.requests), String(r.baseline.errors), pct(r.baseline.errorRate), msCell(r.baseline.p50Ms), msCell(r.baseline.p99Ms)],
+        [
+            "canary",
+            JSON.stringify(r.canary.version),
+            String(r.canary.requests),
+            String(r.canary.errors),
+            pct(r.canary.errorRate),
+            msCell(r.canary.p50Ms),
+            msCell(r.canary.p99Ms),
+        ],
+        [
+            "baseline",
+            JSON.stringify(r.baseline.version),
+            String(r.baseline.requests),
+            String(r.baseline.errors),
+            pct(r.baseline.errorRate),
+            msCell(r.baseline.p50Ms),
+            msCell(r.baseline.p99Ms),
+        ],
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     for (const row of rows) lines.push("  " + row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
     lines.push("", "reasons:");
     for (const reason of r.reasons) lines.push(`  - ${reason}`);
     if (r.statistics.tests.length > 0) {
-        lines.push("", "sequential tests (e-value against 1/level; a fail test rejecting rolls back, pass tests must all reject to promote):");
+        lines.push(
+            "",
+            "sequential tests (e-value against 1/level; a fail test rejecting rolls back, pass tests must all reject to promote):",
+        );
         for (const t of r.statistics.tests) {
             const e = Number.isFinite(t.eValue) ? t.eValue.toPrecision(3) : `e^${t.logEValue.toFixed(0)}`;
-            lines.push(`  ${t.name.padEnd(20)} ${t.purpose.padEnd(4)}  e=${e.padEnd(9)} threshold ${t.threshold.toPrecision(3).padEnd(6)} ${t.rejected ? "REJECTED" : "not rejected"}  (${t.successes}/${t.trials} vs ${t.nullProbability.toPrecision(3)})`);
+            lines.push(
+                `  ${t.name.padEnd(20)} ${t.purpose.padEnd(4)}  e=${e.padEnd(9)} threshold ${t.threshold.toPrecision(3).padEnd(6)} ${t.rejected ? "REJECTED" : "not rejected"}  (${t.successes}/${t.trials} vs ${t.nullProbability.toPrecision(3)})`,
+            );
         }
     }
     const th = r.thresholds;
@@ -121,21 +142,31 @@ export function formatResult(r: AnalysisResult): string {
 }
 
 /** Runs the command; returns the exit code. */
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function main(
+    argv: string[],
+    out: (s: string) => void = (s) => process.stdout.write(s),
+    err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
     const cmd = new Command("analyze")
         .description("Judge a canary against its baseline on Prometheus (Istio standard metrics) with anytime-valid sequential tests.")
         .requiredOption("--prometheus <url>", "Prometheus base URL, e.g. http://prometheus.istio-system:9090")
         .requiredOption("--service <fqdn>", "destination_service, e.g. reviews.default.svc.cluster.local")
         .requiredOption("--baseline <version>", "destination_version of the stable version, e.g. v1")
         .requiredOption("--canary <version>", "destination_version of the canary, e.g. v2")
-        .option("--window <duration>", `PromQL duration the counts cover (default ${ANALYSIS_DEFAULTS.window}); pass the time since the traffic shift`)
+        .option(
+            "--window <duration>",
+            `PromQL duration the counts cover (default ${ANALYSIS_DEFAULTS.window}); pass the time since the traffic shift`,
+        )
         .option("--max-error-rate <ratio>", `absolute limit on the canary 5xx ratio (default ${ANALYSIS_DEFAULTS.maxErrorRate})`)
         .option("--max-p99-ms <ms>", `absolute limit on the canary p99 latency (default ${ANALYSIS_DEFAULTS.maxP99Ms})`)
         .option("--min-requests <n>", `canary requests needed for any verdict but inconclusive (default ${ANALYSIS_DEFAULTS.minRequests})`)
         .option("--reporter <r>", `Istio reporter label: ${REPORTERS.join(", ")} (default ${ANALYSIS_DEFAULTS.reporter})`)
         .option("--alpha <p>", `false-rollback rate (default ${ANALYSIS_DEFAULTS.alpha})`)
         .option("--beta <p>", `missed-regression rate (default ${ANALYSIS_DEFAULTS.beta})`)
-        .option("--error-margin <ratio>", `5xx increase over the baseline that must not pass (default ${ANALYSIS_DEFAULTS.errorRateMargin})`)
+        .option(
+            "--error-margin <ratio>",
+            `5xx increase over the baseline that must not pass (default ${ANALYSIS_DEFAULTS.errorRateMargin})`,
+        )
         .option("--latency-margin <fraction>", `latency slowdown that must not pass (default ${ANALYSIS_DEFAULTS.latencyMargin})`)
         .option("--timeout-ms <ms>", `HTTP timeout per Prometheus query (default ${ANALYSIS_DEFAULTS.timeoutMs})`)
         .option("--json", "print one JSON object instead of the report")

@@ -87,7 +87,10 @@ function writeManifests(dir: string, stack: string, objects: RecordedResource[])
     const written: string[] = [];
     for (const r of objects.filter((o) => o.type !== "kubernetes:core/v1:Secret")) {
         const name = manifestFileName(r);
-        fs.writeFileSync(path.join(dir, name), `${MANIFEST_HEADER_PREFIX} of stack ${stack}: offline, for review; deploy with pulumi up, not kubectl apply\n${manifest(r)}`);
+        fs.writeFileSync(
+            path.join(dir, name),
+            `${MANIFEST_HEADER_PREFIX} of stack ${stack}: offline, for review; deploy with pulumi up, not kubectl apply\n${manifest(r)}`,
+        );
         written.push(name);
     }
     return written;

@@ -18,7 +18,9 @@ const EXIT_FAILED = 1;
  */
 async function main(argv: string[]): Promise<number> {
     const cmd = new Command("policy")
-        .description("Check a stack against the policy pack in policies/, offline: the program under Pulumi's mocks, the pack over the Analyzer protocol.")
+        .description(
+            "Check a stack against the policy pack in policies/, offline: the program under Pulumi's mocks, the pack over the Analyzer protocol.",
+        )
         .requiredOption("--stack <name>", "stack whose Pulumi.<stack>.yaml to check, e.g. dev")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
         .option("--policy-config <file>", "policy config file, as for --policy-pack-config (default: policies/config/<stack>.json)")

@@ -48,7 +48,13 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         return EXIT_USAGE;
     }
 
-    const result = promote({ from: opts.from, to: opts.to, configDir: configDir.dir, dryRun: opts.dryRun === true, runPolicy: deps.runPolicy });
+    const result = promote({
+        from: opts.from,
+        to: opts.to,
+        configDir: configDir.dir,
+        dryRun: opts.dryRun === true,
+        runPolicy: deps.runPolicy,
+    });
     return report(result, deps);
 }
 

@@ -66,13 +66,18 @@ interface Flags {
 /** Parses the flags, runs the engine and prints; returns the exit code. */
 export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promise<number> {
     const cmd = new Command("rollout")
-        .description("Walk a stack's canary (the second entry of versions) up rollout.steps, one pulumi up per shift, analysing between shifts; roll back on failure.")
+        .description(
+            "Walk a stack's canary (the second entry of versions) up rollout.steps, one pulumi up per shift, analysing between shifts; roll back on failure.",
+        )
         .requiredOption("--stack <name>", "stack to roll out, e.g. dev")
         .option("--resume", "continue an interrupted rollout from its last completed action")
         .option("--abort", "route all traffic to the baseline (the first entry of versions) at once")
         .option("--finalize", "after a completed rollout, remove the baseline from versions and apply")
         .option("--json", "print one JSON event per line instead of text")
-        .option("--config-dir <dir>", "directory holding Pulumi.yaml and Pulumi.<stack>.yaml (default: the repository); the state goes to <dir>/.rollout/")
+        .option(
+            "--config-dir <dir>",
+            "directory holding Pulumi.yaml and Pulumi.<stack>.yaml (default: the repository); the state goes to <dir>/.rollout/",
+        )
         .allowExcessArguments(false)
         .showHelpAfterError("(run npm run rollout -- --help for usage)")
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });

@@ -37,7 +37,13 @@ export class IstioMesh extends pulumi.ComponentResource {
         });
         this.base = new k8s.helm.v3.Release(
             `${name}-base`,
-            { ...chart("base"), name: "istio-base", namespace: istio.namespace, createNamespace: true, values: { defaultRevision: "default" } },
+            {
+                ...chart("base"),
+                name: "istio-base",
+                namespace: istio.namespace,
+                createNamespace: true,
+                values: { defaultRevision: "default" },
+            },
             self,
         );
         this.istiod = new k8s.helm.v3.Release(

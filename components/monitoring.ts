@@ -128,7 +128,13 @@ export function istioScrapeConfigs(istioNamespace: string): ScrapeConfig[] {
         {
             job_name: "istiod",
             kubernetes_sd_configs: [{ role: "endpoints", namespaces: { names: [istioNamespace] } }],
-            relabel_configs: [{ source_labels: ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"], action: "keep", regex: "istiod;http-monitoring" }],
+            relabel_configs: [
+                {
+                    source_labels: ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"],
+                    action: "keep",
+                    regex: "istiod;http-monitoring",
+                },
+            ],
         },
         {
             job_name: "envoy-stats",
@@ -216,7 +222,9 @@ export function canaryDashboard(serviceFqdn: string, reporter = "destination"): 
         datasource: { type: "prometheus", uid: "prometheus" },
         gridPos: { h: 9, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 9 },
         fieldConfig: { defaults: { unit: q.unit }, overrides: [] },
-        targets: [{ refId: "A", expr: q.expr, legendFormat: "{{destination_version}}", datasource: { type: "prometheus", uid: "prometheus" } }],
+        targets: [
+            { refId: "A", expr: q.expr, legendFormat: "{{destination_version}}", datasource: { type: "prometheus", uid: "prometheus" } },
+        ],
     }));
     return {
         uid: "istio-canary",
@@ -243,13 +251,32 @@ export function grafanaValues(r: ResolvedMonitoringArgs): Record<string, unknown
         datasources: {
             "datasources.yaml": {
                 apiVersion: 1,
-                datasources: [{ name: "Prometheus", type: "prometheus", uid: "prometheus", url: urls.prometheus, access: "proxy", isDefault: true, jsonData: { timeInterval: r.scrapeInterval } }],
+                datasources: [
+                    {
+                        name: "Prometheus",
+                        type: "prometheus",
+                        uid: "prometheus",
+                        url: urls.prometheus,
+                        access: "proxy",
+                        isDefault: true,
+                        jsonData: { timeInterval: r.scrapeInterval },
+                    },
+                ],
             },
         },
         dashboardProviders: {
             "dashboardproviders.yaml": {
                 apiVersion: 1,
-                providers: [{ name: "istio-canary", orgId: 1, folder: "istio-canary", type: "file", disableDeletion: false, options: { path: "/var/lib/grafana/dashboards/istio-canary" } }],
+                providers: [
+                    {
+                        name: "istio-canary",
+                        orgId: 1,
+                        folder: "istio-canary",
+                        type: "file",
+                        disableDeletion: false,
+                        options: { path: "/var/lib/grafana/dashboards/istio-canary" },
+                    },
+                ],
             },
         },
         dashboards: { "istio-canary": { canary: { json: JSON.stringify(canaryDashboard(r.serviceFqdn, r.reporter)) } } },
@@ -313,8 +340,16 @@ export class Monitoring extends pulumi.ComponentResource {
             cleanupOnFail: true,
             timeout: 600,
         });
-        this.prometheus = new k8s.helm.v3.Release(`${name}-prometheus`, release("prometheus", r.prometheusChartVersion, PROMETHEUS_REPO, prometheusValues(r)), self);
-        this.grafana = new k8s.helm.v3.Release(`${name}-grafana`, release("grafana", r.grafanaChartVersion, GRAFANA_REPO, grafanaValues(r)), self);
+        this.prometheus = new k8s.helm.v3.Release(
+            `${name}-prometheus`,
+            release("prometheus", r.prometheusChartVersion, PROMETHEUS_REPO, prometheusValues(r)),
+            self,
+        );
+        this.grafana = new k8s.helm.v3.Release(
+            `${name}-grafana`,
+            release("grafana", r.grafanaChartVersion, GRAFANA_REPO, grafanaValues(r)),
+            self,
+        );
         this.kiali = new k8s.helm.v3.Release(`${name}-kiali`, release("kiali-server", r.kialiChartVersion, KIALI_REPO, kialiValues(r)), {
             ...self,
             dependsOn: [this.prometheus],

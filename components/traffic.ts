@@ -68,7 +68,10 @@ export function httpRoutes(serviceFqdn: string, versions: VersionConfig[], routi
             ...resilience,
         });
     }
-    const weighted: HTTPRouteDestination[] = versions.map((v) => ({ destination: { host: serviceFqdn, subset: v.name }, weight: v.weight }));
+    const weighted: HTTPRouteDestination[] = versions.map((v) => ({
+        destination: { host: serviceFqdn, subset: v.name },
+        weight: v.weight,
+    }));
     routes.push({
         name: "weighted",
         route: weighted,
@@ -84,7 +87,13 @@ export function httpRoutes(serviceFqdn: string, versions: VersionConfig[], routi
  * The VirtualService spec. `gateways` lists the Gateway and `mesh`, and `hosts` adds the Service FQDN
  * to the public hosts, so callers inside the mesh follow the same split as ingress traffic. Pure.
  */
-export function virtualServiceSpec(args: { hosts: string[]; serviceFqdn: string; gatewayRef: string; versions: VersionConfig[]; routing: RoutingConfig }): VirtualServiceSpec {
+export function virtualServiceSpec(args: {
+    hosts: string[];
+    serviceFqdn: string;
+    gatewayRef: string;
+    versions: VersionConfig[];
+    routing: RoutingConfig;
+}): VirtualServiceSpec {
     return {
         hosts: [...args.hosts, args.serviceFqdn],
         gateways: [args.gatewayRef, "mesh"],
@@ -120,7 +129,12 @@ export class Traffic extends pulumi.ComponentResource {
         );
         this.destinationRule = new k8s.apiextensions.CustomResource(
             `${name}-dr`,
-            { apiVersion: ISTIO_NETWORKING_API, kind: "DestinationRule", metadata, spec: destinationRuleSpec(args.serviceFqdn, args.versions) },
+            {
+                apiVersion: ISTIO_NETWORKING_API,
+                kind: "DestinationRule",
+                metadata,
+                spec: destinationRuleSpec(args.serviceFqdn, args.versions),
+            },
             self,
         );
         const gatewayRef = pulumi.interpolate`${args.namespace}/${this.gateway.metadata.name}`;

@@ -75,7 +75,8 @@ export function parseImage(image: string): { name: string; tag?: string; digest?
 /** True when an image names a tag or a sha256 digest, with a valid repository name. */
 export function isPinnedImage(image: string): boolean {
     const { name, tag, digest } = parseImage(image);
-    const nameOk = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name) ||
+    const nameOk =
+        /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name) ||
         /^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/.test(name);
     const tagOk = tag === undefined || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag);
     const digestOk = digest === undefined || /^sha256:[a-f0-9]{64}$/.test(digest);
@@ -143,7 +144,14 @@ export class Checker {
     }
 
     /** Reads a finite number within [min, max]; `exclusive` makes the bounds themselves invalid. */
-    number(key: string, value: unknown, fallback: number, min: number, max: number, exclusive: { min?: boolean; max?: boolean } = {}): number {
+    number(
+        key: string,
+        value: unknown,
+        fallback: number,
+        min: number,
+        max: number,
+        exclusive: { min?: boolean; max?: boolean } = {},
+    ): number {
         if (value === undefined) {
             return fallback;
         }

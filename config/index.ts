@@ -59,7 +59,9 @@ export function loadConfig(): LoadedConfig {
     for (const key of SECRET_KEYS) {
         const value = key === "tlsCert" ? tlsCert : tlsKey;
         if (value !== undefined && !runtimeConfig.isConfigSecret(`${PROJECT}:${key}`)) {
-            problems.push(`${PROJECT}:${key} is stored in plain text; store it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`);
+            problems.push(
+                `${PROJECT}:${key} is stored in plain text; store it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`,
+            );
         }
     }
     if (problems.length > 0 || config === undefined) {

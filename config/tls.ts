@@ -27,19 +27,25 @@ export function validateTlsMaterial(cert: string | undefined, key: string | unde
     const blocks = cert!.match(CERT_BLOCK) ?? [];
     const leftover = cert!.replace(CERT_BLOCK, "").trim();
     if (blocks.length === 0 || leftover !== "") {
-        problems.push(`${PROJECT}:tlsCert is not a PEM certificate chain; it must contain only "-----BEGIN CERTIFICATE-----" blocks (leaf first, then intermediates, then root)`);
+        problems.push(
+            `${PROJECT}:tlsCert is not a PEM certificate chain; it must contain only "-----BEGIN CERTIFICATE-----" blocks (leaf first, then intermediates, then root)`,
+        );
     } else {
         blocks.forEach((block, i) => {
             try {
                 certs.push(new X509Certificate(block));
             } catch (e) {
-                problems.push(`${PROJECT}:tlsCert certificate ${i + 1} of ${blocks.length} does not parse (${(e as Error).message}); it must be a valid X.509 certificate in PEM`);
+                problems.push(
+                    `${PROJECT}:tlsCert certificate ${i + 1} of ${blocks.length} does not parse (${(e as Error).message}); it must be a valid X.509 certificate in PEM`,
+                );
             }
         });
     }
     let privateKey: KeyObject | undefined;
     if (!KEY_BLOCK.test(key!.trim())) {
-        problems.push(`${PROJECT}:tlsKey is not a PEM private key; it must be one "-----BEGIN PRIVATE KEY-----" (or RSA/EC PRIVATE KEY) block`);
+        problems.push(
+            `${PROJECT}:tlsKey is not a PEM private key; it must be one "-----BEGIN PRIVATE KEY-----" (or RSA/EC PRIVATE KEY) block`,
+        );
     } else if (/ENCRYPTED/.test(key!)) {
         problems.push(`${PROJECT}:tlsKey is an encrypted private key; Istio needs it unencrypted (it stays a Pulumi secret)`);
     } else {
@@ -55,9 +61,13 @@ export function validateTlsMaterial(cert: string | undefined, key: string | unde
     certs.forEach((c, i) => {
         const which = i === 0 ? "the leaf certificate (certificate 1)" : `certificate ${i + 1} of the chain`;
         if (new Date(c.validTo) < now) {
-            problems.push(`${PROJECT}:tlsCert ${which} (subject ${oneLine(c.subject)}) expired on ${new Date(c.validTo).toISOString()}; renew it`);
+            problems.push(
+                `${PROJECT}:tlsCert ${which} (subject ${oneLine(c.subject)}) expired on ${new Date(c.validTo).toISOString()}; renew it`,
+            );
         } else if (new Date(c.validFrom) > now) {
-            problems.push(`${PROJECT}:tlsCert ${which} (subject ${oneLine(c.subject)}) is not valid before ${new Date(c.validFrom).toISOString()}`);
+            problems.push(
+                `${PROJECT}:tlsCert ${which} (subject ${oneLine(c.subject)}) is not valid before ${new Date(c.validFrom).toISOString()}`,
+            );
         }
         if (i > 0 && !(certs[i - 1].checkIssued(c) && certs[i - 1].verify(c.publicKey))) {
             problems.push(
@@ -66,11 +76,15 @@ export function validateTlsMaterial(cert: string | undefined, key: string | unde
         }
     });
     if (privateKey !== undefined && !certs[0].checkPrivateKey(privateKey)) {
-        problems.push(`${PROJECT}:tlsKey does not match the leaf certificate of tlsCert (subject ${oneLine(certs[0].subject)}); the key must be the one the first certificate was issued for`);
+        problems.push(
+            `${PROJECT}:tlsKey does not match the leaf certificate of tlsCert (subject ${oneLine(certs[0].subject)}); the key must be the one the first certificate was issued for`,
+        );
     }
     for (const host of hosts) {
         if (!host.startsWith("*") && certs[0].checkHost(host) === undefined) {
-            problems.push(`${PROJECT}:tlsCert leaf certificate (subject ${oneLine(certs[0].subject)}) does not cover host ${host} from ${PROJECT}:hosts; add it to the certificate's subjectAltName or fix hosts`);
+            problems.push(
+                `${PROJECT}:tlsCert leaf certificate (subject ${oneLine(certs[0].subject)}) does not cover host ${host} from ${PROJECT}:hosts; add it to the certificate's subjectAltName or fix hosts`,
+            );
         }
     }
     return problems;

@@ -23,8 +23,20 @@ const MAX = Number.MAX_SAFE_INTEGER;
 const DNS_LABEL: [(s: string) => boolean, string] = [isDnsLabel, "a DNS label (lower-case letters, digits and '-', at most 63 characters)"];
 const DURATION: [(s: string) => boolean, string] = [isDuration, "a duration such as 500ms, 10s or 1m"];
 const RETRY_ON = new Set([
-    "5xx", "gateway-error", "reset", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream",
-    "retriable-status-codes", "retriable-headers", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
 ]);
 
 /** The labels the Istio gateway chart puts on its pods for a release name (`istio` is the name minus `istio-`). */
@@ -106,7 +118,10 @@ function readHosts(c: Checker, value: unknown): string[] {
     }
     const hosts: string[] = [];
     list.forEach((h, i) => {
-        const host = c.string(`hosts[${i}]`, h, "", [isHostname, "a DNS hostname such as myapp.example.com (lower case; '*.' prefix allowed)"]);
+        const host = c.string(`hosts[${i}]`, h, "", [
+            isHostname,
+            "a DNS hostname such as myapp.example.com (lower case; '*.' prefix allowed)",
+        ]);
         if (host !== "" && hosts.includes(host)) {
             c.fail(`hosts[${i}]`, h, "each hostname may be listed once");
         }
@@ -165,7 +180,16 @@ function readVersions(c: Checker, value: unknown): VersionConfig[] {
 }
 
 function readIstio(c: Checker, value: unknown): IstioConfig {
-    const r = c.object("istio", value, ["install", "version", "namespace", "gatewayNamespace", "gatewayName", "gatewayServiceType", "chartRepo", "gatewaySelector"]);
+    const r = c.object("istio", value, [
+        "install",
+        "version",
+        "namespace",
+        "gatewayNamespace",
+        "gatewayName",
+        "gatewayServiceType",
+        "chartRepo",
+        "gatewaySelector",
+    ]);
     const d = DEFAULTS.istio;
     const install = c.boolean("istio.install", r.install, d.install);
     const namespace = c.string("istio.namespace", r.namespace, d.namespace, DNS_LABEL);
@@ -173,7 +197,11 @@ function readIstio(c: Checker, value: unknown): IstioConfig {
     let gatewaySelector: Record<string, string>;
     if (install) {
         if (r.gatewaySelector !== undefined) {
-            c.fail("istio.gatewaySelector", r.gatewaySelector, "it is derived from istio.gatewayName when istio.install is true; set it only with istio.install: false");
+            c.fail(
+                "istio.gatewaySelector",
+                r.gatewaySelector,
+                "it is derived from istio.gatewayName when istio.install is true; set it only with istio.install: false",
+            );
         }
         gatewaySelector = { istio: gatewayChartPodLabels(gatewayName).istio };
     } else {
@@ -181,7 +209,10 @@ function readIstio(c: Checker, value: unknown): IstioConfig {
     }
     return {
         install,
-        version: c.string("istio.version", r.version, d.version, [(s) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(s), "a chart version such as 1.28.0"]),
+        version: c.string("istio.version", r.version, d.version, [
+            (s) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(s),
+            "a chart version such as 1.28.0",
+        ]),
         namespace,
         gatewayNamespace: c.string("istio.gatewayNamespace", r.gatewayNamespace, namespace, DNS_LABEL),
         gatewayName,
@@ -189,7 +220,10 @@ function readIstio(c: Checker, value: unknown): IstioConfig {
             (s) => ["LoadBalancer", "NodePort", "ClusterIP"].includes(s),
             "LoadBalancer, NodePort or ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)",
         ]) as IstioConfig["gatewayServiceType"],
-        chartRepo: c.string("istio.chartRepo", r.chartRepo, d.chartRepo, [(s) => /^(https?|oci):\/\/\S+$/.test(s), "an http(s) or oci:// chart repository URL"]),
+        chartRepo: c.string("istio.chartRepo", r.chartRepo, d.chartRepo, [
+            (s) => /^(https?|oci):\/\/\S+$/.test(s),
+            "an http(s) or oci:// chart repository URL",
+        ]),
         gatewaySelector,
     };
 }
@@ -204,7 +238,11 @@ function readLabels(c: Checker, key: string, value: unknown, fallback: Record<st
     }
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(value)) {
-        if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) || typeof v !== "string" || !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(v)) {
+        if (
+            !/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) ||
+            typeof v !== "string" ||
+            !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(v)
+        ) {
             c.fail(`${key}.${k}`, v, "labels must be valid Kubernetes label names and string values");
         } else {
             labels[k] = v;
@@ -222,7 +260,10 @@ function readProbe(c: Checker, key: string, value: unknown, d: ProbeConfig): Pro
     };
 }
 
-const QUANTITY: [(s: string) => boolean, string] = [(s) => /^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(s), "a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi"];
+const QUANTITY: [(s: string) => boolean, string] = [
+    (s) => /^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(s),
+    "a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi",
+];
 
 function readPod(c: Checker, value: unknown): PodConfig {
     const r = c.object("pod", value, ["resources", "readinessProbe", "livenessProbe", "runAsNonRoot", "runAsUser"]);
@@ -236,7 +277,12 @@ function readPod(c: Checker, value: unknown): PodConfig {
         };
     };
     const runAsNonRoot = c.boolean("pod.runAsNonRoot", r.runAsNonRoot, d.runAsNonRoot);
-    const runAsUser = r.runAsUser === undefined ? (runAsNonRoot ? d.runAsUser : undefined) : c.integer("pod.runAsUser", r.runAsUser, 10001, 0, 2147483647);
+    const runAsUser =
+        r.runAsUser === undefined
+            ? runAsNonRoot
+                ? d.runAsUser
+                : undefined
+            : c.integer("pod.runAsUser", r.runAsUser, 10001, 0, 2147483647);
     if (runAsNonRoot && runAsUser === 0) {
         c.fail("pod.runAsUser", 0, "it must not be 0 (root) while pod.runAsNonRoot is true");
     }
@@ -274,12 +320,19 @@ function readRouting(c: Checker, value: unknown, names: string[]): RoutingConfig
         const h = c.object("routing.headerRoute", r.headerRoute, ["header", "value", "version"]);
         const headerRoute: HeaderRouteConfig = {
             header: c.required("routing.headerRoute.header", h.header, "a header route needs the header name, e.g. x-canary")
-                ? c.string("routing.headerRoute.header", h.header, "", [(s) => /^[a-z0-9][a-z0-9-]*$/.test(s), "a lower-case HTTP header name such as x-canary"])
+                ? c.string("routing.headerRoute.header", h.header, "", [
+                      (s) => /^[a-z0-9][a-z0-9-]*$/.test(s),
+                      "a lower-case HTTP header name such as x-canary",
+                  ])
                 : "",
             value: c.required("routing.headerRoute.value", h.value, 'a header route needs the exact value to match, e.g. "true"')
                 ? c.string("routing.headerRoute.value", typeof h.value === "boolean" ? String(h.value) : h.value, "")
                 : "",
-            version: c.required("routing.headerRoute.version", h.version, "a header route names the version that gets the matching requests")
+            version: c.required(
+                "routing.headerRoute.version",
+                h.version,
+                "a header route names the version that gets the matching requests",
+            )
                 ? readVersionRef(c, "routing.headerRoute.version", h.version, names)
                 : "",
         };
@@ -324,7 +377,15 @@ function readMonitoring(c: Checker, value: unknown): MonitoringConfig {
 
 function readRollout(c: Checker, value: unknown): RolloutConfig {
     const r = c.object("rollout", value, [
-        "steps", "waitSeconds", "analysisIntervalSeconds", "maxInconclusive", "prometheusUrl", "maxErrorRate", "maxP99Ms", "minRequests", "reporter",
+        "steps",
+        "waitSeconds",
+        "analysisIntervalSeconds",
+        "maxInconclusive",
+        "prometheusUrl",
+        "maxErrorRate",
+        "maxP99Ms",
+        "minRequests",
+        "reporter",
     ]);
     const d = DEFAULTS.rollout;
     let steps = [...d.steps];
@@ -333,10 +394,16 @@ function readRollout(c: Checker, value: unknown): RolloutConfig {
         const ok =
             list !== undefined &&
             list.length > 0 &&
-            list.every((s, i) => typeof s === "number" && Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > (list[i - 1] as number))) &&
+            list.every(
+                (s, i) => typeof s === "number" && Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > (list[i - 1] as number)),
+            ) &&
             list[list.length - 1] === 100;
         if (list !== undefined && !ok) {
-            c.fail("rollout.steps", r.steps, "it must be strictly increasing integer weights from 1 to 100 that end at 100, e.g. [10, 25, 50, 100]");
+            c.fail(
+                "rollout.steps",
+                r.steps,
+                "it must be strictly increasing integer weights from 1 to 100 that end at 100, e.g. [10, 25, 50, 100]",
+            );
         } else if (list !== undefined) {
             steps = list as number[];
         }
@@ -344,9 +411,18 @@ function readRollout(c: Checker, value: unknown): RolloutConfig {
     return {
         steps,
         waitSeconds: c.integer("rollout.waitSeconds", r.waitSeconds, d.waitSeconds, 0, 86400),
-        analysisIntervalSeconds: c.integer("rollout.analysisIntervalSeconds", r.analysisIntervalSeconds, d.analysisIntervalSeconds, 1, 3600),
+        analysisIntervalSeconds: c.integer(
+            "rollout.analysisIntervalSeconds",
+            r.analysisIntervalSeconds,
+            d.analysisIntervalSeconds,
+            1,
+            3600,
+        ),
         maxInconclusive: c.integer("rollout.maxInconclusive", r.maxInconclusive, d.maxInconclusive, 0, 10000),
-        prometheusUrl: c.string("rollout.prometheusUrl", r.prometheusUrl, d.prometheusUrl, [(s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s), "an http(s) URL such as http://prometheus.istio-system:9090"]),
+        prometheusUrl: c.string("rollout.prometheusUrl", r.prometheusUrl, d.prometheusUrl, [
+            (s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s),
+            "an http(s) URL such as http://prometheus.istio-system:9090",
+        ]),
         maxErrorRate: c.number("rollout.maxErrorRate", r.maxErrorRate, d.maxErrorRate, 0, 1, { min: true, max: true }),
         maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, { min: true }),
         minRequests: c.integer("rollout.minRequests", r.minRequests, d.minRequests, 1, MAX),
@@ -359,7 +435,11 @@ function readPromotionOrder(c: Checker, value: unknown): string[] {
         return [...DEFAULTS.promotionOrder];
     }
     const list = c.array("promotionOrder", value, "stack names");
-    const ok = list !== undefined && list.length >= 2 && list.every((s) => typeof s === "string" && /^[A-Za-z0-9_.-]+$/.test(s)) && new Set(list).size === list.length;
+    const ok =
+        list !== undefined &&
+        list.length >= 2 &&
+        list.every((s) => typeof s === "string" && /^[A-Za-z0-9_.-]+$/.test(s)) &&
+        new Set(list).size === list.length;
     if (list !== undefined && !ok) {
         c.fail("promotionOrder", value, "it must list at least two distinct stack names in promotion order, e.g. [dev, staging, prod]");
         return [...DEFAULTS.promotionOrder];

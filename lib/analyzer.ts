@@ -156,7 +156,9 @@ export function parsePolicyConfig(text: string, source: string): PolicyConfigMap
     for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
         if (typeof value === "string") {
             if (!isLevel(value)) {
-                throw new PolicyConfigError(`${source}: "${key}" is ${JSON.stringify(value)}; an enforcement level is one of ${ENFORCEMENT_LEVELS.join(", ")}`);
+                throw new PolicyConfigError(
+                    `${source}: "${key}" is ${JSON.stringify(value)}; an enforcement level is one of ${ENFORCEMENT_LEVELS.join(", ")}`,
+                );
             }
             out[key] = { enforcementLevel: value };
         } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
@@ -173,7 +175,9 @@ export function parsePolicyConfig(text: string, source: string): PolicyConfigMap
                 };
             }
         } else {
-            throw new PolicyConfigError(`${source}: "${key}" is ${JSON.stringify(value)}; it must be an enforcement level string or an object`);
+            throw new PolicyConfigError(
+                `${source}: "${key}" is ${JSON.stringify(value)}; it must be an enforcement level string or an object`,
+            );
         }
     }
     return out;
@@ -199,7 +203,9 @@ function applyConfig(result: PolicyConfigMap, config: PolicyConfigMap): PolicyCo
         const current = out[policy] ?? {};
         const properties = given.properties !== undefined ? { ...(current.properties ?? {}), ...given.properties } : current.properties;
         out[policy] = {
-            ...(given.enforcementLevel ?? current.enforcementLevel ? { enforcementLevel: given.enforcementLevel ?? current.enforcementLevel } : {}),
+            ...((given.enforcementLevel ?? current.enforcementLevel)
+                ? { enforcementLevel: given.enforcementLevel ?? current.enforcementLevel }
+                : {}),
             ...(properties !== undefined ? { properties } : {}),
         };
     }
@@ -210,7 +216,11 @@ function applyConfig(result: PolicyConfigMap, config: PolicyConfigMap): PolicyCo
  * The config the engine sends with Configure: every policy at its default level, then the pack's
  * initial config, then the file's (`all` first, then per policy), as ReconcilePolicyPackConfig does.
  */
-export function reconcilePolicyConfig(policies: readonly AnalyzerPolicyInfo[], initialConfig: PolicyConfigMap, config: PolicyConfigMap): PolicyConfigMap {
+export function reconcilePolicyConfig(
+    policies: readonly AnalyzerPolicyInfo[],
+    initialConfig: PolicyConfigMap,
+    config: PolicyConfigMap,
+): PolicyConfigMap {
     let result: PolicyConfigMap = Object.fromEntries(policies.map((p) => [p.name, { enforcementLevel: p.enforcementLevel }]));
     result = applyConfig(result, initialConfig);
     return applyConfig(result, config);
@@ -319,10 +329,12 @@ export class PolicyPackProcess {
         private readonly child: ChildProcess,
         private readonly callTimeoutMs: number,
     ) {
-        this.exited = new Promise((resolve) => child.once("exit", (code) => {
-            this.exitCode = code;
-            resolve();
-        }));
+        this.exited = new Promise((resolve) =>
+            child.once("exit", (code) => {
+                this.exitCode = code;
+                resolve();
+            }),
+        );
         child.stderr?.on("data", (chunk: Buffer) => {
             this.stderr = (this.stderr + chunk.toString("utf8")).slice(-KEEP_STDERR);
         });
@@ -420,7 +432,16 @@ export class PolicyPackProcess {
         });
     }
 
-    private call<Req, Res>(what: string, method: (req: Req, md: GrpcModule.Metadata, opts: Partial<GrpcModule.CallOptions>, cb: (err: GrpcModule.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+    private call<Req, Res>(
+        what: string,
+        method: (
+            req: Req,
+            md: GrpcModule.Metadata,
+            opts: Partial<GrpcModule.CallOptions>,
+            cb: (err: GrpcModule.ServiceError | null, res: Res) => void,
+        ) => unknown,
+        req: Req,
+    ): Promise<Res> {
         if (this.client === undefined) {
             return Promise.reject(new PolicyPackError(`policy pack ${this.packDir} is not connected`));
         }
@@ -433,7 +454,9 @@ export class PolicyPackProcess {
                         .split("\n")
                         .filter((l) => !/^\s+at /.test(l))
                         .join("\n");
-                    const e = new PolicyPackError(`policy pack ${this.packDir}: ${what} failed: ${details}`) as PolicyPackError & { code?: number };
+                    const e = new PolicyPackError(`policy pack ${this.packDir}: ${what} failed: ${details}`) as PolicyPackError & {
+                        code?: number;
+                    };
                     e.code = err.code;
                     reject(e);
                 } else {
@@ -479,7 +502,10 @@ export class PolicyPackProcess {
         const initialConfig: PolicyConfigMap = {};
         info.getInitialconfigMap().forEach((v, k) => {
             const props = v.getProperties()?.toJavaScript();
-            initialConfig[k] = { enforcementLevel: levelFromProto(v.getEnforcementlevel()), ...(props !== undefined ? { properties: props } : {}) };
+            initialConfig[k] = {
+                enforcementLevel: levelFromProto(v.getEnforcementlevel()),
+                ...(props !== undefined ? { properties: props } : {}),
+            };
         });
         const kind = (t: AnalyzerPbModule.PolicyType): AnalyzerPolicyInfo["kind"] =>
             t === pb.PolicyType.POLICY_TYPE_RESOURCE ? "resource" : t === pb.PolicyType.POLICY_TYPE_STACK ? "stack" : "unknown";
@@ -489,7 +515,12 @@ export class PolicyPackProcess {
             supportsConfig: info.getSupportsconfig(),
             policies: info
                 .getPoliciesList()
-                .map((p) => ({ name: p.getName(), description: p.getDescription(), enforcementLevel: levelFromProto(p.getEnforcementlevel()), kind: kind(p.getPolicyType()) }))
+                .map((p) => ({
+                    name: p.getName(),
+                    description: p.getDescription(),
+                    enforcementLevel: levelFromProto(p.getEnforcementlevel()),
+                    kind: kind(p.getPolicyType()),
+                }))
                 .sort((a, b) => a.name.localeCompare(b.name)),
             initialConfig,
         };
@@ -591,7 +622,11 @@ export interface AnalysisResult {
  * --policy-pack-config <file>` does, and returns every violation. Starts and always stops the pack
  * unless one is passed in.
  */
-export async function analyzeResources(packDir: string, resources: readonly AnalyzerInputResource[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+export async function analyzeResources(
+    packDir: string,
+    resources: readonly AnalyzerInputResource[],
+    options: AnalyzeOptions = {},
+): Promise<AnalysisResult> {
     const stack = options.stack ?? "dev";
     const project = options.project ?? "istio-canary";
     const dryRun = options.dryRun ?? true;
@@ -599,7 +634,12 @@ export async function analyzeResources(packDir: string, resources: readonly Anal
         options.pack ??
         (await PolicyPackProcess.start(packDir, {
             ...options.start,
-            env: { PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_PROJECT: project, PULUMI_NODEJS_DRY_RUN: String(dryRun), ...(options.start?.env ?? {}) },
+            env: {
+                PULUMI_NODEJS_STACK: stack,
+                PULUMI_NODEJS_PROJECT: project,
+                PULUMI_NODEJS_DRY_RUN: String(dryRun),
+                ...(options.start?.env ?? {}),
+            },
         }));
     try {
         await pack.handshake();

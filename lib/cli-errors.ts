@@ -17,7 +17,10 @@ export class UsageError extends Error {
 
 /** True for Pulumi's RunError (printed without a stack trace) and for our ConfigError. */
 export function isRunError(e: unknown): boolean {
-    return e instanceof ConfigError || (e instanceof Error && (e.name === "RunError" || (e as { __pulumiRunError?: boolean }).__pulumiRunError === true));
+    return (
+        e instanceof ConfigError ||
+        (e instanceof Error && (e.name === "RunError" || (e as { __pulumiRunError?: boolean }).__pulumiRunError === true))
+    );
 }
 
 /**

@@ -144,12 +144,16 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
     const secretKeys: string[] = [];
     const tls = options.tls ?? "generate";
     if (tls === "generate") {
-        const hosts = Array.isArray(raw.hosts) ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string") : ["myapp.apsissolutions.com"];
+        const hosts = Array.isArray(raw.hosts)
+            ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string")
+            : ["myapp.apsissolutions.com"];
         const material = generateTlsMaterial(hosts);
         engineConfig[`${PROJECT}:tlsCert`] = material.cert;
         engineConfig[`${PROJECT}:tlsKey`] = material.key;
         secretKeys.push(`${PROJECT}:tlsCert`, `${PROJECT}:tlsKey`);
-        notes.push(`tlsCert and tlsKey: generated a self-signed certificate for ${hosts.join(", ")} (offline only; a real pulumi up uses the stack's secret values)`);
+        notes.push(
+            `tlsCert and tlsKey: generated a self-signed certificate for ${hosts.join(", ")} (offline only; a real pulumi up uses the stack's secret values)`,
+        );
     } else {
         if (tls.cert !== undefined) {
             engineConfig[`${PROJECT}:tlsCert`] = tls.cert;
@@ -226,8 +230,12 @@ export async function runStackOffline(stack: string, opts: { configDir?: string;
     const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
     const missing = SECRET_KEYS.filter((k) => !loaded.secure.includes(k));
     const notes = [
-        ...(loaded.secure.length > 0 ? [`${loaded.secure.join(", ")} in ${file} are encrypted; replaced with generated test material`] : []),
-        ...(missing.length > 0 ? [`${missing.join(", ")} not set in ${file}; a real pulumi up needs them (pulumi config set --secret <key> -- "$(cat FILE)")`] : []),
+        ...(loaded.secure.length > 0
+            ? [`${loaded.secure.join(", ")} in ${file} are encrypted; replaced with generated test material`]
+            : []),
+        ...(missing.length > 0
+            ? [`${missing.join(", ")} not set in ${file}; a real pulumi up needs them (pulumi config set --secret <key> -- "$(cat FILE)")`]
+            : []),
         ...run.notes,
     ];
     return { ...run, notes };

@@ -32,7 +32,9 @@ function redactLeaves(value: unknown): unknown {
 
 /** True for resources that are Kubernetes objects (not components, Helm releases or providers). */
 export function isKubernetesObject(r: RecordedResource): boolean {
-    return r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && !r.type.startsWith("pulumi:providers");
+    return (
+        r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && !r.type.startsWith("pulumi:providers")
+    );
 }
 
 /** `kubernetes:apps/v1:Deployment` -> `apps/v1:Deployment`; component tokens stay as they are. */
@@ -70,7 +72,14 @@ function details(r: RecordedResource): string {
 /** Pads columns into a plain-text table. */
 export function table(rows: string[][]): string {
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-    return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ").trimEnd()).join("\n");
+    return rows
+        .map((r) =>
+            r
+                .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+                .join("  ")
+                .trimEnd(),
+        )
+        .join("\n");
 }
 
 /** The resource table: type, name, namespace and what matters about each. Components are listed as parents. */
@@ -107,7 +116,11 @@ export function trafficSplit(resources: RecordedResource[]): string {
         lines.push(`VirtualService ${vs.name} (hosts ${(spec.hosts ?? []).join(", ")})`);
         (spec.http ?? []).forEach((route: any, index: number) => {
             const match = (route.match ?? [])
-                .map((m: any) => Object.entries(m.headers ?? {}).map(([h, v]: [string, any]) => `header ${h} = ${JSON.stringify(v.exact ?? v.prefix ?? v.regex)}`).join(" and "))
+                .map((m: any) =>
+                    Object.entries(m.headers ?? {})
+                        .map(([h, v]: [string, any]) => `header ${h} = ${JSON.stringify(v.exact ?? v.prefix ?? v.regex)}`)
+                        .join(" and "),
+                )
                 .join(" or ");
             lines.push(`  http[${index}] ${route.name ?? ""}${match ? `  when ${match}` : "  (all other requests)"}`);
             const dests: any[] = route.route ?? [];
@@ -117,13 +130,17 @@ export function trafficSplit(resources: RecordedResource[]): string {
                 lines.push(`    ${label.padEnd(10)} ${bar(weight)} ${String(weight).padStart(3)}%`);
             }
             if (route.mirror) {
-                lines.push(`    mirror ${route.mirror.subset ?? route.mirror.host}: ${route.mirrorPercentage?.value ?? 100}% of requests copied, responses discarded`);
+                lines.push(
+                    `    mirror ${route.mirror.subset ?? route.mirror.host}: ${route.mirrorPercentage?.value ?? 100}% of requests copied, responses discarded`,
+                );
             }
             if (route.timeout) {
                 lines.push(`    timeout ${route.timeout}`);
             }
             if (route.retries) {
-                lines.push(`    retries ${route.retries.attempts}${route.retries.perTryTimeout ? ` x ${route.retries.perTryTimeout}` : ""}${route.retries.retryOn ? ` on ${route.retries.retryOn}` : ""}`);
+                lines.push(
+                    `    retries ${route.retries.attempts}${route.retries.perTryTimeout ? ` x ${route.retries.perTryTimeout}` : ""}${route.retries.retryOn ? ` on ${route.retries.retryOn}` : ""}`,
+                );
             }
         });
     }

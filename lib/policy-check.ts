@@ -67,7 +67,10 @@ export interface CheckOptions {
 /** Reads the policy config to apply: the given file (which must exist) or the stack's default file, if any. */
 export function loadPolicyConfig(stack: string, file?: string): { file: string | undefined; config: PolicyConfigMap } {
     const chosen = file ?? (fs.existsSync(stackPolicyConfigFile(stack)) ? stackPolicyConfigFile(stack) : undefined);
-    return { file: chosen === undefined ? undefined : path.resolve(chosen), config: chosen === undefined ? {} : readPolicyConfigFile(chosen) };
+    return {
+        file: chosen === undefined ? undefined : path.resolve(chosen),
+        config: chosen === undefined ? {} : readPolicyConfigFile(chosen),
+    };
 }
 
 /**
@@ -78,9 +81,21 @@ export function loadPolicyConfig(stack: string, file?: string): { file: string |
 export async function checkResources(
     stack: string,
     resources: readonly AnalyzerInputResource[],
-    opts: { policyConfig?: PolicyConfigMap; policyConfigFile?: string; pack?: PolicyPackProcess; configDir?: string; notes?: string[] } = {},
+    opts: {
+        policyConfig?: PolicyConfigMap;
+        policyConfigFile?: string;
+        pack?: PolicyPackProcess;
+        configDir?: string;
+        notes?: string[];
+    } = {},
 ): Promise<PolicyReport> {
-    const result = await analyzeResources(POLICY_PACK_DIR, resources, { policyConfig: opts.policyConfig, stack, project: PROJECT, dryRun: true, pack: opts.pack });
+    const result = await analyzeResources(POLICY_PACK_DIR, resources, {
+        policyConfig: opts.policyConfig,
+        stack,
+        project: PROJECT,
+        dryRun: true,
+        pack: opts.pack,
+    });
     if (result.unknownPolicies.length > 0) {
         throw new PolicyConfigError(
             `${opts.policyConfigFile ?? "the policy config"} names ${result.unknownPolicies.map((p) => `"${p}"`).join(", ")}, which ` +
@@ -93,7 +108,9 @@ export async function checkResources(
         configDir: path.resolve(opts.configDir ?? PROJECT_ROOT),
         policyPack: { name: result.pack.name, version: result.pack.version, dir: POLICY_PACK_DIR },
         policyConfigFile: opts.policyConfigFile,
-        enforcement: Object.fromEntries(result.pack.policies.map((p) => [p.name, result.config[p.name]?.enforcementLevel ?? p.enforcementLevel])),
+        enforcement: Object.fromEntries(
+            result.pack.policies.map((p) => [p.name, result.config[p.name]?.enforcementLevel ?? p.enforcementLevel]),
+        ),
         resources: resources.length,
         violations: result.violations,
         mandatory,
@@ -113,7 +130,13 @@ export async function checkStackPolicies(stack: string, opts: CheckOptions = {})
     const { file, config } = loadPolicyConfig(stack, opts.policyConfigFile);
     if (opts.pack !== undefined) {
         const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
-        return checkResources(stack, run.resources, { policyConfig: config, policyConfigFile: file, pack: opts.pack, configDir: opts.configDir, notes: run.notes });
+        return checkResources(stack, run.resources, {
+            policyConfig: config,
+            policyConfigFile: file,
+            pack: opts.pack,
+            configDir: opts.configDir,
+            notes: run.notes,
+        });
     }
     // The pack takes seconds to start (ts-node type-checks it): start it while the program runs,
     // and stop it at once if the program fails.
@@ -123,7 +146,13 @@ export async function checkStackPolicies(stack: string, opts: CheckOptions = {})
     try {
         const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
         await pack.ready();
-        return await checkResources(stack, run.resources, { policyConfig: config, policyConfigFile: file, pack, configDir: opts.configDir, notes: run.notes });
+        return await checkResources(stack, run.resources, {
+            policyConfig: config,
+            policyConfigFile: file,
+            pack,
+            configDir: opts.configDir,
+            notes: run.notes,
+        });
     } finally {
         await pack.close();
     }
@@ -148,7 +177,9 @@ function indent(text: string, prefix: string): string {
  */
 export function formatPolicyReport(report: PolicyReport): string {
     const lines: string[] = [];
-    lines.push(`Checking stack ${report.stack} offline (program under Pulumi mocks, ${report.resources} resources, policy pack over the Analyzer protocol)`);
+    lines.push(
+        `Checking stack ${report.stack} offline (program under Pulumi mocks, ${report.resources} resources, policy pack over the Analyzer protocol)`,
+    );
     const policyConfig = report.policyConfigFile === undefined ? "none (each policy's default level)" : shown(report.policyConfigFile);
     lines.push(`Stack files: ${shown(report.configDir)}   Policy config: ${policyConfig}`);
     for (const note of report.notes) {

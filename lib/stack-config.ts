@@ -92,11 +92,16 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
     }
     const stackFile = stackFilePath(stack, configDir);
     if (!fs.existsSync(stackFile)) {
-        const known = fs.readdirSync(configDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
-        throw new StackFileError(`no stack file ${stackFile} for stack ${JSON.stringify(stack)}; stacks here: ${known.join(", ") || "none"}`);
+        const known = fs
+            .readdirSync(configDir)
+            .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+            .map((f) => f.slice(7, -5));
+        throw new StackFileError(
+            `no stack file ${stackFile} for stack ${JSON.stringify(stack)}; stacks here: ${known.join(", ") || "none"}`,
+        );
     }
     const doc = readYamlFile(stackFile) as Record<string, unknown> | null;
-    const entries = doc === null ? {} : doc.config ?? {};
+    const entries = doc === null ? {} : (doc.config ?? {});
     if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
         throw new StackFileError(`${stackFile}: "config" must be a map of keys to values`);
     }
@@ -108,7 +113,8 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
         if (colon < 0) {
             throw new StackFileError(`${stackFile}: config key ${JSON.stringify(fullKey)} needs a namespace, e.g. ${PROJECT}:${fullKey}`);
         }
-        const isSecure = value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+        const isSecure =
+            value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
         if (fullKey.slice(0, colon) !== PROJECT) {
             other[fullKey] = isSecure ? "[secret]" : typeof value === "string" ? value : JSON.stringify(value);
             continue;

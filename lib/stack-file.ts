@@ -54,9 +54,7 @@ export interface StackFileEdit {
 
 /** One change to the versions list, as applied by editVersionsText. */
 export type VersionsEdit =
-    | { kind: "setWeights"; weights: Record<string, number> }
-    | { kind: "remove"; name: string }
-    | { kind: "add"; entry: VersionEntry };
+    { kind: "setWeights"; weights: Record<string, number> } | { kind: "remove"; name: string } | { kind: "add"; entry: VersionEntry };
 
 /**
  * The versions a stack runs: the stack file's `istio-canary:versions`, or, when the file does
@@ -130,7 +128,8 @@ export function editVersionsText(text: string, edit: VersionsEdit, ctx: EditCont
     const source = crlf ? text.replace(/\r\n/g, "\n") : text;
     const doc = parseStack(source, ctx.file);
     const found = locate(doc, ctx.file);
-    const current: Record<string, unknown>[] = found.seq === undefined ? ctx.inherited().map(plainEntry) : toEntries(found.seq.toJS(doc), ctx.file);
+    const current: Record<string, unknown>[] =
+        found.seq === undefined ? ctx.inherited().map(plainEntry) : toEntries(found.seq.toJS(doc), ctx.file);
     const next = applyToList(current, edit, ctx.file);
     checkList(next, edit, ctx.file);
     if (JSON.stringify(next) === JSON.stringify(current)) {
@@ -339,7 +338,9 @@ function applyToList(current: Record<string, unknown>[], edit: VersionsEdit, fil
         }
         case "add": {
             if (names.includes(edit.entry.name)) {
-                throw new StackFileError(`${file}: cannot add ${edit.entry.name}: ${VERSIONS_KEY} already has a version named ${edit.entry.name}`);
+                throw new StackFileError(
+                    `${file}: cannot add ${edit.entry.name}: ${VERSIONS_KEY} already has a version named ${edit.entry.name}`,
+                );
             }
             const last = current[current.length - 1];
             return [...list, orderLike(plainEntry(edit.entry), last)];
@@ -365,7 +366,12 @@ function checkList(next: Record<string, unknown>[], edit: VersionsEdit, file: st
         if (!(e instanceof ConfigError)) {
             throw e;
         }
-        const what = edit.kind === "setWeights" ? "setting the weights" : edit.kind === "remove" ? `removing ${edit.name}` : `adding ${edit.entry.name}`;
+        const what =
+            edit.kind === "setWeights"
+                ? "setting the weights"
+                : edit.kind === "remove"
+                  ? `removing ${edit.name}`
+                  : `adding ${edit.entry.name}`;
         throw new StackFileError(`${file}: ${what} would leave ${VERSIONS_KEY} invalid:\n${e.problems.map((p) => `  - ${p}`).join("\n")}`);
     }
 }
@@ -400,7 +406,9 @@ function dashOf(text: string, item: unknown, file: string): number {
         i--;
     }
     if (text[i] !== "-") {
-        throw new StackFileError(`${file}: an entry of ${VERSIONS_KEY} is written in a form this editor does not splice (comment or tag between "-" and the entry)`);
+        throw new StackFileError(
+            `${file}: an entry of ${VERSIONS_KEY} is written in a form this editor does not splice (comment or tag between "-" and the entry)`,
+        );
     }
     return i;
 }
@@ -425,7 +433,11 @@ function renderScalar(value: unknown, file: string): string {
 /** The lines of one block list item: `-` at dashCol, keys at keyCol. */
 function itemText(entry: Record<string, unknown>, dashCol: number, keyCol: number, file: string): string {
     return Object.entries(entry)
-        .map(([k, v], i) => (i === 0 ? " ".repeat(dashCol) + "-" + " ".repeat(keyCol - dashCol - 1) : " ".repeat(keyCol)) + `${k}: ${renderScalar(v, file)}\n`)
+        .map(
+            ([k, v], i) =>
+                (i === 0 ? " ".repeat(dashCol) + "-" + " ".repeat(keyCol - dashCol - 1) : " ".repeat(keyCol)) +
+                `${k}: ${renderScalar(v, file)}\n`,
+        )
         .join("");
 }
 
@@ -483,7 +495,9 @@ function appendVersionsKey(text: string, found: Located, list: Record<string, un
         " ".repeat(keyCol) + `${VERSIONS_KEY}:\n` + list.map((e) => itemText(e, keyCol + 2, keyCol + 4, file)).join("");
     if (found.config !== undefined) {
         if (found.config.flow) {
-            throw new StackFileError(`${file}: "config" is written in flow style ({...}); write it as a block map so ${VERSIONS_KEY} can be added`);
+            throw new StackFileError(
+                `${file}: "config" is written in flow style ({...}); write it as a block map so ${VERSIONS_KEY} can be added`,
+            );
         }
         const first = found.config.items[0];
         const keyStart = (first.key as { range: [number, number, number] }).range[0];

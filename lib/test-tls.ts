@@ -34,8 +34,25 @@ export function generateTlsMaterial(hosts: string[], days = 30): TlsMaterial {
         try {
             execFileSync(
                 "openssl",
-                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyFile, "-out", certFile,
-                    "-days", String(days), "-subj", `/CN=${cn}`, "-addext", `subjectAltName=${san}`],
+                [
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    keyFile,
+                    "-out",
+                    certFile,
+                    "-days",
+                    String(days),
+                    "-subj",
+                    `/CN=${cn}`,
+                    "-addext",
+                    `subjectAltName=${san}`,
+                ],
                 { stdio: ["ignore", "ignore", "pipe"] },
             );
         } catch (e) {

@@ -475,7 +475,11 @@ export function installedGateways(resources: readonly ResourceLike[]): Installed
             const release = props.name === undefined ? (r.type.includes("/v4:") ? r.name : undefined) : str(props.name);
             const namespace = props.namespace === undefined ? "default" : str(props.namespace);
             const labels = release === undefined ? undefined : gatewayChartPodLabels(release, obj(props.values) ?? {});
-            out.push({ what: `Helm release ${release ?? `${r.name} (name unknown)`} (chart ${chart}) in ${namespace ?? "(unknown namespace)"}`, namespace, labels });
+            out.push({
+                what: `Helm release ${release ?? `${r.name} (name unknown)`} (chart ${chart}) in ${namespace ?? "(unknown namespace)"}`,
+                namespace,
+                labels,
+            });
             continue;
         }
         const pod = podTemplateOf({ ...r, props });

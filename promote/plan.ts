@@ -95,11 +95,15 @@ export function planPromotion(input: PromotionInput): PromotionPlan {
     }
     const released = input.source.find((v) => v.weight === 100);
     if (released === undefined) {
-        refuse(`no version of ${from} runs at 100% (${describeSplit(input.source)}); complete the rollout in ${from} first (npm run rollout -- --stack ${from})`);
+        refuse(
+            `no version of ${from} runs at 100% (${describeSplit(input.source)}); complete the rollout in ${from} first (npm run rollout -- --stack ${from})`,
+        );
     }
     const withTraffic = input.target.filter((v) => v.weight > 0);
     if (withTraffic.length >= 2) {
-        refuse(`${to} has a canary in progress (${describeSplit(input.target)}); complete or abort that rollout first (npm run rollout -- --stack ${to})`);
+        refuse(
+            `${to} has a canary in progress (${describeSplit(input.target)}); complete or abort that rollout first (npm run rollout -- --stack ${to})`,
+        );
     }
     if (input.target.length > 1) {
         refuse(

@@ -94,7 +94,13 @@ export function promote(opts: PromoteOptions): PromoteResult {
     let plan: PromotionPlan;
     let edit: { before: string; after: string };
     try {
-        plan = planPromotion({ from, to, order: source.config.promotionOrder, source: readVersions(source.file), target: readVersions(target.file) });
+        plan = planPromotion({
+            from,
+            to,
+            order: source.config.promotionOrder,
+            source: readVersions(source.file),
+            target: readVersions(target.file),
+        });
         edit = addVersion(target.file, plan.canary, { write: false });
     } catch (e) {
         if (e instanceof PromotionRefused) {

@@ -67,7 +67,8 @@ export class PulumiStackTarget implements StackTarget {
         this.policyPacks = opts.policyPacks ?? (fs.existsSync(path.join(defaultPack, "PulumiPolicy.yaml")) ? [defaultPack] : []);
         const defaultConfig = path.join(defaultPack, "config", `${opts.stack}.json`);
         this.policyPackConfigs =
-            opts.policyPackConfigs ?? (opts.policyPacks === undefined && this.policyPacks.length > 0 && fs.existsSync(defaultConfig) ? [defaultConfig] : []);
+            opts.policyPackConfigs ??
+            (opts.policyPacks === undefined && this.policyPacks.length > 0 && fs.existsSync(defaultConfig) ? [defaultConfig] : []);
     }
 
     async applyWeights(weights: Weights): Promise<void> {
@@ -135,7 +136,11 @@ export class PulumiStackTarget implements StackTarget {
  * stdout and stderr). Pure.
  */
 export function describePulumiError(e: unknown): string {
-    const err = e as { name?: string; message?: string; commandResult?: { stderr?: string; stdout?: string; err?: { code?: string; message?: string } } };
+    const err = e as {
+        name?: string;
+        message?: string;
+        commandResult?: { stderr?: string; stdout?: string; err?: { code?: string; message?: string } };
+    };
     const message = typeof err?.message === "string" ? err.message : String(e);
     const result = err?.commandResult;
     if (result?.err?.code === "ENOENT" || /spawn pulumi ENOENT/.test(message)) {
@@ -150,6 +155,9 @@ export function describePulumiError(e: unknown): string {
 
 /** The last non-empty lines of a (long) CLI error. */
 function lastLines(text: string, n: number): string {
-    const lines = text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+    const lines = text
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .filter((l) => l !== "");
     return (lines.length > n ? ["...", ...lines.slice(-n)] : lines).join("\n");
 }

@@ -94,10 +94,17 @@ export class RolloutEngine {
         return this.locked(plan.stack, "resume", async () => {
             const state = this.deps.store.load(plan.stack);
             if (state === undefined) {
-                return this.refuse(plan.stack, `there is no rollout of stack ${plan.stack} to resume (no ${this.deps.store.fileOf(plan.stack)}); start one without --resume`);
+                return this.refuse(
+                    plan.stack,
+                    `there is no rollout of stack ${plan.stack} to resume (no ${this.deps.store.fileOf(plan.stack)}); start one without --resume`,
+                );
             }
             if (state.status !== "in-progress" && state.pending === null) {
-                return this.refuse(plan.stack, `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status}${state.outcome !== undefined ? ` (${state.outcome.reason})` : ""}; there is nothing to resume`, state);
+                return this.refuse(
+                    plan.stack,
+                    `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status}${state.outcome !== undefined ? ` (${state.outcome.reason})` : ""}; there is nothing to resume`,
+                    state,
+                );
             }
             const mismatch = (await this.configMismatch(plan, state)) ?? (await this.weightsMismatch(state));
             if (mismatch !== undefined) {
@@ -114,12 +121,16 @@ export class RolloutEngine {
     abort(plan: RolloutPlan, reason = "aborted by request (--abort)"): Promise<RolloutOutcome> {
         return this.locked(plan.stack, "abort", async () => {
             if (plan.versions.length < 2) {
-                return this.refuse(plan.stack, `nothing to abort: stack ${plan.stack} has ${plan.versions.length === 1 ? `only ${plan.versions[0].name}` : "no versions"}, which already gets all traffic`);
+                return this.refuse(
+                    plan.stack,
+                    `nothing to abort: stack ${plan.stack} has ${plan.versions.length === 1 ? `only ${plan.versions[0].name}` : "no versions"}, which already gets all traffic`,
+                );
             }
             const baseline = plan.versions[0];
             const others = plan.versions.slice(1).map((v) => v.name);
             let state = this.deps.store.load(plan.stack);
-            const active = state !== undefined && (state.status === "in-progress" || state.status === "completed" || state.pending !== null);
+            const active =
+                state !== undefined && (state.status === "in-progress" || state.status === "completed" || state.pending !== null);
             if (state !== undefined && active && state.baseline.name !== baseline.name) {
                 return this.refuse(
                     plan.stack,
@@ -148,7 +159,10 @@ export class RolloutEngine {
         return this.locked(plan.stack, "finalize", async () => {
             const state = this.deps.store.load(plan.stack);
             if (state === undefined) {
-                return this.refuse(plan.stack, `cannot finalize: there is no rollout of stack ${plan.stack}; finalize removes the baseline only after a completed rollout`);
+                return this.refuse(
+                    plan.stack,
+                    `cannot finalize: there is no rollout of stack ${plan.stack}; finalize removes the baseline only after a completed rollout`,
+                );
             }
             const retry = state.pending?.kind === "finalize";
             if (state.status !== "completed" || (state.pending !== null && !retry)) {
@@ -295,7 +309,10 @@ export class RolloutEngine {
         const index = state.current;
         const shiftAt = Date.parse(step.appliedAt ?? this.iso());
         const last = step.analyses[step.analyses.length - 1];
-        const firstWait = last === undefined ? plan.waitSeconds * 1000 - (this.deps.clock.now() - shiftAt) : plan.analysisIntervalSeconds * 1000 - (this.deps.clock.now() - Date.parse(last.at));
+        const firstWait =
+            last === undefined
+                ? plan.waitSeconds * 1000 - (this.deps.clock.now() - shiftAt)
+                : plan.analysisIntervalSeconds * 1000 - (this.deps.clock.now() - Date.parse(last.at));
         if (firstWait > 0) {
             const reason = last === undefined ? "settle" : "retry";
             const total = last === undefined ? plan.waitSeconds : plan.analysisIntervalSeconds;
@@ -493,7 +510,13 @@ export class RolloutEngine {
 
     private finished(state: RolloutState): RolloutOutcome {
         const kind: OutcomeKind =
-            state.status === "completed" ? "completed" : state.status === "finalized" ? "finalized" : state.status === "aborted" ? "aborted" : "rolled-back";
+            state.status === "completed"
+                ? "completed"
+                : state.status === "finalized"
+                  ? "finalized"
+                  : state.status === "aborted"
+                    ? "aborted"
+                    : "rolled-back";
         const reason = state.outcome?.reason ?? state.status;
         const message =
             kind === "completed"
@@ -509,7 +532,11 @@ export class RolloutEngine {
     private interrupted(state: RolloutState): RolloutOutcome {
         this.note(state, "interrupted", { at: where(state) });
         this.deps.store.save(state);
-        return this.outcome("interrupted", state, `interrupted at ${where(state)}; the state is saved in ${this.deps.store.fileOf(state.stack)}; continue with --resume`);
+        return this.outcome(
+            "interrupted",
+            state,
+            `interrupted at ${where(state)}; the state is saved in ${this.deps.store.fileOf(state.stack)}; continue with --resume`,
+        );
     }
 
     private refuse(stack: string, message: string, state?: RolloutState): RolloutOutcome {
@@ -566,7 +593,8 @@ export function where(state: RolloutState): string {
         return state.status;
     }
     const step = state.steps[state.current];
-    const phase = step?.appliedAt === undefined ? "not yet applied" : `${step.analyses.length} analys${step.analyses.length === 1 ? "is" : "es"}`;
+    const phase =
+        step?.appliedAt === undefined ? "not yet applied" : `${step.analyses.length} analys${step.analyses.length === 1 ? "is" : "es"}`;
     return `step ${state.current + 1}/${total} at ${state.plan.steps[state.current]}%, ${phase}`;
 }
 

@@ -33,7 +33,10 @@ export interface JudgeSettings {
 }
 
 /** The analysis options for one judgement. */
-export function analysisOptions(settings: JudgeSettings, input: { baseline: string; canary: string; sinceSeconds: number }): AnalysisOptions {
+export function analysisOptions(
+    settings: JudgeSettings,
+    input: { baseline: string; canary: string; sinceSeconds: number },
+): AnalysisOptions {
     const seconds = Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.ceil(input.sinceSeconds)));
     return {
         prometheusUrl: settings.prometheusUrl,

@@ -120,7 +120,9 @@ export function humanRenderer(opts: HumanRendererOptions): Renderer {
                                 `wait ${e.waitSeconds}s after each shift, re-analyse every ${e.analysisIntervalSeconds}s, roll back after ${e.maxInconclusive} inconclusive`,
                         );
                     } else if (e.mode === "resume") {
-                        line(`resuming the rollout of ${e.canary} on stack ${e.stack} (baseline ${e.baseline}) at step ${Math.min(e.step, totalSteps - 1) + 1}/${totalSteps}: ${steps}`);
+                        line(
+                            `resuming the rollout of ${e.canary} on stack ${e.stack} (baseline ${e.baseline}) at step ${Math.min(e.step, totalSteps - 1) + 1}/${totalSteps}: ${steps}`,
+                        );
                     } else if (e.mode === "abort") {
                         line(`aborting on stack ${e.stack}: all traffic to ${e.baseline}`);
                     } else {
@@ -136,12 +138,17 @@ export function humanRenderer(opts: HumanRendererOptions): Renderer {
                     break;
                 }
                 case "applied": {
-                    const what = e.remove !== undefined ? `removed ${e.remove}` : `${e.action === "shift" ? "applied" : e.action === "rollback" ? "rolled back to" : "aborted to"} ${formatSplit(e.weights ?? {})}`;
+                    const what =
+                        e.remove !== undefined
+                            ? `removed ${e.remove}`
+                            : `${e.action === "shift" ? "applied" : e.action === "rollback" ? "rolled back to" : "aborted to"} ${formatSplit(e.weights ?? {})}`;
                     line(`${stepLabel(e.step, totalSteps) || e.action}  ${what}  (${(e.durationMs / 1000).toFixed(1)}s)`);
                     break;
                 }
                 case "apply-failed":
-                    line(`${stepLabel(e.step, totalSteps) || e.action}  APPLY FAILED  ${e.remove !== undefined ? `removing ${e.remove}` : formatSplit(e.weights ?? {})}: ${e.error}`);
+                    line(
+                        `${stepLabel(e.step, totalSteps) || e.action}  APPLY FAILED  ${e.remove !== undefined ? `removing ${e.remove}` : formatSplit(e.weights ?? {})}: ${e.error}`,
+                    );
                     break;
                 case "wait": {
                     clear();

@@ -209,10 +209,14 @@ export class FileStateStore implements StateStore {
         try {
             state = JSON.parse(text) as RolloutState;
         } catch (e) {
-            throw new StateFileError(`rollout state ${file} is not valid JSON (${(e as Error).message}); inspect it, then delete it to start over`);
+            throw new StateFileError(
+                `rollout state ${file} is not valid JSON (${(e as Error).message}); inspect it, then delete it to start over`,
+            );
         }
         if (state === null || typeof state !== "object" || state.format !== STATE_FORMAT) {
-            throw new StateFileError(`rollout state ${file} has an unknown format (expected format ${STATE_FORMAT}); delete it to start over`);
+            throw new StateFileError(
+                `rollout state ${file} has an unknown format (expected format ${STATE_FORMAT}); delete it to start over`,
+            );
         }
         if (state.stack !== stack) {
             throw new StateFileError(`rollout state ${file} belongs to stack ${JSON.stringify(state.stack)}, not ${JSON.stringify(stack)}`);

@@ -48,7 +48,12 @@ describe("Monitoring component", () => {
 
     async function create(over: Partial<MonitoringConfig> = {}, extra: Partial<import("../components/monitoring").MonitoringArgs> = {}) {
         const component = new m.Monitoring("monitoring", { config: config(over), serviceFqdn: FQDN, ...extra });
-        await Promise.all([promiseOf(component.urn), promiseOf(component.prometheus.urn), promiseOf(component.grafana.urn), promiseOf(component.kiali.urn)]);
+        await Promise.all([
+            promiseOf(component.urn),
+            promiseOf(component.prometheus.urn),
+            promiseOf(component.grafana.urn),
+            promiseOf(component.kiali.urn),
+        ]);
         const releases = recorded.filter((r) => r.type === RELEASE);
         const byChart = (chart: string) => {
             const found = releases.filter((r) => r.inputs.chart === chart);
@@ -59,7 +64,12 @@ describe("Monitoring component", () => {
     }
 
     it("installs Prometheus, Grafana and Kiali from their repositories at the configured chart versions, in the monitoring namespace", async () => {
-        const { releases, prometheus, grafana, kiali } = await create({ namespace: "monitoring", prometheusChartVersion: "27.1.0", grafanaChartVersion: "9.0.0", kialiChartVersion: "2.10.0" });
+        const { releases, prometheus, grafana, kiali } = await create({
+            namespace: "monitoring",
+            prometheusChartVersion: "27.1.0",
+            grafanaChartVersion: "9.0.0",
+            kialiChartVersion: "2.10.0",
+        });
         assert.equal(releases.length, 3);
         assert.deepEqual(
             [prometheus, grafana, kiali].map((r) => [r.name, r.inputs.version, r.inputs.repositoryOpts.repo, r.inputs.namespace]),
@@ -80,7 +90,12 @@ describe("Monitoring component", () => {
         for (const extra of ["alertmanager", "kube-state-metrics", "prometheus-node-exporter", "prometheus-pushgateway"]) {
             assert.equal(values[extra].enabled, false, extra);
         }
-        const jobs = values.serverFiles["prometheus.yml"].scrape_configs as { job_name: string; metrics_path?: string; kubernetes_sd_configs?: unknown[]; relabel_configs?: { regex?: string }[] }[];
+        const jobs = values.serverFiles["prometheus.yml"].scrape_configs as {
+            job_name: string;
+            metrics_path?: string;
+            kubernetes_sd_configs?: unknown[];
+            relabel_configs?: { regex?: string }[];
+        }[];
         assert.deepEqual(
             jobs.map((j) => j.job_name),
             ["prometheus", "istiod", "envoy-stats"],
@@ -100,7 +115,10 @@ describe("Monitoring component", () => {
             this.skip(); // .ci/run installs Debian's prometheus package, which ships promtool
         }
         const r = m.resolveMonitoringArgs({ config: config(), serviceFqdn: FQDN });
-        const values = m.prometheusValues(r) as { server: { global: object }; serverFiles: { "prometheus.yml": { scrape_configs: Record<string, unknown>[] } } };
+        const values = m.prometheusValues(r) as {
+            server: { global: object };
+            serverFiles: { "prometheus.yml": { scrape_configs: Record<string, unknown>[] } };
+        };
         // Debian's Prometheus is built without Kubernetes service discovery, so its promtool rejects
         // kubernetes_sd_configs; they are swapped for a static target here (their content is
         // asserted above) so that everything else (jobs, paths, relabel rules, regexes) is checked.
@@ -123,10 +141,17 @@ describe("Monitoring component", () => {
         assert.equal(source.uid, "prometheus");
         const provider = values.dashboardProviders["dashboardproviders.yaml"].providers[0];
         assert.equal(provider.options.path, "/var/lib/grafana/dashboards/istio-canary");
-        const dashboard = JSON.parse(values.dashboards["istio-canary"].canary.json) as { panels: { title: string; targets: { expr: string; legendFormat: string }[] }[] };
+        const dashboard = JSON.parse(values.dashboards["istio-canary"].canary.json) as {
+            panels: { title: string; targets: { expr: string; legendFormat: string }[] }[];
+        };
         assert.deepEqual(
             dashboard.panels.map((p) => p.title),
-            ["Traffic split (share of requests per version)", "5xx ratio per version", "p99 latency per version", "Requests per second per version"],
+            [
+                "Traffic split (share of requests per version)",
+                "5xx ratio per version",
+                "p99 latency per version",
+                "Requests per second per version",
+            ],
         );
         for (const panel of dashboard.panels) {
             const { expr, legendFormat } = panel.targets[0];
@@ -166,7 +191,8 @@ describe("Monitoring component", () => {
 
     it("rejects bad arguments with a message naming each, before registering anything", () => {
         assert.throws(
-            () => new m.Monitoring("bad", { config: config({ namespace: "Monitoring", grafanaChartVersion: "latest" }), serviceFqdn: 'x"}' }),
+            () =>
+                new m.Monitoring("bad", { config: config({ namespace: "Monitoring", grafanaChartVersion: "latest" }), serviceFqdn: 'x"}' }),
             (e: Error) =>
                 e.message ===
                 'Monitoring: monitoring.namespace is "Monitoring"; it must be a DNS label; serviceFqdn is "x\\"}"; it must be a service FQDN such as myapp.default.svc.cluster.local; monitoring.grafanaChartVersion is "latest"; it must be a chart version such as 1.2.3',
@@ -194,7 +220,9 @@ describe("Monitoring component", () => {
             await p.waitFor(
                 "6 s of scraped samples",
                 async () => {
-                    const r = await p.query(`count_over_time(istio_requests_total{destination_service="${FQDN}",destination_version="v2"}[10s])`);
+                    const r = await p.query(
+                        `count_over_time(istio_requests_total{destination_service="${FQDN}",destination_version="v2"}[10s])`,
+                    );
                     return r.length === 1 && r[0].value >= 6;
                 },
                 60_000,
@@ -239,13 +267,18 @@ describe("Monitoring component", () => {
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-stack-"));
                 const root = path.join(__dirname, "..");
                 fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-                const dev = fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace(/istio-canary:monitoring:\n(\s+enabled: )\w+/, `istio-canary:monitoring:\n$1${enabled}`);
+                const dev = fs
+                    .readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
+                    .replace(/istio-canary:monitoring:\n(\s+enabled: )\w+/, `istio-canary:monitoring:\n$1${enabled}`);
                 fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), dev);
                 const run = await runStackOffline("dev", { configDir: dir });
                 const charts = run.resources.filter((r) => r.type === RELEASE).map((r) => r.inputs.chart as string);
                 const monitoring = ["prometheus", "grafana", "kiali-server"].filter((c) => charts.includes(c));
                 assert.deepEqual(monitoring, enabled ? ["prometheus", "grafana", "kiali-server"] : []);
-                assert.equal(run.resources.some((r) => r.type === "istio-canary:monitoring:Monitoring"), enabled);
+                assert.equal(
+                    run.resources.some((r) => r.type === "istio-canary:monitoring:Monitoring"),
+                    enabled,
+                );
                 assert.equal(run.outputs.prometheusUrl, enabled ? "http://prometheus.istio-system:9090" : undefined);
             });
         }

@@ -32,7 +32,10 @@ describe("npm run plan", function () {
     it("writes every Kubernetes object but the Secret as a marked manifest, replacing an earlier plan's", () => {
         const out = path.join(tmp, "manifests");
         fs.mkdirSync(out);
-        fs.writeFileSync(path.join(out, "deployment-myapp-v0.yaml"), "# istio-canary plan of stack dev: offline, for review\nkind: Deployment\n");
+        fs.writeFileSync(
+            path.join(out, "deployment-myapp-v0.yaml"),
+            "# istio-canary plan of stack dev: offline, for review\nkind: Deployment\n",
+        );
         fs.writeFileSync(path.join(out, "notes.yaml"), "mine: true\n");
         const r = plan(["--stack", "dev", "--out", out]);
         assert.equal(r.code, 0, r.stderr);
@@ -52,7 +55,10 @@ describe("npm run plan", function () {
         assert.match(text, /^# istio-canary plan of stack dev: offline, for review; deploy with pulumi up, not kubectl apply\n/);
         const vs = parse(fs.readFileSync(path.join(out, "virtualservice-myapp-vs.yaml"), "utf8"));
         assert.equal(vs.apiVersion, "networking.istio.io/v1");
-        assert.deepEqual(vs.spec.http[0].route.map((d: { weight: number }) => d.weight), [90, 10]);
+        assert.deepEqual(
+            vs.spec.http[0].route.map((d: { weight: number }) => d.weight),
+            [90, 10],
+        );
         for (const f of files) {
             assert.doesNotMatch(fs.readFileSync(path.join(out, f), "utf8"), /PRIVATE KEY|BEGIN CERTIFICATE/, f);
         }
@@ -71,10 +77,16 @@ describe("npm run plan", function () {
         fs.mkdirSync(dir);
         fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         const dev = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8");
-        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), dev + "  istio-canary:tlsKey: |\n    -----BEGIN PRIVATE KEY-----\n    MIIsecretvalue\n    -----END PRIVATE KEY-----\n");
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.dev.yaml"),
+            dev + "  istio-canary:tlsKey: |\n    -----BEGIN PRIVATE KEY-----\n    MIIsecretvalue\n    -----END PRIVATE KEY-----\n",
+        );
         const r = plan(["--stack", "dev", "--config-dir", dir]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /istio-canary:tlsKey is stored in plain text in Pulumi.dev.yaml; remove it from the file \(and from git history\), rotate it/);
+        assert.match(
+            r.stderr,
+            /istio-canary:tlsKey is stored in plain text in Pulumi.dev.yaml; remove it from the file \(and from git history\), rotate it/,
+        );
         assert.doesNotMatch(r.stdout + r.stderr, /MIIsecretvalue/);
     });
 

@@ -50,13 +50,20 @@ describe("lib/stack-file", () => {
         });
 
         it("leaves replicas out when the entry does not set it", () => {
-            const file = write(dir, "Pulumi.qa.yaml", "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n");
+            const file = write(
+                dir,
+                "Pulumi.qa.yaml",
+                "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n",
+            );
             assert.deepEqual(readVersions(file), [{ name: "v1", image: "r/a:v1", weight: 100 }]);
         });
 
         it("names the file and the entry when an entry has no weight", () => {
             const file = write(dir, "Pulumi.qa.yaml", "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n");
-            assert.throws(() => readVersions(file), { name: "StackFileError", message: `${file}: istio-canary:versions[0] (v1) needs a numeric weight` });
+            assert.throws(() => readVersions(file), {
+                name: "StackFileError",
+                message: `${file}: istio-canary:versions[0] (v1) needs a numeric weight`,
+            });
         });
 
         it("says that a missing stack file does not exist", () => {
@@ -113,10 +120,14 @@ config:
         });
 
         it("leaves the weights of versions it is not given unchanged", () => {
-            const text = "config:\n  istio-canary:versions:\n    - {name: a, image: r/a:1, weight: 50}\n    - {name: b, image: r/a:2, weight: 25}\n    - {name: c, image: r/a:3, weight: 25}\n";
+            const text =
+                "config:\n  istio-canary:versions:\n    - {name: a, image: r/a:1, weight: 50}\n    - {name: b, image: r/a:2, weight: 25}\n    - {name: c, image: r/a:3, weight: 25}\n";
             const file = write(dir, "Pulumi.qa.yaml", text);
             setWeights(file, { a: 25, c: 50 });
-            assert.deepEqual(readVersions(file).map((v) => v.weight), [25, 25, 50]);
+            assert.deepEqual(
+                readVersions(file).map((v) => v.weight),
+                [25, 25, 50],
+            );
         });
 
         it("writes nothing when the weights are already set", () => {
@@ -130,7 +141,10 @@ config:
         it("refuses a version the stack does not run and leaves the file byte-identical", () => {
             const file = path.join(dir, "Pulumi.dev.yaml");
             const before = fs.readFileSync(file, "utf8");
-            assert.throws(() => setWeights(file, { v1: 90, v3: 10 }), new StackFileError(`${file}: cannot set the weight of v3: istio-canary:versions has v1, v2`));
+            assert.throws(
+                () => setWeights(file, { v1: 90, v3: 10 }),
+                new StackFileError(`${file}: cannot set the weight of v3: istio-canary:versions has v1, v2`),
+            );
             assert.equal(fs.readFileSync(file, "utf8"), before);
         });
 
@@ -148,7 +162,10 @@ config:
 
         it("refuses a weight that is not an integer from 0 to 100", () => {
             const file = path.join(dir, "Pulumi.dev.yaml");
-            assert.throws(() => setWeights(file, { v1: 90.5, v2: 9.5 }), new StackFileError(`${file}: weight 90.5 for v1 is not an integer from 0 to 100`));
+            assert.throws(
+                () => setWeights(file, { v1: 90.5, v2: 9.5 }),
+                new StackFileError(`${file}: weight 90.5 for v1 is not an integer from 0 to 100`),
+            );
         });
 
         it("computes the change without writing it when write is false", () => {
@@ -169,23 +186,35 @@ config:
 
         it("writes the inherited default list explicitly, with the new weights, when the stack file does not set versions", () => {
             const text = "# qa\nconfig:\n  istio-canary:hosts:\n    - qa.example.com\n";
-            const after = editVersionsText(text, { kind: "setWeights", weights: { a: 0, b: 100 } }, {
-                file: "Pulumi.qa.yaml",
-                inherited: () => [
-                    { name: "a", image: "r/a:1", replicas: 2, weight: 100 },
-                    { name: "b", image: "r/a:2", weight: 0 },
-                ],
-            });
+            const after = editVersionsText(
+                text,
+                { kind: "setWeights", weights: { a: 0, b: 100 } },
+                {
+                    file: "Pulumi.qa.yaml",
+                    inherited: () => [
+                        { name: "a", image: "r/a:1", replicas: 2, weight: 100 },
+                        { name: "b", image: "r/a:2", weight: 0 },
+                    ],
+                },
+            );
             assert.equal(
                 after,
-                text + "  istio-canary:versions:\n    - name: a\n      image: r/a:1\n      replicas: 2\n      weight: 0\n    - name: b\n      image: r/a:2\n      weight: 100\n",
+                text +
+                    "  istio-canary:versions:\n    - name: a\n      image: r/a:1\n      replicas: 2\n      weight: 0\n    - name: b\n      image: r/a:2\n      weight: 100\n",
             );
         });
 
         it("keeps Windows line endings", () => {
-            const file = write(dir, "Pulumi.qa.yaml", "config:\r\n  istio-canary:versions:\r\n    - name: v1\r\n      image: r/a:v1\r\n      weight: 100\r\n    - name: v2\r\n      image: r/a:v2\r\n      weight: 0\r\n");
+            const file = write(
+                dir,
+                "Pulumi.qa.yaml",
+                "config:\r\n  istio-canary:versions:\r\n    - name: v1\r\n      image: r/a:v1\r\n      weight: 100\r\n    - name: v2\r\n      image: r/a:v2\r\n      weight: 0\r\n",
+            );
             setWeights(file, { v1: 90, v2: 10 });
-            assert.equal(fs.readFileSync(file, "utf8"), "config:\r\n  istio-canary:versions:\r\n    - name: v1\r\n      image: r/a:v1\r\n      weight: 90\r\n    - name: v2\r\n      image: r/a:v2\r\n      weight: 10\r\n");
+            assert.equal(
+                fs.readFileSync(file, "utf8"),
+                "config:\r\n  istio-canary:versions:\r\n    - name: v1\r\n      image: r/a:v1\r\n      weight: 90\r\n    - name: v2\r\n      image: r/a:v2\r\n      weight: 10\r\n",
+            );
         });
     });
 
@@ -227,9 +256,16 @@ config:
         });
 
         it("removes the last entry of a list at the end of a file without a final newline", () => {
-            const file = write(dir, "Pulumi.qa.yaml", "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n    - name: v2\n      image: r/a:v2\n      weight: 0");
+            const file = write(
+                dir,
+                "Pulumi.qa.yaml",
+                "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n    - name: v2\n      image: r/a:v2\n      weight: 0",
+            );
             removeVersion(file, "v2");
-            assert.equal(fs.readFileSync(file, "utf8"), "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n");
+            assert.equal(
+                fs.readFileSync(file, "utf8"),
+                "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n",
+            );
         });
 
         it("refuses to remove a version that still has traffic", () => {
@@ -243,7 +279,10 @@ config:
 
         it("refuses a version the stack does not run", () => {
             const file = path.join(dir, "Pulumi.dev.yaml");
-            assert.throws(() => removeVersion(file, "v7"), new StackFileError(`${file}: cannot remove v7: istio-canary:versions has v1, v2`));
+            assert.throws(
+                () => removeVersion(file, "v7"),
+                new StackFileError(`${file}: cannot remove v7: istio-canary:versions has v1, v2`),
+            );
         });
     });
 
@@ -281,7 +320,8 @@ config:
         });
 
         it("follows the list's own indentation and the previous entry's field order", () => {
-            const text = "config:\n  istio-canary:versions:\n  -   weight: 100\n      name: v1\n      image: r/a:v1\n  istio-canary:hosts: [a.example.com]\n";
+            const text =
+                "config:\n  istio-canary:versions:\n  -   weight: 100\n      name: v1\n      image: r/a:v1\n  istio-canary:hosts: [a.example.com]\n";
             const file = write(dir, "Pulumi.qa.yaml", text);
             addVersion(file, { name: "v2", image: "r/a:v2", replicas: 1, weight: 0 });
             assert.equal(
@@ -291,7 +331,11 @@ config:
         });
 
         it("writes the full list explicitly when the stack inherits Pulumi.yaml's default", () => {
-            const file = write(dir, "Pulumi.qa.yaml", "# qa stack\nconfig:\n  istio-canary:hosts:\n    - qa.example.com   # the only host\n");
+            const file = write(
+                dir,
+                "Pulumi.qa.yaml",
+                "# qa stack\nconfig:\n  istio-canary:hosts:\n    - qa.example.com   # the only host\n",
+            );
             addVersion(file, { name: "v2", image: "jamaldevsecops/myapp:v2", replicas: 2, weight: 0 });
             assert.equal(
                 fs.readFileSync(file, "utf8"),
@@ -314,16 +358,27 @@ config:
 
         it("creates the config map in a stack file that has none", () => {
             const text = "# empty stack\n";
-            const after = editVersionsText(text, { kind: "add", entry: { name: "v2", image: "r/a:v2", weight: 0 } }, {
-                file: "Pulumi.qa.yaml",
-                inherited: () => [{ name: "v1", image: "r/a:v1", weight: 100 }],
-            });
-            assert.equal(after, "# empty stack\nconfig:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n    - name: v2\n      image: r/a:v2\n      weight: 0\n");
+            const after = editVersionsText(
+                text,
+                { kind: "add", entry: { name: "v2", image: "r/a:v2", weight: 0 } },
+                {
+                    file: "Pulumi.qa.yaml",
+                    inherited: () => [{ name: "v1", image: "r/a:v1", weight: 100 }],
+                },
+            );
+            assert.equal(
+                after,
+                "# empty stack\nconfig:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n    - name: v2\n      image: r/a:v2\n      weight: 0\n",
+            );
         });
 
         it("quotes values that YAML would otherwise read as something else", () => {
             const text = "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n";
-            const after = editVersionsText(text, { kind: "add", entry: { name: "v2", image: "r/a:1.0", weight: 0 } }, { file: "f", inherited: inheritNothing });
+            const after = editVersionsText(
+                text,
+                { kind: "add", entry: { name: "v2", image: "r/a:1.0", weight: 0 } },
+                { file: "f", inherited: inheritNothing },
+            );
             assert.equal(readVersionsFromText(after)[1].image, "r/a:1.0");
         });
 
@@ -367,7 +422,10 @@ config:
             writeFileAtomic(file, "new\n");
             assert.equal(fs.readFileSync(file, "utf8"), "new\n");
             assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-            assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+            assert.deepEqual(
+                fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+                [],
+            );
         });
 
         it("leaves the old file whole when the process dies before the rename", () => {
@@ -377,7 +435,10 @@ config:
                 `const { writeFileAtomic } = require(${JSON.stringify(path.join(ROOT, "lib", "stack-file.ts"))});`,
                 `writeFileAtomic(${JSON.stringify(file)}, "x".repeat(1 << 20), { beforeRename: () => process.kill(process.pid, "SIGKILL") });`,
             ].join("\n");
-            const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, encoding: "utf8" });
+            const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                cwd: ROOT,
+                encoding: "utf8",
+            });
             assert.equal(child.signal, "SIGKILL", child.stderr);
             assert.equal(fs.readFileSync(file, "utf8"), before);
             const leftovers = fs.readdirSync(dir).filter((f) => f.startsWith(".Pulumi.dev.yaml.") && f.endsWith(".tmp"));
@@ -397,7 +458,10 @@ config:
                 new StackFileError(`could not write ${file}: disk full`),
             );
             assert.equal(fs.readFileSync(file, "utf8"), "old\n");
-            assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+            assert.deepEqual(
+                fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+                [],
+            );
         });
     });
 

@@ -11,7 +11,9 @@ export function imagePinProblem(image: unknown): string | undefined {
     }
     const at = image.indexOf("@");
     if (at >= 0) {
-        return /^sha256:[a-f0-9]{64}$/.test(image.slice(at + 1)) ? undefined : `image ${image} has a malformed digest (expected @sha256:<64 hex digits>)`;
+        return /^sha256:[a-f0-9]{64}$/.test(image.slice(at + 1))
+            ? undefined
+            : `image ${image} has a malformed digest (expected @sha256:<64 hex digits>)`;
     }
     const slash = image.lastIndexOf("/");
     const colon = image.lastIndexOf(":");
@@ -38,7 +40,9 @@ export function imageViolations(r: { type: string; name: string; props: Obj }): 
             const problem = imagePinProblem(container.image);
             if (problem !== undefined) {
                 const which = `${field === "containers" ? "container" : "init container"} ${str(container.name) ?? `${field}[${i}]`}`;
-                out.push(`${pod.owner} ${which}: ${problem}; pin a version tag or a digest (@sha256:...) so every pod of a version runs the same build.`);
+                out.push(
+                    `${pod.owner} ${which}: ${problem}; pin a version tag or a digest (@sha256:...) so every pod of a version runs the same build.`,
+                );
             }
         });
     }

@@ -42,7 +42,10 @@ function findService(resources: readonly ResourceLike[], name: string, namespace
         }
         if (metaName === name && ns === namespace) {
             const spec = obj(r.props.spec);
-            return { service: { label: describe("Service", r), selector: spec === undefined ? undefined : knownLabels(spec.selector ?? {}) }, uncertain };
+            return {
+                service: { label: describe("Service", r), selector: spec === undefined ? undefined : knownLabels(spec.selector ?? {}) },
+                uncertain,
+            };
         }
     }
     return { uncertain };
@@ -75,7 +78,10 @@ export function subsetPodViolations(resources: readonly ResourceLike[]): StackVi
         if (service !== undefined && service.selector === undefined) {
             continue;
         }
-        const candidates = service?.selector === undefined ? inNamespace : inNamespace.filter((p) => p.labels !== undefined && labelsMatch(service.selector!, p.labels));
+        const candidates =
+            service?.selector === undefined
+                ? inNamespace
+                : inNamespace.filter((p) => p.labels !== undefined && labelsMatch(service.selector!, p.labels));
         const where =
             service?.selector !== undefined
                 ? `in namespace ${target.namespace} behind ${service.label} (selector ${showLabels(service.selector)})`
@@ -97,7 +103,10 @@ export function subsetPodViolations(resources: readonly ResourceLike[]): StackVi
                 candidates.length === 0
                     ? "there is no pod template there at all"
                     : `the pod templates there have ${candidates
-                          .map((p) => `${p.owner} ${showLabels(Object.fromEntries(Object.keys(labels).map((k) => [k, p.labels?.[k] ?? "(none)"])))}`)
+                          .map(
+                              (p) =>
+                                  `${p.owner} ${showLabels(Object.fromEntries(Object.keys(labels).map((k) => [k, p.labels?.[k] ?? "(none)"])))}`,
+                          )
                           .join(", ")}`;
             out.push({
                 urn: dr.urn,

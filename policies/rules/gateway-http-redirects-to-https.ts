@@ -13,7 +13,9 @@ export function plainHttpViolations(r: { name: string; props: Obj }): string[] {
         if (protocol === undefined || !PLAIN_PROTOCOLS.has(protocol) || redirect === true || isUnknown(redirect) || isUnknown(server.tls)) {
             continue;
         }
-        const hosts = arr(server.hosts).map((h) => str(h) ?? "?").join(", ");
+        const hosts = arr(server.hosts)
+            .map((h) => str(h) ?? "?")
+            .join(", ");
         out.push(
             `${describe("Gateway", r)} ${serverLabel(index, server)} serves plain HTTP${hosts !== "" ? ` for ${hosts}` : ""}; ` +
                 `set tls.httpsRedirect: true so it redirects to HTTPS, or remove the server.`,

@@ -1,5 +1,17 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { InstalledGateway, ResourceLike, StackViolation, describe, installedGateways, isIstio, knownLabels, labelsMatch, obj, plainResources, showLabels } from "../istio";
+import {
+    InstalledGateway,
+    ResourceLike,
+    StackViolation,
+    describe,
+    installedGateways,
+    isIstio,
+    knownLabels,
+    labelsMatch,
+    obj,
+    plainResources,
+    showLabels,
+} from "../istio";
 
 /** The installed gateways a Gateway's selector matches (an absent selector matches them all); undefined when not known. */
 export function selectedGateways(gateway: ResourceLike, installed: readonly InstalledGateway[]): InstalledGateway[] | undefined {

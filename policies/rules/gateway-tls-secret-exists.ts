@@ -29,7 +29,12 @@ interface SecretInfo {
 function secretsOf(resources: readonly ResourceLike[]): SecretInfo[] {
     return resources
         .filter((r) => isKube(r, "", "Secret"))
-        .map((r) => ({ label: describe("Secret", r), name: str(obj(r.props.metadata)?.name), namespace: namespaceOf(r.props), type: r.props.type ?? "Opaque" }));
+        .map((r) => ({
+            label: describe("Secret", r),
+            name: str(obj(r.props.metadata)?.name),
+            namespace: namespaceOf(r.props),
+            type: r.props.type ?? "Opaque",
+        }));
 }
 
 /** The credential names a server's tls block references (credentialName and credentialNames), without a `kubernetes://` prefix. */
@@ -71,7 +76,10 @@ export function gatewaySecretViolations(resources: readonly ResourceLike[]): Sta
                     if (found !== undefined) {
                         const type = str(found.type);
                         if (type !== undefined && type !== "kubernetes.io/tls") {
-                            out.push({ urn: gw.urn, message: `${head}, but ${found.label} has type ${type}; it must be kubernetes.io/tls (with tls.crt and tls.key).` });
+                            out.push({
+                                urn: gw.urn,
+                                message: `${head}, but ${found.label} has type ${type}; it must be kubernetes.io/tls (with tls.crt and tls.key).`,
+                            });
                         }
                         continue;
                     }

@@ -1,5 +1,20 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { Obj, arr, describe, destinationLabel, fullDestination, isIstio, isUnknown, namespaceOf, obj, plainProps, resolveHost, routesOf, show, str } from "../istio";
+import {
+    Obj,
+    arr,
+    describe,
+    destinationLabel,
+    fullDestination,
+    isIstio,
+    isUnknown,
+    namespaceOf,
+    obj,
+    plainProps,
+    resolveHost,
+    routesOf,
+    show,
+    str,
+} from "../istio";
 
 interface Mirror {
     /** `mirror` or `mirrors[0]`. */
@@ -25,7 +40,8 @@ function mirrorsOf(route: Obj): Mirror[] {
         out.push({
             where: `mirrors[${i}]`,
             destination: obj(mirror.destination),
-            percentage: pct !== undefined && pct.value !== undefined ? { field: `mirrors[${i}].percentage.value`, value: pct.value } : undefined,
+            percentage:
+                pct !== undefined && pct.value !== undefined ? { field: `mirrors[${i}].percentage.value`, value: pct.value } : undefined,
         });
     });
     return out;
@@ -42,13 +58,21 @@ export function mirrorViolations(r: { name: string; props: Obj }): string[] {
     for (const route of routesOf(spec).filter((x) => x.kind === "http")) {
         const where = `${describe("VirtualService", r)} ${route.label}`;
         const legacy = route.route.mirrorPercent;
-        if (legacy !== undefined && !isUnknown(legacy) && !(typeof legacy === "number" && Number.isInteger(legacy) && legacy >= 0 && legacy <= 100)) {
+        if (
+            legacy !== undefined &&
+            !isUnknown(legacy) &&
+            !(typeof legacy === "number" && Number.isInteger(legacy) && legacy >= 0 && legacy <= 100)
+        ) {
             out.push(`${where}: mirrorPercent is ${show(legacy)}; it must be an integer from 0 to 100.`);
         }
         const full = fullDestination(route.destinations);
         for (const m of mirrorsOf(route.route)) {
             const p = m.percentage;
-            if (p !== undefined && !isUnknown(p.value) && !(typeof p.value === "number" && Number.isFinite(p.value) && p.value >= 0 && p.value <= 100)) {
+            if (
+                p !== undefined &&
+                !isUnknown(p.value) &&
+                !(typeof p.value === "number" && Number.isFinite(p.value) && p.value >= 0 && p.value <= 100)
+            ) {
                 out.push(`${where}: ${p.field} is ${show(p.value)}; it must be a number from 0 to 100 (the share of requests copied).`);
             }
             if (full === undefined || m.destination === undefined || ns === undefined) {
@@ -59,7 +83,12 @@ export function mirrorViolations(r: { name: string; props: Obj }): string[] {
             const sameSubset =
                 (m.destination.subset === undefined && full.subset === undefined) ||
                 (str(m.destination.subset) !== undefined && str(m.destination.subset) === str(full.subset));
-            if (mirrorHost !== undefined && fullHost !== undefined && resolveHost(mirrorHost, ns) === resolveHost(fullHost, ns) && sameSubset) {
+            if (
+                mirrorHost !== undefined &&
+                fullHost !== undefined &&
+                resolveHost(mirrorHost, ns) === resolveHost(fullHost, ns) &&
+                sameSubset
+            ) {
                 out.push(
                     `${where}: ${m.where} copies traffic to ${destinationLabel(m.destination)}, the destination that already receives 100% of this route's traffic; ` +
                         `mirror to another subset (the canary) or remove the mirror.`,

@@ -117,7 +117,10 @@ export function missingSubsetViolations(resources: readonly ResourceLike[]): Sta
                           `which expands only short names (such as "${rawHost.split(".")[0]}") and takes any host with a dot literally; ` +
                           `write both as the short name or as ${dnsHost(rawHost, ns)}.`
                         : "";
-                out.push({ urn: vs.urn, message: `${head}, but no DestinationRule in the stack has that host, so the subset is undefined.${hint} ${tail}` });
+                out.push({
+                    urn: vs.urn,
+                    message: `${head}, but no DestinationRule in the stack has that host, so the subset is undefined.${hint} ${tail}`,
+                });
                 continue;
             }
             if (chosen.some((rule) => rule.subsets === undefined)) {
@@ -126,7 +129,10 @@ export function missingSubsetViolations(resources: readonly ResourceLike[]): Sta
             const defined = [...new Set(chosen.flatMap((rule) => rule.subsets ?? []))];
             if (!defined.includes(subset)) {
                 const list = defined.length > 0 ? `only subset${defined.length === 1 ? "" : "s"} ${defined.join(", ")}` : "no subsets";
-                out.push({ urn: vs.urn, message: `${head}, but ${chosen.map((rule) => rule.label).join(" and ")} (host ${chosen[0].rawHost}) define${chosen.length === 1 ? "s" : ""} ${list}. ${tail}` });
+                out.push({
+                    urn: vs.urn,
+                    message: `${head}, but ${chosen.map((rule) => rule.label).join(" and ")} (host ${chosen[0].rawHost}) define${chosen.length === 1 ? "s" : ""} ${list}. ${tail}`,
+                });
             }
         }
     }

@@ -29,7 +29,9 @@ export function weightViolations(r: { name: string; props: Obj }): string[] {
             split !== undefined && weights.length > 1 && check.problems.some((p) => p.startsWith("the weights sum"))
                 ? ` Istio would accept this and send ${split.map((p) => `${p}%`).join(" / ")}.`
                 : "";
-        out.push(`${describe("VirtualService", r)} ${route.label}: ${check.problems.join("; ")} (weights found: ${weightsFound(route.destinations)}).${istio}`);
+        out.push(
+            `${describe("VirtualService", r)} ${route.label}: ${check.problems.join("; ")} (weights found: ${weightsFound(route.destinations)}).${istio}`,
+        );
     }
     return out;
 }

@@ -89,8 +89,14 @@ describe("decide's comparisons with the baseline, traffic share estimated from t
         // 5% 5xx and a third of the requests slow: many events per look, where an estimated share matters most.
         const r = falseRejections(runs, 80, 150, 0.1, 0.05, 1 / 3);
         const limit = (name: keyof typeof ALPHA_SHARES) => SETTINGS.alpha * ALPHA_SHARES[name] * runs;
-        assert.ok(r.errors <= limit("errors-vs-baseline"), `errors-vs-baseline rejected ${r.errors}/${runs} runs (limit ${limit("errors-vs-baseline")})`);
-        assert.ok(r.latency <= limit("latency-vs-baseline"), `latency-vs-baseline rejected ${r.latency}/${runs} runs (limit ${limit("latency-vs-baseline")})`);
+        assert.ok(
+            r.errors <= limit("errors-vs-baseline"),
+            `errors-vs-baseline rejected ${r.errors}/${runs} runs (limit ${limit("errors-vs-baseline")})`,
+        );
+        assert.ok(
+            r.latency <= limit("latency-vs-baseline"),
+            `latency-vs-baseline rejected ${r.latency}/${runs} runs (limit ${limit("latency-vs-baseline")})`,
+        );
         // Conditioning on the realised split removes the routing noise, so it is not worse than knowing the split.
         assert.ok(r.errors <= r.errorsTrueShare, `estimated share ${r.errors} vs true share ${r.errorsTrueShare}`);
         assert.ok(r.latency <= r.latencyTrueShare, `estimated share ${r.latency} vs true share ${r.latencyTrueShare}`);

@@ -20,7 +20,9 @@ interface Run {
 
 function runCli(args: string[]): Promise<Run> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "analyze.ts"), ...args], { cwd: ROOT });
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "analyze.ts"), ...args], {
+            cwd: ROOT,
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -67,7 +69,10 @@ describe("the analyze command's flags and exit codes", function () {
         const r = get("badNumbers");
         assert.equal(r.status, 2);
         assert.match(r.stderr, /error: --window: "5x" is not allowed; expected a PromQL duration such as 30s, 1m, 95s or 1h30m/);
-        assert.match(r.stderr, /error: --max-error-rate: "abc" is not allowed; expected a ratio greater than 0 and less than 1, e.g. 0.01 for 1%/);
+        assert.match(
+            r.stderr,
+            /error: --max-error-rate: "abc" is not allowed; expected a ratio greater than 0 and less than 1, e.g. 0.01 for 1%/,
+        );
         assert.match(r.stderr, /error: --min-requests: 2.5 is not allowed; expected a whole number of requests >= 1, e.g. 50/);
         assert.equal(r.stdout, "");
         noStack(r);
@@ -101,7 +106,18 @@ describe("the analyze command's flags and exit codes", function () {
     it("exits 0 on --help and lists every flag", () => {
         const r = get("help");
         assert.equal(r.status, 0);
-        for (const flag of ["--prometheus", "--service", "--baseline", "--canary", "--window", "--max-error-rate", "--max-p99-ms", "--min-requests", "--reporter", "--json"]) {
+        for (const flag of [
+            "--prometheus",
+            "--service",
+            "--baseline",
+            "--canary",
+            "--window",
+            "--max-error-rate",
+            "--max-p99-ms",
+            "--min-requests",
+            "--reporter",
+            "--json",
+        ]) {
             assert.ok(r.stdout.includes(flag), `help lacks ${flag}`);
         }
     });

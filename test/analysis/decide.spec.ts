@@ -19,11 +19,15 @@ function hist(n: number, shares: [number, number, number, number, number]): Buck
 }
 const FAST: [number, number, number, number, number] = [0.2, 0.6, 0.95, 1, 1];
 const version = (requests: number, errors: number, shares = FAST): VersionCounts => ({ requests, errors, buckets: hist(requests, shares) });
-const rejectedFails = (d: ReturnType<typeof decide>): string[] => d.tests.filter((t) => t.purpose === "fail" && t.rejected).map((t) => t.name);
+const rejectedFails = (d: ReturnType<typeof decide>): string[] =>
+    d.tests.filter((t) => t.purpose === "fail" && t.rejected).map((t) => t.name);
 
 describe("decide (the verdict from counts)", () => {
     it("splits alpha completely between the failing tests", () => {
-        assert.equal(Object.values(ALPHA_SHARES).reduce((a, b) => a + b, 0), 1);
+        assert.equal(
+            Object.values(ALPHA_SHARES).reduce((a, b) => a + b, 0),
+            1,
+        );
     });
 
     it("rolls back a canary with 5.5% 5xx against a 0.5% baseline", () => {
@@ -41,7 +45,10 @@ describe("decide (the verdict from counts)", () => {
     it("stays inconclusive on the same healthy ratios with too little evidence for a pass", () => {
         const d = decide(version(100, 0), version(900, 4), SETTINGS);
         assert.equal(d.verdict, "inconclusive");
-        assert.match(d.reasons.join("\n"), /not yet enough evidence that the canary 5xx ratio 0\.00% stays below baseline 0\.44% \+ margin 1\.00% = 1\.44%/);
+        assert.match(
+            d.reasons.join("\n"),
+            /not yet enough evidence that the canary 5xx ratio 0\.00% stays below baseline 0\.44% \+ margin 1\.00% = 1\.44%/,
+        );
     });
 
     it("never passes below min-requests, even with perfect numbers", () => {
@@ -100,13 +107,24 @@ describe("decide's evidence", () => {
         const t = d.tests.find((x) => x.name === "errors-vs-baseline");
         assert.ok(t !== undefined);
         assert.deepEqual([t.level, t.threshold], [0.02, 50]);
-        assert.match(t.summary, /^canary "v2" 5xx ratio 0\.50% is not credibly higher than baseline "v1" 0\.50% \(e-value \d\.\d\d < 50\.00\)$/);
+        assert.match(
+            t.summary,
+            /^canary "v2" 5xx ratio 0\.50% is not credibly higher than baseline "v1" 0\.50% \(e-value \d\.\d\d < 50\.00\)$/,
+        );
     });
 });
 
 describe("decide with histograms that bucket differently", () => {
     it("compares latency only on the boundaries both versions have", () => {
-        const canary: VersionCounts = { requests: 1000, errors: 0, buckets: [{ le: 25, count: 600 }, { le: 100, count: 1000 }, { le: Infinity, count: 1000 }] };
+        const canary: VersionCounts = {
+            requests: 1000,
+            errors: 0,
+            buckets: [
+                { le: 25, count: 600 },
+                { le: 100, count: 1000 },
+                { le: Infinity, count: 1000 },
+            ],
+        };
         const d = decide(canary, version(9000, 0), SETTINGS);
         assert.equal(d.latencyComparisonMs, 25);
         assert.notEqual(d.verdict, "fail");

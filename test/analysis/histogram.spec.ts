@@ -1,5 +1,12 @@
 import * as assert from "node:assert/strict";
-import { Bucket, histogramQuantile, interpolatedCdf, medianBoundary, normalizeBuckets, smallestBoundaryAtLeast } from "../../analysis/histogram";
+import {
+    Bucket,
+    histogramQuantile,
+    interpolatedCdf,
+    medianBoundary,
+    normalizeBuckets,
+    smallestBoundaryAtLeast,
+} from "../../analysis/histogram";
 
 const h = (pairs: Array<[number, number]>): Bucket[] => pairs.map(([le, count]) => ({ le, count }));
 
@@ -24,27 +31,84 @@ describe("histogram helpers", () => {
     });
 
     it("answers the highest finite boundary when the quantile falls into +Inf", () => {
-        assert.equal(histogramQuantile(0.99, h([[10, 50], [25, 90], [Infinity, 100]])), 25);
+        assert.equal(
+            histogramQuantile(
+                0.99,
+                h([
+                    [10, 50],
+                    [25, 90],
+                    [Infinity, 100],
+                ]),
+            ),
+            25,
+        );
     });
 
     it("has no quantile without observations", () => {
-        assert.equal(histogramQuantile(0.99, h([[10, 0], [Infinity, 0]])), null);
+        assert.equal(
+            histogramQuantile(
+                0.99,
+                h([
+                    [10, 0],
+                    [Infinity, 0],
+                ]),
+            ),
+            null,
+        );
     });
 
     it("rounds extrapolated counts and makes them cumulative again", () => {
-        const r = normalizeBuckets(h([[Infinity, 99.6], [10, 10.4], [25, 9.9]]));
+        const r = normalizeBuckets(
+            h([
+                [Infinity, 99.6],
+                [10, 10.4],
+                [25, 9.9],
+            ]),
+        );
         assert.ok("buckets" in r);
-        assert.deepEqual(r.buckets, h([[10, 10], [25, 10], [Infinity, 100]]));
+        assert.deepEqual(
+            r.buckets,
+            h([
+                [10, 10],
+                [25, 10],
+                [Infinity, 100],
+            ]),
+        );
     });
 
     it("refuses buckets without +Inf, naming the problem", () => {
-        assert.deepEqual(normalizeBuckets(h([[10, 1], [25, 2]])), { problem: "the histogram has no +Inf bucket" });
-        assert.deepEqual(normalizeBuckets(h([[10, NaN], [Infinity, 2]])), { problem: "bucket le=10 has count NaN" });
+        assert.deepEqual(
+            normalizeBuckets(
+                h([
+                    [10, 1],
+                    [25, 2],
+                ]),
+            ),
+            { problem: "the histogram has no +Inf bucket" },
+        );
+        assert.deepEqual(
+            normalizeBuckets(
+                h([
+                    [10, NaN],
+                    [Infinity, 2],
+                ]),
+            ),
+            { problem: "bucket le=10 has count NaN" },
+        );
     });
 
     it("picks the boundary closest to the median", () => {
         assert.equal(medianBoundary(buckets), 25);
-        assert.equal(medianBoundary(h([[10, 0], [25, 100], [Infinity, 100]])), null);
+        assert.equal(
+            medianBoundary(
+                h([
+                    [10, 0],
+                    [25, 100],
+                    [Infinity, 100],
+                ]),
+            ),
+            null,
+        );
     });
 
     it("inverts histogram_quantile with its interpolated CDF", () => {

@@ -1,5 +1,12 @@
 import * as assert from "node:assert/strict";
-import { AnalysisOptions, InvalidAnalysisOptionsError, analyze, parsePromDuration, resolveAnalysisOptions, validateAnalysisOptions } from "../../analysis";
+import {
+    AnalysisOptions,
+    InvalidAnalysisOptionsError,
+    analyze,
+    parsePromDuration,
+    resolveAnalysisOptions,
+    validateAnalysisOptions,
+} from "../../analysis";
 
 const VALID: AnalysisOptions = {
     prometheusUrl: "http://prometheus.istio-system:9090",
@@ -13,7 +20,19 @@ describe("analysis options", () => {
         assert.deepEqual(validateAnalysisOptions(VALID), []);
         const r = resolveAnalysisOptions(VALID);
         assert.deepEqual(
-            [r.window, r.windowSeconds, r.maxErrorRate, r.maxP99Ms, r.minRequests, r.reporter, r.alpha, r.beta, r.timeoutMs, r.errorRateMargin, r.latencyMargin],
+            [
+                r.window,
+                r.windowSeconds,
+                r.maxErrorRate,
+                r.maxP99Ms,
+                r.minRequests,
+                r.reporter,
+                r.alpha,
+                r.beta,
+                r.timeoutMs,
+                r.errorRateMargin,
+                r.latencyMargin,
+            ],
             ["1m", 60, 0.01, 200, 50, "destination", 0.05, 0.2, 10000, 0.01, 0.25],
         );
     });
@@ -81,7 +100,9 @@ describe("analysis options", () => {
     it("makes analyze reject invalid options before querying anything", async () => {
         await assert.rejects(analyze({ ...VALID, prometheusUrl: "not a url" }), (e: unknown) => {
             assert.ok(e instanceof InvalidAnalysisOptionsError);
-            assert.deepEqual(e.problems, ['prometheusUrl: "not a url" is not allowed; expected an http:// or https:// URL with a host, e.g. http://prometheus.istio-system:9090']);
+            assert.deepEqual(e.problems, [
+                'prometheusUrl: "not a url" is not allowed; expected an http:// or https:// URL with a host, e.g. http://prometheus.istio-system:9090',
+            ]);
             return true;
         });
     });

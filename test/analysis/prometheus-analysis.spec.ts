@@ -44,7 +44,8 @@ describe("analysis against a real Prometheus", function () {
         time,
         ...extra,
     });
-    const failing = (r: AnalysisResult): string[] => r.statistics.tests.filter((t) => t.purpose === "fail" && t.rejected).map((t) => t.name);
+    const failing = (r: AnalysisResult): string[] =>
+        r.statistics.tests.filter((t) => t.purpose === "fail" && t.rejected).map((t) => t.name);
 
     before(async function () {
         this.timeout(90_000);
@@ -55,7 +56,9 @@ describe("analysis against a real Prometheus", function () {
         await p.waitFor(
             `${WINDOW_S} s of scraped samples`,
             async () => {
-                const r = await p.query(`count_over_time(istio_requests_total{destination_service="${svc("healthy")}",destination_version="v1",response_code="200"}[${WINDOW}])`);
+                const r = await p.query(
+                    `count_over_time(istio_requests_total{destination_service="${svc("healthy")}",destination_version="v1",response_code="200"}[${WINDOW}])`,
+                );
                 return r.length === 1 && r[0].value >= WINDOW_S;
             },
             60_000,
@@ -129,13 +132,19 @@ describe("analysis against a real Prometheus", function () {
         const p = prom as RunningPrometheus;
         const q = `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{destination_service="${svc("slow")}",destination_version="v2"}[${WINDOW}])))`;
         const expected = (await p.query(q, time))[0].value;
-        assert.ok(r.canary.p99Ms !== null && Math.abs(r.canary.p99Ms - expected) / expected < 0.01, `ours ${r.canary.p99Ms} vs Prometheus ${expected}`);
+        assert.ok(
+            r.canary.p99Ms !== null && Math.abs(r.canary.p99Ms - expected) / expected < 0.01,
+            `ours ${r.canary.p99Ms} vs Prometheus ${expected}`,
+        );
     });
 
     it("matches a version name with quotes and a backslash literally", async () => {
         const r = await analyze(options("hostile", { canary: QUOTED_VERSION, minRequests: 10 }));
         // The quoted version gets 60 req/s, v1 and v2 600 req/s each: only its own series were counted.
-        assert.ok(r.canary.requests > 0.5 * 60 * WINDOW_S && r.canary.requests < 1.5 * 60 * WINDOW_S, `canary requests ${r.canary.requests}`);
+        assert.ok(
+            r.canary.requests > 0.5 * 60 * WINDOW_S && r.canary.requests < 1.5 * 60 * WINDOW_S,
+            `canary requests ${r.canary.requests}`,
+        );
         assert.ok(r.queries.canaryRequests.includes(`destination_version="${escapeLabelValue(QUOTED_VERSION)}"`));
         assert.ok(r.queries.canaryRequests.includes('destination_version="v3\\"quoted\\\\name"'));
     });
@@ -162,20 +171,38 @@ describe("analysis against a real Prometheus", function () {
         const r = await analyze({ ...options("healthy"), prometheusUrl: url, timeoutMs: 2000 });
         assert.equal(r.verdict, "inconclusive");
         assert.equal(r.queryErrors.length, 4);
-        assert.match(r.reasons[0], new RegExp(`Prometheus query for canary "v2" requests failed at ${url.replace(/\./g, "\\.")}: connection (refused|reset)`));
+        assert.match(
+            r.reasons[0],
+            new RegExp(`Prometheus query for canary "v2" requests failed at ${url.replace(/\./g, "\\.")}: connection (refused|reset)`),
+        );
     });
 
     describe("the analyze command", () => {
         const cli = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
             const root = path.resolve(__dirname, "..", "..");
-            const res = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "cli", "analyze.ts"), ...args], {
-                cwd: root,
-                encoding: "utf8",
-                timeout: 30_000,
-            });
+            const res = spawnSync(
+                process.execPath,
+                ["-r", "ts-node/register/transpile-only", path.join(root, "cli", "analyze.ts"), ...args],
+                {
+                    cwd: root,
+                    encoding: "utf8",
+                    timeout: 30_000,
+                },
+            );
             return { status: res.status, stdout: res.stdout, stderr: res.stderr };
         };
-        const flags = (service: string): string[] => ["--prometheus", (prom as RunningPrometheus).url, "--service", svc(service), "--baseline", "v1", "--canary", "v2", "--window", "15s"];
+        const flags = (service: string): string[] => [
+            "--prometheus",
+            (prom as RunningPrometheus).url,
+            "--service",
+            svc(service),
+            "--baseline",
+            "v1",
+            "--canary",
+            "v2",
+            "--window",
+            "15s",
+        ];
 
         it("exits 0 and prints one JSON object with the verdict and evidence for a healthy canary", function () {
             this.timeout(30_000);

@@ -11,7 +11,10 @@ import { analyze, AnalysisResult } from "../../analysis";
 type Mode = "healthy" | "http500" | "notJson" | "nan" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty";
 
 const vector = (samples: Array<[Record<string, string>, string]>): string =>
-    JSON.stringify({ status: "success", data: { resultType: "vector", result: samples.map(([metric, v]) => ({ metric, value: [1700000000, v] })) } });
+    JSON.stringify({
+        status: "success",
+        data: { resultType: "vector", result: samples.map(([metric, v]) => ({ metric, value: [1700000000, v] })) },
+    });
 
 function healthyAnswer(query: string): string {
     if (query.includes("_bucket")) {
@@ -86,7 +89,10 @@ describe("analysis when Prometheus misbehaves", () => {
     it("is inconclusive on HTTP 500 and quotes Prometheus's error", async () => {
         const r = await run("http500");
         assert.equal(r.verdict, "inconclusive");
-        assert.match(r.reasons[0], /Prometheus query for canary "v2" requests failed at http:\/\/127\.0\.0\.1:\d+: HTTP 500: storage is on fire/);
+        assert.match(
+            r.reasons[0],
+            /Prometheus query for canary "v2" requests failed at http:\/\/127\.0\.0\.1:\d+: HTTP 500: storage is on fire/,
+        );
     });
 
     it("is inconclusive on an answer that is not JSON", async () => {

@@ -9,7 +9,10 @@ describe("PromQL built by the analysis", () => {
 
     it("keeps a hostile version inside one label matcher", () => {
         const q = requestsByCodeQuery({ reporter: "destination", service: "s", version: 'x"} or vector(1) or up{a="' }, "1m");
-        assert.equal(q, 'sum by (response_code) (increase(istio_requests_total{reporter="destination",destination_service="s",destination_version="x\\"} or vector(1) or up{a=\\""}[1m]))');
+        assert.equal(
+            q,
+            'sum by (response_code) (increase(istio_requests_total{reporter="destination",destination_service="s",destination_version="x\\"} or vector(1) or up{a=\\""}[1m]))',
+        );
     });
 
     it("reads the latency histogram by le with the same matchers", () => {
@@ -20,6 +23,14 @@ describe("PromQL built by the analysis", () => {
     });
 
     it("counts only 5xx response codes as errors", () => {
-        assert.deepEqual(["500", "503", "599", "404", "0", "5000", undefined].map(isServerErrorCode), [true, true, true, false, false, false, false]);
+        assert.deepEqual(["500", "503", "599", "404", "0", "5000", undefined].map(isServerErrorCode), [
+            true,
+            true,
+            true,
+            false,
+            false,
+            false,
+            false,
+        ]);
     });
 });

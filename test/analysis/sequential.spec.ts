@@ -31,7 +31,11 @@ describe("bernoulliMixtureTest (anytime-valid one-sided test on counts)", () => 
                     n++;
                     if (rand() < p0) k++;
                 }
-                if (!oursRejected && bernoulliMixtureTest({ successes: k, trials: n, nullProbability: p0, side: "greater" }).eValue >= 1 / alpha) oursRejected = true;
+                if (
+                    !oursRejected &&
+                    bernoulliMixtureTest({ successes: k, trials: n, nullProbability: p0, side: "greater" }).eValue >= 1 / alpha
+                )
+                    oursRejected = true;
                 if ((k - n * p0) / Math.sqrt(n * p0 * (1 - p0)) > 1.645) naiveRejected = true;
             }
             if (oursRejected) ours++;
@@ -61,7 +65,8 @@ describe("bernoulliMixtureTest (anytime-valid one-sided test on counts)", () => 
     });
 
     it("gives less evidence against a null boundary further from the data", () => {
-        const e = (p0: number): number => bernoulliMixtureTest({ successes: 20, trials: 100, nullProbability: p0, side: "greater" }).logEValue;
+        const e = (p0: number): number =>
+            bernoulliMixtureTest({ successes: 20, trials: 100, nullProbability: p0, side: "greater" }).logEValue;
         assert.ok(e(0.05) > e(0.1) && e(0.1) > e(0.15));
     });
 
@@ -72,8 +77,14 @@ describe("bernoulliMixtureTest (anytime-valid one-sided test on counts)", () => 
     });
 
     it("rejects inputs out of range, naming them", () => {
-        assert.throws(() => bernoulliMixtureTest({ successes: 5, trials: 3, nullProbability: 0.1, side: "greater" }), /successes must be between 0 and trials \(3\), got 5/);
-        assert.throws(() => bernoulliMixtureTest({ successes: 0, trials: 3, nullProbability: 1, side: "greater" }), /nullProbability must be strictly between 0 and 1, got 1/);
+        assert.throws(
+            () => bernoulliMixtureTest({ successes: 5, trials: 3, nullProbability: 0.1, side: "greater" }),
+            /successes must be between 0 and trials \(3\), got 5/,
+        );
+        assert.throws(
+            () => bernoulliMixtureTest({ successes: 0, trials: 3, nullProbability: 1, side: "greater" }),
+            /nullProbability must be strictly between 0 and 1, got 1/,
+        );
     });
 });
 

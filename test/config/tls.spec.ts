@@ -14,9 +14,30 @@ const HOSTS = ["a.example.com"];
 function chain(): { leaf: string; leafKey: string; ca: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-chain-"));
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30"];
-    execFileSync("openssl", ["req", "-x509", ...ec, "-keyout", `${dir}/ca.key`, "-out", `${dir}/ca.pem`, "-subj", "/CN=Test CA"], { stdio: "ignore" });
-    execFileSync("openssl", ["req", "-x509", ...ec, "-keyout", `${dir}/leaf.key`, "-out", `${dir}/leaf.pem`, "-subj", "/CN=a.example.com",
-        "-addext", "subjectAltName=DNS:a.example.com", "-CA", `${dir}/ca.pem`, "-CAkey", `${dir}/ca.key`], { stdio: "ignore" });
+    execFileSync("openssl", ["req", "-x509", ...ec, "-keyout", `${dir}/ca.key`, "-out", `${dir}/ca.pem`, "-subj", "/CN=Test CA"], {
+        stdio: "ignore",
+    });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            ...ec,
+            "-keyout",
+            `${dir}/leaf.key`,
+            "-out",
+            `${dir}/leaf.pem`,
+            "-subj",
+            "/CN=a.example.com",
+            "-addext",
+            "subjectAltName=DNS:a.example.com",
+            "-CA",
+            `${dir}/ca.pem`,
+            "-CAkey",
+            `${dir}/ca.key`,
+        ],
+        { stdio: "ignore" },
+    );
     const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
     const result = { leaf: read("leaf.pem"), leafKey: read("leaf.key"), ca: read("ca.pem") };
     fs.rmSync(dir, { recursive: true, force: true });
@@ -39,7 +60,10 @@ describe("TLS material checks", () => {
     it("rejects a chain out of order, naming the certificates", () => {
         const c = chain();
         const problems = validateTlsMaterial(c.ca + c.leaf, c.leafKey, HOSTS);
-        assert.ok(problems.some((p) => /^istio-canary:tlsCert certificate 2 \(subject CN=a.example.com\) did not issue certificate 1/.test(p)), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => /^istio-canary:tlsCert certificate 2 \(subject CN=a.example.com\) did not issue certificate 1/.test(p)),
+            problems.join("\n"),
+        );
     });
 
     it("rejects a chain whose next certificate has the issuer's name but did not sign it", () => {
@@ -66,7 +90,10 @@ describe("TLS material checks", () => {
         const broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         const problems = validateTlsMaterial(broken, good.key, HOSTS);
         assert.equal(problems.length, 1);
-        assert.match(problems[0], /^istio-canary:tlsCert certificate 1 of 1 does not parse \(.+\); it must be a valid X.509 certificate in PEM$/);
+        assert.match(
+            problems[0],
+            /^istio-canary:tlsCert certificate 1 of 1 does not parse \(.+\); it must be a valid X.509 certificate in PEM$/,
+        );
     });
 
     it("rejects a key that is not PEM, without echoing it", () => {
@@ -80,7 +107,10 @@ describe("TLS material checks", () => {
         const inSixtyDays = new Date(Date.now() + 60 * 86400_000);
         const problems = validateTlsMaterial(good.cert, good.key, HOSTS, inSixtyDays);
         assert.equal(problems.length, 1);
-        assert.match(problems[0], /^istio-canary:tlsCert the leaf certificate \(certificate 1\) \(subject CN=a.example.com\) expired on .+; renew it$/);
+        assert.match(
+            problems[0],
+            /^istio-canary:tlsCert the leaf certificate \(certificate 1\) \(subject CN=a.example.com\) expired on .+; renew it$/,
+        );
     });
 
     it("rejects a key that does not match the certificate", () => {

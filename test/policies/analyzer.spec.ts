@@ -25,10 +25,13 @@ const POLICIES: AnalyzerPolicyInfo[] = [
 describe("analyzer (lib/analyzer.ts)", () => {
     describe("parsePolicyConfig, as the engine reads --policy-pack-config", () => {
         it("takes a level string or an object with enforcementLevel and properties", () => {
-            assert.deepEqual(parsePolicyConfig('{"all": "mandatory", "a": {"enforcementLevel": "advisory", "limit": 3}, "b": {}}', "f.json"), {
-                all: { enforcementLevel: "mandatory" },
-                a: { enforcementLevel: "advisory", properties: { limit: 3 } },
-            });
+            assert.deepEqual(
+                parsePolicyConfig('{"all": "mandatory", "a": {"enforcementLevel": "advisory", "limit": 3}, "b": {}}', "f.json"),
+                {
+                    all: { enforcementLevel: "mandatory" },
+                    a: { enforcementLevel: "advisory", properties: { limit: 3 } },
+                },
+            );
         });
 
         it("treats an empty file as no config", () => {
@@ -38,15 +41,22 @@ describe("analyzer (lib/analyzer.ts)", () => {
         it("rejects a bad level, naming the file and the key", () => {
             assert.throws(() => parsePolicyConfig('{"virtualservice-weights": "strict"}', "prod.json"), {
                 name: "PolicyConfigError",
-                message: 'prod.json: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled',
+                message:
+                    'prod.json: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled',
             });
-            assert.throws(() => parsePolicyConfig('{"a": {"enforcementLevel": 1}}', "p.json"), /p\.json: "a"\.enforcementLevel is 1; it must be one of/);
+            assert.throws(
+                () => parsePolicyConfig('{"a": {"enforcementLevel": 1}}', "p.json"),
+                /p\.json: "a"\.enforcementLevel is 1; it must be one of/,
+            );
         });
 
         it("rejects invalid JSON and non-objects", () => {
             assert.throws(() => parsePolicyConfig("{", "p.json"), /^PolicyConfigError: p\.json is not valid JSON/);
             assert.throws(() => parsePolicyConfig("[]", "p.json"), /p\.json must be a JSON object of policy names to enforcement levels/);
-            assert.throws(() => parsePolicyConfig('{"a": 3}', "p.json"), /p\.json: "a" is 3; it must be an enforcement level string or an object/);
+            assert.throws(
+                () => parsePolicyConfig('{"a": 3}', "p.json"),
+                /p\.json: "a" is 3; it must be an enforcement level string or an object/,
+            );
         });
 
         it("reports a missing file by name", () => {
@@ -64,7 +74,11 @@ describe("analyzer (lib/analyzer.ts)", () => {
         });
 
         it("applies all, then per-policy levels on top of it", () => {
-            const config = reconcilePolicyConfig(POLICIES, {}, { all: { enforcementLevel: "disabled" }, "container-images-pinned": { enforcementLevel: "mandatory" } });
+            const config = reconcilePolicyConfig(
+                POLICIES,
+                {},
+                { all: { enforcementLevel: "disabled" }, "container-images-pinned": { enforcementLevel: "mandatory" } },
+            );
             assert.equal(config["virtualservice-weights"].enforcementLevel, "disabled");
             assert.equal(config["container-images-pinned"].enforcementLevel, "mandatory");
         });
@@ -75,13 +89,17 @@ describe("analyzer (lib/analyzer.ts)", () => {
         });
 
         it("finds config keys that name no policy (the engine ignores such typos)", () => {
-            assert.deepEqual(unknownPolicyNames(POLICIES, { all: {}, "virtualservice-weight": {}, "container-images-pinned": {} }), ["virtualservice-weight"]);
+            assert.deepEqual(unknownPolicyNames(POLICIES, { all: {}, "virtualservice-weight": {}, "container-images-pinned": {} }), [
+                "virtualservice-weight",
+            ]);
         });
     });
 
     it("parses type and name out of a URN with a parent chain", () => {
         assert.deepEqual(
-            parseUrn("urn:pulumi:dev::istio-canary::istio-canary:traffic:Traffic$kubernetes:networking.istio.io/v1:VirtualService::myapp-vs"),
+            parseUrn(
+                "urn:pulumi:dev::istio-canary::istio-canary:traffic:Traffic$kubernetes:networking.istio.io/v1:VirtualService::myapp-vs",
+            ),
             { type: "kubernetes:networking.istio.io/v1:VirtualService", name: "myapp-vs" },
         );
         assert.deepEqual(parseUrn(""), { type: "", name: "" });
@@ -89,7 +107,10 @@ describe("analyzer (lib/analyzer.ts)", () => {
 
     it("refuses to start a directory that is not a policy pack", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "not-a-pack-"));
-        await assert.rejects(PolicyPackProcess.start(dir), (e: Error) => e instanceof PolicyPackError && e.message === `${dir} is not a policy pack: it has no PulumiPolicy.yaml`);
+        await assert.rejects(
+            PolicyPackProcess.start(dir),
+            (e: Error) => e instanceof PolicyPackError && e.message === `${dir} is not a policy pack: it has no PulumiPolicy.yaml`,
+        );
     });
 
     it("reports a policy that throws as a PolicyPackError naming the policy, without stack frames, and ends the pack", async () => {
@@ -102,14 +123,25 @@ describe("analyzer (lib/analyzer.ts)", () => {
                 'new PolicyPack("throwing", { policies: [{ name: "always-throws", description: "Throws.", validateResource: () => { throw new Error("bug in the policy"); } }] });\n',
         );
         const nodePath = path.join(PROJECT_ROOT, "node_modules");
-        const resource = { urn: "urn:pulumi:dev::p::kubernetes:core/v1:Namespace::ns", type: "kubernetes:core/v1:Namespace", name: "ns", inputs: {} };
-        await assert.rejects(analyzeResources(dir, [resource], { start: { env: { NODE_PATH: nodePath }, startTimeoutMs: 60_000 } }), (e: Error) => {
-            assert.ok(e instanceof PolicyPackError);
-            assert.match(e.message, /Analyze\(urn:pulumi:dev::p::kubernetes:core\/v1:Namespace::ns\) failed: .*policy 'always-throws' from policy pack 'throwing@v0\.0\.1'/s);
-            assert.match(e.message, /Error: bug in the policy/);
-            assert.doesNotMatch(e.message, /^\s+at /m);
-            return true;
-        });
+        const resource = {
+            urn: "urn:pulumi:dev::p::kubernetes:core/v1:Namespace::ns",
+            type: "kubernetes:core/v1:Namespace",
+            name: "ns",
+            inputs: {},
+        };
+        await assert.rejects(
+            analyzeResources(dir, [resource], { start: { env: { NODE_PATH: nodePath }, startTimeoutMs: 60_000 } }),
+            (e: Error) => {
+                assert.ok(e instanceof PolicyPackError);
+                assert.match(
+                    e.message,
+                    /Analyze\(urn:pulumi:dev::p::kubernetes:core\/v1:Namespace::ns\) failed: .*policy 'always-throws' from policy pack 'throwing@v0\.0\.1'/s,
+                );
+                assert.match(e.message, /Error: bug in the policy/);
+                assert.doesNotMatch(e.message, /^\s+at /m);
+                return true;
+            },
+        );
         // The pack was stopped on the error path: no run-policy-pack child of this process is left.
         const children = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" });
         assert.doesNotMatch(children, /run-policy-pack/);

@@ -18,11 +18,15 @@ interface Result {
 
 function policyCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "cli", "policy.ts"), ...args], {
-            cwd: PROJECT_ROOT,
-            env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json"), ...env },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        const child = spawn(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "cli", "policy.ts"), ...args],
+            {
+                cwd: PROJECT_ROOT,
+                env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json"), ...env },
+                stdio: ["ignore", "pipe", "pipe"],
+            },
+        );
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -51,7 +55,10 @@ describe("npm run policy (cli/policy.ts)", function () {
     before(async () => {
         // The two full runs (program + pack) go in parallel to keep the suite short.
         const prodWithLatest = stackDir("prod", "prod", (t) => t.replace("jamaldevsecops/myapp:v1", "jamaldevsecops/myapp:latest"));
-        [dev, latest] = await Promise.all([policyCli(["--stack", "dev", "--json"]), policyCli(["--stack", "prod", "--config-dir", prodWithLatest])]);
+        [dev, latest] = await Promise.all([
+            policyCli(["--stack", "dev", "--json"]),
+            policyCli(["--stack", "prod", "--config-dir", prodWithLatest]),
+        ]);
     });
 
     it("passes the committed dev stack and prints the report as JSON", () => {
@@ -79,7 +86,10 @@ describe("npm run policy (cli/policy.ts)", function () {
         const dir = stackDir("canary", "dev", (t) => t.replace("weight: 10", "weight: 20"));
         const r = await policyCli(["--stack", "canary", "--config-dir", dir]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /^error: stack canary: invalid stack configuration \(1 problem\):\n {2}- istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100\n/);
+        assert.match(
+            r.stderr,
+            /^error: stack canary: invalid stack configuration \(1 problem\):\n {2}- istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100\n/,
+        );
         assert.match(r.stderr, /no resource reached the policy pack/);
         assert.doesNotMatch(r.stderr, NO_STACK_TRACE);
     });
@@ -111,6 +121,9 @@ describe("npm run policy (cli/policy.ts)", function () {
         fs.writeFileSync(file, JSON.stringify({ "virtualservice-weights": "strict" }));
         const r = await policyCli(["--stack", "dev", "--policy-config", file]);
         assert.equal(r.code, 2);
-        assert.equal(r.stderr, `error: ${file}: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled\n`);
+        assert.equal(
+            r.stderr,
+            `error: ${file}: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled\n`,
+        );
     });
 });

@@ -6,7 +6,14 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AnalyzerInputResource, PolicyConfigError, PolicyPackProcess, PolicyViolation, analyzeResources, readPolicyConfigFile } from "../../lib/analyzer";
+import {
+    AnalyzerInputResource,
+    PolicyConfigError,
+    PolicyPackProcess,
+    PolicyViolation,
+    analyzeResources,
+    readPolicyConfigFile,
+} from "../../lib/analyzer";
 import { RecordedResource, runStackOffline } from "../../lib/offline";
 import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../lib/policy-check";
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
@@ -92,7 +99,11 @@ describe("policy pack end to end over the Analyzer protocol", function () {
     }
 
     it("fails a stack whose VirtualService weights are 90/20, with the message, as a mandatory violation", async () => {
-        const resources = devWith("kubernetes:networking.istio.io/v1:VirtualService", "myapp-vs", (i) => (i.spec.http[0].route[1].weight = 20));
+        const resources = devWith(
+            "kubernetes:networking.istio.io/v1:VirtualService",
+            "myapp-vs",
+            (i) => (i.spec.http[0].route[1].weight = 20),
+        );
         const report = await checkResources("dev", resources, { pack, policyConfig: readPolicyConfigFile(stackPolicyConfigFile("dev")) });
         assert.equal(report.passed, false);
         assert.equal(report.violations.length, 1);
@@ -109,7 +120,10 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         );
         const text = formatPolicyReport(report);
         assert.match(text, /❌ istio-canary-policies@v0\.1\.0/);
-        assert.match(text, / {8}- \[mandatory\] {2}virtualservice-weights {2}\(kubernetes:networking\.istio\.io\/v1:VirtualService: myapp-vs\)\n {10}Every http, tcp and tls route/);
+        assert.match(
+            text,
+            / {8}- \[mandatory\] {2}virtualservice-weights {2}\(kubernetes:networking\.istio\.io\/v1:VirtualService: myapp-vs\)\n {10}Every http, tcp and tls route/,
+        );
         assert.match(text, /FAILED: 1 mandatory and 0 advisory policy violation in stack dev/);
     });
 
@@ -126,7 +140,10 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         const resources = devWith("kubernetes:core/v1:Secret", "tls-secret", (i) => (i.metadata.namespace = "default"));
         const { violations } = await analyze(resources);
         assert.deepEqual(summary(violations), ["mandatory gateway-tls-secret-exists myapp-gateway"]);
-        assert.match(violations[0].message, /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system.*Secret default\/apsis-tls exists/);
+        assert.match(
+            violations[0].message,
+            /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system.*Secret default\/apsis-tls exists/,
+        );
     });
 
     it("catches a gateway release whose pods the Gateway's selector does not match", async () => {
@@ -145,7 +162,11 @@ describe("policy pack end to end over the Analyzer protocol", function () {
     });
 
     it("reports an unpinned image as advisory with dev's config and as mandatory with prod's", async () => {
-        const resources = devWith("kubernetes:apps/v1:Deployment", "myapp-v2", (i) => (i.spec.template.spec.containers[0].image = "jamaldevsecops/myapp:latest"));
+        const resources = devWith(
+            "kubernetes:apps/v1:Deployment",
+            "myapp-v2",
+            (i) => (i.spec.template.spec.containers[0].image = "jamaldevsecops/myapp:latest"),
+        );
         assert.deepEqual(summary((await analyze(resources)).violations), ["advisory container-images-pinned myapp-v2"]);
         const prod = await checkResources("prod", resources, { pack, policyConfig: readPolicyConfigFile(stackPolicyConfigFile("prod")) });
         assert.deepEqual(summary(prod.violations), ["mandatory container-images-pinned myapp-v2"]);
@@ -153,17 +174,30 @@ describe("policy pack end to end over the Analyzer protocol", function () {
     });
 
     it("applies all and per-policy levels from the policy config", async () => {
-        const resources = devWith("kubernetes:networking.istio.io/v1:VirtualService", "myapp-vs", (i) => (i.spec.http[0].route[1].weight = 20));
+        const resources = devWith(
+            "kubernetes:networking.istio.io/v1:VirtualService",
+            "myapp-vs",
+            (i) => (i.spec.http[0].route[1].weight = 20),
+        );
         assert.deepEqual(summary((await analyze(resources, { all: { enforcementLevel: "disabled" } })).violations), []);
-        const report = await checkResources("dev", resources, { pack, policyConfig: { "virtualservice-weights": { enforcementLevel: "advisory" } } });
+        const report = await checkResources("dev", resources, {
+            pack,
+            policyConfig: { "virtualservice-weights": { enforcementLevel: "advisory" } },
+        });
         assert.deepEqual(summary(report.violations), ["advisory virtualservice-weights myapp-vs"]);
         assert.equal(report.passed, true);
     });
 
     it("refuses a policy config that names a policy the pack does not have", async () => {
         await assert.rejects(
-            checkResources("dev", dev, { pack, policyConfig: { "virtualservice-weight": { enforcementLevel: "mandatory" } }, policyConfigFile: "typo.json" }),
-            (e: Error) => e instanceof PolicyConfigError && /^typo\.json names "virtualservice-weight", which is not a policy of istio-canary-policies; its policies: /.test(e.message),
+            checkResources("dev", dev, {
+                pack,
+                policyConfig: { "virtualservice-weight": { enforcementLevel: "mandatory" } },
+                policyConfigFile: "typo.json",
+            }),
+            (e: Error) =>
+                e instanceof PolicyConfigError &&
+                /^typo\.json names "virtualservice-weight", which is not a policy of istio-canary-policies; its policies: /.test(e.message),
         );
     });
 

@@ -2,7 +2,14 @@
  * Hand-built resources shaped as the engine sends them to a policy pack, one compliant stack to
  * start every failing case from, and helpers that call a policy's validate function directly.
  */
-import type { Policy, PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 
 /** The preview sentinel for an unknown value. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -28,7 +35,12 @@ export function resource(type: string, name: string, props: Record<string, any>)
 }
 
 /** An Istio networking object, as a CustomResource of `apiVersion` registers it. */
-export function istio(kind: string, name: string, spec: Record<string, any>, opts: { apiVersion?: string; namespace?: string; metaName?: string } = {}): Fixture {
+export function istio(
+    kind: string,
+    name: string,
+    spec: Record<string, any>,
+    opts: { apiVersion?: string; namespace?: string; metaName?: string } = {},
+): Fixture {
     const apiVersion = opts.apiVersion ?? "networking.istio.io/v1";
     return resource(`kubernetes:${apiVersion}:${kind}`, name, {
         apiVersion,
@@ -48,7 +60,12 @@ export function dest(subset: string | undefined, weight?: unknown, host = HOST):
 
 /** A VirtualService with http routes. */
 export function virtualService(http: Record<string, any>[], extra: Record<string, any> = {}, opts: { apiVersion?: string } = {}): Fixture {
-    return istio("VirtualService", "myapp-vs", { hosts: ["dev.myapp.example.com", HOST], gateways: ["default/myapp-gateway", "mesh"], http, ...extra }, opts);
+    return istio(
+        "VirtualService",
+        "myapp-vs",
+        { hosts: ["dev.myapp.example.com", HOST], gateways: ["default/myapp-gateway", "mesh"], http, ...extra },
+        opts,
+    );
 }
 
 /** A container as the program writes it: pinned image, requests, limits, probes. */
@@ -89,7 +106,13 @@ export function service(selector: Record<string, string> = { app: "myapp" }): Fi
 }
 
 /** A Helm release of an Istio chart. */
-export function release(resourceName: string, chart: string, releaseName: string, namespace = "istio-system", values: Record<string, any> = {}): Fixture {
+export function release(
+    resourceName: string,
+    chart: string,
+    releaseName: string,
+    namespace = "istio-system",
+    values: Record<string, any> = {},
+): Fixture {
     return resource("kubernetes:helm.sh/v3:Release", resourceName, {
         chart,
         name: releaseName,
@@ -107,7 +130,10 @@ export function tlsSecret(name = "apsis-tls", namespace = "istio-system", type: 
         kind: "Secret",
         metadata: { name, namespace },
         ...(type !== undefined ? { type } : {}),
-        stringData: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: { "tls.crt": "CERT", "tls.key": "KEY" } },
+        stringData: {
+            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+            value: { "tls.crt": "CERT", "tls.key": "KEY" },
+        },
     });
 }
 
@@ -116,7 +142,11 @@ export function gateway(selector: Record<string, string> = { istio: "ingressgate
     return istio("Gateway", "myapp-gateway", {
         selector,
         servers: [
-            { port: { number: 443, name: "https", protocol: "HTTPS" }, tls: { mode: "SIMPLE", credentialName: "apsis-tls" }, hosts: ["dev.myapp.example.com"] },
+            {
+                port: { number: 443, name: "https", protocol: "HTTPS" },
+                tls: { mode: "SIMPLE", credentialName: "apsis-tls" },
+                hosts: ["dev.myapp.example.com"],
+            },
             { port: { number: 80, name: "http", protocol: "HTTP" }, tls: { httpsRedirect: true }, hosts: ["dev.myapp.example.com"] },
         ],
     });
@@ -153,7 +183,13 @@ export function stackList(stack: ReturnType<typeof compliantStack> = compliantSt
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(v: T): T };
 
-const OPTS = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const OPTS = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
 
 function notApplicable(reason?: string): never {
     throw new Error(`not applicable: ${reason ?? ""}`);
@@ -177,7 +213,11 @@ export async function runResourcePolicy(policy: ResourceValidationPolicy, r: Fix
         getConfig: () => ({}),
         notApplicable,
     } as unknown as ResourceValidationArgs;
-    const validations = Array.isArray(policy.validateResource) ? policy.validateResource : policy.validateResource ? [policy.validateResource] : [];
+    const validations = Array.isArray(policy.validateResource)
+        ? policy.validateResource
+        : policy.validateResource
+          ? [policy.validateResource]
+          : [];
     for (const v of validations) {
         await v(args, report);
     }
@@ -185,10 +225,22 @@ export async function runResourcePolicy(policy: ResourceValidationPolicy, r: Fix
 }
 
 /** Calls a stack policy's validateStack on fixtures; returns each reported message with its URN. */
-export async function runStackPolicy(policy: StackValidationPolicy, resources: Fixture[]): Promise<{ urn: string | undefined; message: string }[]> {
+export async function runStackPolicy(
+    policy: StackValidationPolicy,
+    resources: Fixture[],
+): Promise<{ urn: string | undefined; message: string }[]> {
     const out: { urn: string | undefined; message: string }[] = [];
     const resourcesArg = resources.map(
-        (r) => ({ type: r.type, props: unknownCheckingProxy(clone(r.props)), urn: r.urn, name: r.name, opts: OPTS, dependencies: [], propertyDependencies: {} }) as unknown as PolicyResource,
+        (r) =>
+            ({
+                type: r.type,
+                props: unknownCheckingProxy(clone(r.props)),
+                urn: r.urn,
+                name: r.name,
+                opts: OPTS,
+                dependencies: [],
+                propertyDependencies: {},
+            }) as unknown as PolicyResource,
     );
     await policy.validateStack(
         { resources: resourcesArg, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable },

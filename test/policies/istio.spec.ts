@@ -1,5 +1,15 @@
 import * as assert from "node:assert/strict";
-import { checkWeights, dnsHost, effectiveSplit, gatewayChartPodLabels, hostCoverage, isIstio, plainProps, resolveHost, serviceOfHost } from "../../policies/istio";
+import {
+    checkWeights,
+    dnsHost,
+    effectiveSplit,
+    gatewayChartPodLabels,
+    hostCoverage,
+    isIstio,
+    plainProps,
+    resolveHost,
+    serviceOfHost,
+} from "../../policies/istio";
 import { UNKNOWN } from "./fixtures";
 
 describe("policy pack helpers (policies/istio.ts)", () => {
@@ -43,7 +53,10 @@ describe("policy pack helpers (policies/istio.ts)", () => {
 
         it("reports each bad weight, and the sum only when every weight is valid", () => {
             assert.deepEqual(checkWeights([90, 20]), { status: "invalid", problems: ["the weights sum to 110, not 100"] });
-            assert.deepEqual(checkWeights([50.5, 49.5]), { status: "invalid", problems: ["destination 0 has weight 50.5, not an integer", "destination 1 has weight 49.5, not an integer"] });
+            assert.deepEqual(checkWeights([50.5, 49.5]), {
+                status: "invalid",
+                problems: ["destination 0 has weight 50.5, not an integer", "destination 1 has weight 49.5, not an integer"],
+            });
         });
 
         it("is unknown, not invalid, when a weight is unknown and nothing known is wrong", () => {
@@ -60,7 +73,10 @@ describe("policy pack helpers (policies/istio.ts)", () => {
         assert.deepEqual(gatewayChartPodLabels("istio-ingressgateway"), { app: "istio-ingressgateway", istio: "ingressgateway" });
         assert.deepEqual(gatewayChartPodLabels("istio-ingress"), { app: "istio-ingress", istio: "ingress" });
         assert.deepEqual(gatewayChartPodLabels("x", { name: "istio-edge" }), { app: "istio-edge", istio: "edge" });
-        assert.deepEqual(gatewayChartPodLabels("istio-ingress", { labels: { istio: "ingressgateway" } }), { app: "istio-ingress", istio: "ingressgateway" });
+        assert.deepEqual(gatewayChartPodLabels("istio-ingress", { labels: { istio: "ingressgateway" } }), {
+            app: "istio-ingress",
+            istio: "ingressgateway",
+        });
     });
 
     it("matches Istio kinds of any networking.istio.io version and not the Kubernetes Gateway API", () => {

@@ -6,8 +6,18 @@ const v2 = { name: "v2", image: "jamaldevsecops/myapp:v2", replicas: 1 };
 
 describe("what a config change changes", () => {
     it("changes only the VirtualService when only the weights change", async () => {
-        const before = await runWith({ versions: [{ ...v1, weight: 90 }, { ...v2, weight: 10 }] });
-        const after = await runWith({ versions: [{ ...v1, weight: 50 }, { ...v2, weight: 50 }] });
+        const before = await runWith({
+            versions: [
+                { ...v1, weight: 90 },
+                { ...v2, weight: 10 },
+            ],
+        });
+        const after = await runWith({
+            versions: [
+                { ...v1, weight: 50 },
+                { ...v2, weight: 50 },
+            ],
+        });
         assert.deepEqual(diffRuns(before, after), {
             changed: ["kubernetes:networking.istio.io/v1:VirtualService::myapp-vs"],
             added: [],
@@ -16,13 +26,28 @@ describe("what a config change changes", () => {
     });
 
     it("rolls back by changing only the VirtualService", async () => {
-        const before = await runWith({ versions: [{ ...v1, weight: 50 }, { ...v2, weight: 50 }] });
-        const after = await runWith({ versions: [{ ...v1, weight: 100 }, { ...v2, weight: 0 }] });
+        const before = await runWith({
+            versions: [
+                { ...v1, weight: 50 },
+                { ...v2, weight: 50 },
+            ],
+        });
+        const after = await runWith({
+            versions: [
+                { ...v1, weight: 100 },
+                { ...v2, weight: 0 },
+            ],
+        });
         assert.deepEqual(diffRuns(before, after).changed, ["kubernetes:networking.istio.io/v1:VirtualService::myapp-vs"]);
     });
 
     it("removes only v1's Deployment, subset and route at the clean-up, leaving v2's resources untouched", async () => {
-        const before = await runWith({ versions: [{ ...v1, weight: 0 }, { ...v2, weight: 100 }] });
+        const before = await runWith({
+            versions: [
+                { ...v1, weight: 0 },
+                { ...v2, weight: 100 },
+            ],
+        });
         const after = await runWith({ versions: [{ ...v2, weight: 100 }] });
         const diff = diffRuns(before, after);
         assert.deepEqual(diff.removed, ["kubernetes:apps/v1:Deployment::myapp-v1"]);
@@ -38,7 +63,12 @@ describe("what a config change changes", () => {
 
     it("adds only the new version's Deployment, subset and route when a version is added", async () => {
         const before = await runWith({ versions: [{ ...v1, weight: 100 }] });
-        const after = await runWith({ versions: [{ ...v1, weight: 100 }, { ...v2, weight: 0 }] });
+        const after = await runWith({
+            versions: [
+                { ...v1, weight: 100 },
+                { ...v2, weight: 0 },
+            ],
+        });
         const diff = diffRuns(before, after);
         assert.deepEqual(diff.added, ["kubernetes:apps/v1:Deployment::myapp-v2"]);
         assert.deepEqual(diff.removed, []);

@@ -19,11 +19,14 @@ describe("the program under each committed stack", () => {
 
             it("installs Istio base, istiod and the gateway in order, at the configured version", () => {
                 const releases = istioReleases(run);
-                assert.deepEqual(releases.map((r) => [r.inputs.chart, r.inputs.name, r.inputs.namespace, r.inputs.version]), [
-                    ["base", "istio-base", "istio-system", "1.28.0"],
-                    ["istiod", "istiod", "istio-system", "1.28.0"],
-                    ["gateway", "istio-ingressgateway", "istio-system", "1.28.0"],
-                ]);
+                assert.deepEqual(
+                    releases.map((r) => [r.inputs.chart, r.inputs.name, r.inputs.namespace, r.inputs.version]),
+                    [
+                        ["base", "istio-base", "istio-system", "1.28.0"],
+                        ["istiod", "istiod", "istio-system", "1.28.0"],
+                        ["gateway", "istio-ingressgateway", "istio-system", "1.28.0"],
+                    ],
+                );
                 for (const r of releases) {
                     assert.equal(r.inputs.repositoryOpts.repo, "https://istio-release.storage.googleapis.com/charts");
                     assert.equal(r.inputs.skipAwait, false, `${r.name} must wait for readiness`);
@@ -133,11 +136,17 @@ describe("the program under each committed stack", () => {
         const vs = one(run, ":VirtualService");
         assert.deepEqual(
             vs.inputs.spec.http[0].route.map((d: any) => [d.destination.subset, d.weight]),
-            [["v1", 90], ["v2", 10]],
+            [
+                ["v1", 90],
+                ["v2", 10],
+            ],
         );
         assert.deepEqual(
             ofType(run, ":Deployment").map((d) => [d.inputs.spec.template.spec.containers[0].image, d.inputs.spec.replicas]),
-            [["jamaldevsecops/myapp:v1", 2], ["jamaldevsecops/myapp:v2", 1]],
+            [
+                ["jamaldevsecops/myapp:v1", 2],
+                ["jamaldevsecops/myapp:v2", 1],
+            ],
         );
     });
 
@@ -186,6 +195,9 @@ describe("the program under each committed stack", () => {
     it("shows the weights when run as a preview", async () => {
         const run = await runWith({}, "dev", { preview: true });
         const vs = one(run, ":VirtualService");
-        assert.deepEqual(vs.inputs.spec.http[0].route.map((d: any) => d.weight), [90, 10]);
+        assert.deepEqual(
+            vs.inputs.spec.http[0].route.map((d: any) => d.weight),
+            [90, 10],
+        );
     });
 });

@@ -8,7 +8,11 @@ import { ROOT, completeDevRollout, read, snapshot, tempProject } from "./helpers
 
 /** Runs `npm run promote -- ...` as a person would, from the repository root. */
 function npmPromote(args: string[]) {
-    const r = spawnSync("npm", ["run", "--silent", "promote", "--", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, INIT_CWD: ROOT } });
+    const r = spawnSync("npm", ["run", "--silent", "promote", "--", ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, INIT_CWD: ROOT },
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -49,7 +53,10 @@ describe("npm run promote (child process)", function () {
         const before = snapshot(dir);
         const r = cli(["--from", "dev", "--to", "prod", "--config-dir", dir]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /^promote: cannot promote dev -> prod: it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first\n/);
+        assert.match(
+            r.stderr,
+            /^promote: cannot promote dev -> prod: it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first\n/,
+        );
         assert.deepEqual(snapshot(dir), before);
     });
 
@@ -81,8 +88,16 @@ describe("npm run promote (child process)", function () {
     it("writes the promotion, runs the real policy check on the target, prints its report and exits 0 as the promoted stack passes it", () => {
         completeDevRollout(dir);
         const r = cli(["--from", "dev", "--to", "staging", "--config-dir", dir]);
-        assert.match(r.stdout, new RegExp(`Policy check on staging: npm run policy -- --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
-        assert.match(read(dir, "Pulumi.staging.yaml"), / {4}- name: v2\n {6}image: jamaldevsecops\/myapp:v2\n {6}replicas: 2\n {6}weight: 0\n$/);
+        assert.match(
+            r.stdout,
+            new RegExp(
+                `Policy check on staging: npm run policy -- --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`,
+            ),
+        );
+        assert.match(
+            read(dir, "Pulumi.staging.yaml"),
+            / {4}- name: v2\n {6}image: jamaldevsecops\/myapp:v2\n {6}replicas: 2\n {6}weight: 0\n$/,
+        );
         // staging with v1 at 100 and v2 at 0 is a valid stack: the real check must pass it. A failing check
         // (exit 3, the change kept) is covered with a scripted runner in promote.spec.ts.
         assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -105,7 +120,10 @@ describe("npmPolicyRunner", function () {
     /** A package whose `policy` script runs `code` with node. */
     function withPolicyScript(code: string): void {
         fs.writeFileSync(path.join(project, "policy.js"), code);
-        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "fake", version: "0.0.0", scripts: { policy: "node policy.js" } }));
+        fs.writeFileSync(
+            path.join(project, "package.json"),
+            JSON.stringify({ name: "fake", version: "0.0.0", scripts: { policy: "node policy.js" } }),
+        );
     }
 
     it("passes the stack and config directory and passes when the command exits 0", () => {

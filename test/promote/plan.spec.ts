@@ -18,19 +18,31 @@ describe("promote/plan", () => {
         });
 
         it("names the stack a promotion would skip", () => {
-            assert.equal(orderProblem("dev", "prod", ORDER), "it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first");
+            assert.equal(
+                orderProblem("dev", "prod", ORDER),
+                "it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first",
+            );
         });
 
         it("names every skipped stack of a longer order", () => {
-            assert.equal(orderProblem("a", "d", ["a", "b", "c", "d"]), "it skips b and c in the promotion order a -> b -> c -> d; promote a -> b first");
+            assert.equal(
+                orderProblem("a", "d", ["a", "b", "c", "d"]),
+                "it skips b and c in the promotion order a -> b -> c -> d; promote a -> b first",
+            );
         });
 
         it("refuses to go backwards", () => {
-            assert.equal(orderProblem("prod", "staging", ORDER), "staging comes before prod in the promotion order dev -> staging -> prod; promotions only go forward");
+            assert.equal(
+                orderProblem("prod", "staging", ORDER),
+                "staging comes before prod in the promotion order dev -> staging -> prod; promotions only go forward",
+            );
         });
 
         it("refuses a stack that is not in the order", () => {
-            assert.equal(orderProblem("dev", "qa", ORDER), "qa is not in the promotion order dev -> staging -> prod (config promotionOrder)");
+            assert.equal(
+                orderProblem("dev", "qa", ORDER),
+                "qa is not in the promotion order dev -> staging -> prod (config promotionOrder)",
+            );
         });
     });
 
@@ -49,15 +61,33 @@ describe("promote/plan", () => {
 
         it("refuses when no source version runs at 100%", () => {
             assert.throws(
-                () => plan([{ ...v1, weight: 90 }, { ...v2done, weight: 10 }], [v1]),
-                new PromotionRefused("cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)"),
+                () =>
+                    plan(
+                        [
+                            { ...v1, weight: 90 },
+                            { ...v2done, weight: 10 },
+                        ],
+                        [v1],
+                    ),
+                new PromotionRefused(
+                    "cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)",
+                ),
             );
         });
 
         it("refuses when the target has a canary in progress", () => {
             assert.throws(
-                () => plan([v2done], [{ ...v1, weight: 75 }, { name: "v0", image: "r/app:v0", weight: 25 }]),
-                new PromotionRefused("cannot promote dev -> staging: staging has a canary in progress (v1=75, v0=25); complete or abort that rollout first (npm run rollout -- --stack staging)"),
+                () =>
+                    plan(
+                        [v2done],
+                        [
+                            { ...v1, weight: 75 },
+                            { name: "v0", image: "r/app:v0", weight: 25 },
+                        ],
+                    ),
+                new PromotionRefused(
+                    "cannot promote dev -> staging: staging has a canary in progress (v1=75, v0=25); complete or abort that rollout first (npm run rollout -- --stack staging)",
+                ),
             );
         });
 
@@ -73,7 +103,9 @@ describe("promote/plan", () => {
         it("refuses when the target already runs the image, whatever its name there", () => {
             assert.throws(
                 () => plan([v2done], [{ name: "stable", image: "r/app:v2", weight: 100 }]),
-                new PromotionRefused("cannot promote dev -> staging: staging already runs r/app:v2 (as stable); there is nothing to promote"),
+                new PromotionRefused(
+                    "cannot promote dev -> staging: staging already runs r/app:v2 (as stable); there is nothing to promote",
+                ),
             );
         });
 
@@ -87,7 +119,19 @@ describe("promote/plan", () => {
         });
 
         it("checks the order before looking at the versions", () => {
-            assert.throws(() => plan([{ ...v1, weight: 50 }, { ...v2done, weight: 50 }], [v1], "dev", "prod"), /: it skips staging/);
+            assert.throws(
+                () =>
+                    plan(
+                        [
+                            { ...v1, weight: 50 },
+                            { ...v2done, weight: 50 },
+                        ],
+                        [v1],
+                        "dev",
+                        "prod",
+                    ),
+                /: it skips staging/,
+            );
         });
     });
 });

@@ -103,7 +103,11 @@ describe("npm run promote (in-process)", () => {
 
         it("exits non-zero when the policy check fails and says the written change stays", () => {
             completeDevRollout(dir);
-            const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], { passed: false, exitCode: 1, output: "mandatory: something\n" });
+            const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], {
+                passed: false,
+                exitCode: 1,
+                output: "mandatory: something\n",
+            });
             assert.equal(r.code, EXIT_POLICY_FAILED);
             assert.equal(read(dir, "Pulumi.staging.yaml"), STAGING_AFTER_PROMOTION);
             assert.equal(
@@ -115,7 +119,12 @@ describe("npm run promote (in-process)", () => {
 
         it("reports a policy check that could not run at all as a failure", () => {
             completeDevRollout(dir);
-            const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], { passed: false, exitCode: null, output: "", error: "could not run npm: ENOENT" });
+            const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], {
+                passed: false,
+                exitCode: null,
+                output: "",
+                error: "could not run npm: ENOENT",
+            });
             assert.equal(r.code, EXIT_POLICY_FAILED);
             assert.match(r.stderr, /^Policy check on staging FAILED \(could not run npm: ENOENT\)\./);
         });
@@ -160,7 +169,10 @@ config:
 
         it("writes the full list into a target that inherits Pulumi.yaml's versions", () => {
             completeDevRollout(dir);
-            fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), "# staging inherits the default versions\nconfig:\n  istio-canary:hosts:\n    - staging.myapp.apsissolutions.com\n");
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.staging.yaml"),
+                "# staging inherits the default versions\nconfig:\n  istio-canary:hosts:\n    - staging.myapp.apsissolutions.com\n",
+            );
             assert.equal(run(["--from", "dev", "--to", "staging", "--config-dir", dir]).code, 0);
             assert.equal(
                 read(dir, "Pulumi.staging.yaml"),
@@ -199,7 +211,9 @@ config:
             assert.deepEqual(r.policyCalls, []);
             assert.ok(r.stdout.startsWith("Promoting dev -> staging (dry run: nothing is written)\n"), r.stdout);
             assert.ok(r.stdout.includes(`\n${STAGING_DIFF}\n`), r.stdout);
-            assert.ok(r.stdout.endsWith(`Dry run: ${path.join(dir, "Pulumi.staging.yaml")} was not changed and the policy check was not run.\n`));
+            assert.ok(
+                r.stdout.endsWith(`Dry run: ${path.join(dir, "Pulumi.staging.yaml")} was not changed and the policy check was not run.\n`),
+            );
         });
 
         it("still refuses what a real run would refuse", () => {
@@ -230,7 +244,12 @@ config:
                 name: "the target has a canary in progress",
                 setup: (d) => {
                     completeDevRollout(d);
-                    edit(d, "Pulumi.staging.yaml", "      weight: 100\n", "      weight: 90\n    - name: v0\n      image: jamaldevsecops/myapp:v0\n      weight: 10\n");
+                    edit(
+                        d,
+                        "Pulumi.staging.yaml",
+                        "      weight: 100\n",
+                        "      weight: 90\n    - name: v0\n      image: jamaldevsecops/myapp:v0\n      weight: 10\n",
+                    );
                 },
                 argv: ["--from", "dev", "--to", "staging"],
                 reason: "cannot promote dev -> staging: staging has a canary in progress (v1=90, v0=10); complete or abort that rollout first (npm run rollout -- --stack staging)",
@@ -239,11 +258,15 @@ config:
                 name: "the target runs more than one version",
                 setup: (d) => {
                     completeDevRollout(d);
-                    edit(d, "Pulumi.staging.yaml", "      weight: 100\n", "      weight: 100\n    - name: v0\n      image: jamaldevsecops/myapp:v0\n      weight: 0\n");
+                    edit(
+                        d,
+                        "Pulumi.staging.yaml",
+                        "      weight: 100\n",
+                        "      weight: 100\n    - name: v0\n      image: jamaldevsecops/myapp:v0\n      weight: 0\n",
+                    );
                 },
                 argv: ["--from", "dev", "--to", "staging"],
-                reason:
-                    "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npm run rollout -- --stack staging --finalize) first",
+                reason: "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npm run rollout -- --stack staging --finalize) first",
             },
             {
                 name: "the target's version has the released name with another image",
@@ -252,8 +275,7 @@ config:
                     edit(d, "Pulumi.staging.yaml", "- name: v1", "- name: v2");
                 },
                 argv: ["--from", "dev", "--to", "staging"],
-                reason:
-                    "cannot promote dev -> staging: staging already has a version named v2 with image jamaldevsecops/myapp:v1, and dev's v2 is jamaldevsecops/myapp:v2; version names must be unique in a stack, so release the new image under a new name in dev",
+                reason: "cannot promote dev -> staging: staging already has a version named v2 with image jamaldevsecops/myapp:v1, and dev's v2 is jamaldevsecops/myapp:v2; version names must be unique in a stack, so release the new image under a new name in dev",
             },
             {
                 name: "the pair skips an environment",
@@ -292,8 +314,7 @@ config:
                     edit(d, "Pulumi.prod.yaml", "config:\n", "config:\n  istio-canary:promotionOrder: [dev, prod]\n");
                 },
                 argv: ["--from", "dev", "--to", "prod"],
-                reason:
-                    "cannot promote dev -> prod: the stacks disagree on promotionOrder (dev: dev -> staging -> prod; prod: dev -> prod); set it once, in Pulumi.yaml, not in a stack file",
+                reason: "cannot promote dev -> prod: the stacks disagree on promotionOrder (dev: dev -> staging -> prod; prod: dev -> prod); set it once, in Pulumi.yaml, not in a stack file",
             },
             {
                 name: "the target's stack file is missing",
@@ -303,7 +324,9 @@ config:
                 },
                 argv: ["--from", "dev", "--to", "staging"],
                 reason: (d) =>
-                    new RegExp(`^cannot promote dev -> staging: no stack file ${escape(path.join(d, "Pulumi.staging.yaml"))} for stack "staging"; stacks here: (dev, prod|prod, dev)$`),
+                    new RegExp(
+                        `^cannot promote dev -> staging: no stack file ${escape(path.join(d, "Pulumi.staging.yaml"))} for stack "staging"; stacks here: (dev, prod|prod, dev)$`,
+                    ),
             },
             {
                 name: "the target's stack file is invalid",
@@ -358,7 +381,11 @@ config:
 
     describe("bad flags", () => {
         const cases: { name: string; argv: (dir: string) => string[]; message: string }[] = [
-            { name: "the same stack twice", argv: (d) => ["--from", "dev", "--to", "dev", "--config-dir", d], message: "error: --from and --to are both dev; a promotion goes from one stack to the next" },
+            {
+                name: "the same stack twice",
+                argv: (d) => ["--from", "dev", "--to", "dev", "--config-dir", d],
+                message: "error: --from and --to are both dev; a promotion goes from one stack to the next",
+            },
             {
                 name: "a stack name that is not one",
                 argv: (d) => ["--from", "../dev", "--to", "staging", "--config-dir", d],
@@ -370,7 +397,11 @@ config:
                 message: "error: --config-dir DIR/nope is not a directory (DIR/nope)",
             },
             { name: "a missing --to", argv: () => ["--from", "dev"], message: "error: required option '--to <stack>' not specified" },
-            { name: "an unknown flag", argv: () => ["--from", "dev", "--to", "staging", "--force"], message: "error: unknown option '--force'" },
+            {
+                name: "an unknown flag",
+                argv: () => ["--from", "dev", "--to", "staging", "--force"],
+                message: "error: unknown option '--force'",
+            },
         ];
         for (const c of cases) {
             it(`exits 2 with a message for ${c.name}`, () => {

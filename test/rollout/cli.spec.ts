@@ -20,7 +20,12 @@ interface Run {
     settings?: JudgeSettings;
 }
 
-async function run(argv: string[], dir: string, judge: CanaryJudge = always("pass"), setup: (t: StackFileTarget) => void = () => undefined): Promise<Run> {
+async function run(
+    argv: string[],
+    dir: string,
+    judge: CanaryJudge = always("pass"),
+    setup: (t: StackFileTarget) => void = () => undefined,
+): Promise<Run> {
     let out = "";
     let err = "";
     let target: StackFileTarget | undefined;
@@ -53,7 +58,10 @@ describe("npm run rollout", () => {
         const lines = r.out.trimEnd().split("\n");
         const analysisLines = lines.filter((l) => l.includes("-> pass"));
         assert.equal(analysisLines.length, 3);
-        assert.match(analysisLines[0], /^step 1\/4 {2}v1 90% \/ v2 10% {2}after 60s {2}v1: 1,080 req, 0\.09% 5xx, p99 45 ms \| v2: 120 req, 0\.00% 5xx, p99 47 ms {2}-> pass: promote$/);
+        assert.match(
+            analysisLines[0],
+            /^step 1\/4 {2}v1 90% \/ v2 10% {2}after 60s {2}v1: 1,080 req, 0\.09% 5xx, p99 45 ms \| v2: 120 req, 0\.00% 5xx, p99 47 ms {2}-> pass: promote$/,
+        );
         assert.match(lines.at(-1)!, /^rollout complete: v2 gets 100% of traffic; v1 keeps running until --finalize removes it$/);
         assert.deepEqual(
             readVersions(path.join(dir, "Pulumi.dev.yaml")).map((v) => [v.name, v.weight]),
@@ -68,7 +76,12 @@ describe("npm run rollout", () => {
     });
 
     it("passes the app's service FQDN and the rollout config to the analysis", async () => {
-        const dir = configDirWith({ dev: devStackFile({ rollout: "steps: [50, 100]\nwaitSeconds: 5\nprometheusUrl: http://127.0.0.1:9091\nmaxErrorRate: 0.02\nmaxP99Ms: 300\nminRequests: 20" }) });
+        const dir = configDirWith({
+            dev: devStackFile({
+                rollout:
+                    "steps: [50, 100]\nwaitSeconds: 5\nprometheusUrl: http://127.0.0.1:9091\nmaxErrorRate: 0.02\nmaxP99Ms: 300\nminRequests: 20",
+            }),
+        });
         const r = await run(["--stack", "dev"], dir);
         assert.equal(r.code, 0, r.err);
         assert.deepEqual(r.settings, {
@@ -85,7 +98,10 @@ describe("npm run rollout", () => {
         const dir = configDirWith({ dev: devStackFile() });
         const r = await run(["--stack", "dev", "--json"], dir, new ScriptedJudge((call) => (call === 0 ? "pass" : "fail")));
         assert.equal(r.code, 1);
-        const events = r.out.trimEnd().split("\n").map((l) => JSON.parse(l) as RolloutEvent);
+        const events = r.out
+            .trimEnd()
+            .split("\n")
+            .map((l) => JSON.parse(l) as RolloutEvent);
         assert.deepEqual(
             events.map((e) => e.type),
             ["start", "apply", "applied", "wait", "analysis", "apply", "applied", "wait", "analysis", "apply", "applied", "end"],
@@ -170,10 +186,14 @@ describe("npm run rollout", () => {
 
     it("as a process exits 2 without a stack trace for bad flags", function () {
         this.timeout(30_000);
-        const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--resume", "--finalize"], {
-            cwd: ROOT,
-            encoding: "utf8",
-        });
+        const p = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--resume", "--finalize"],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+            },
+        );
         assert.equal(p.status, 2, p.stderr);
         assert.match(p.stderr, /--resume and --finalize cannot be combined/);
         assert.doesNotMatch(p.stderr, /\n\s+at /);
@@ -184,11 +204,15 @@ describe("npm run rollout", () => {
         const dir = configDirWith({ dev: devStackFile({ weights: [100, 0] }) });
         const before = fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
         const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
-        const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--config-dir", dir], {
-            cwd: ROOT,
-            encoding: "utf8",
-            env: { ...process.env, PATH: emptyBin },
-        });
+        const p = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--config-dir", dir],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+                env: { ...process.env, PATH: emptyBin },
+            },
+        );
         assert.equal(p.status, 4, p.stderr);
         assert.equal(
             p.stdout,

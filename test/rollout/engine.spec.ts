@@ -157,7 +157,10 @@ describe("rollout engine", () => {
             const outcome = await r.engine.start(plan());
             assert.equal(outcome.kind, "apply-failed");
             assert.equal(outcome.exitCode, 3);
-            assert.match(outcome.message, /^applying the shift to v1 75% \/ v2 25% failed\. The state is saved in .*dev\.json; fix the cause, then run again with --resume$/);
+            assert.match(
+                outcome.message,
+                /^applying the shift to v1 75% \/ v2 25% failed\. The state is saved in .*dev\.json; fix the cause, then run again with --resume$/,
+            );
             const failed = r.events.find((e) => e.type === "apply-failed");
             assert.ok(failed?.type === "apply-failed");
             assert.equal(failed.error, "pulumi up failed: context deadline exceeded");
@@ -218,7 +221,11 @@ describe("rollout engine", () => {
             assert.equal(stopped.exitCode, 130);
             assert.deepEqual(first.target.applied, [split(10), split(25)]);
 
-            const second = rig(always("pass"), { store, clock: new VirtualClock(clock.t), target: new RecordingTarget(first.target.weights) });
+            const second = rig(always("pass"), {
+                store,
+                clock: new VirtualClock(clock.t),
+                target: new RecordingTarget(first.target.weights),
+            });
             const outcome = await second.engine.resume(plan());
             assert.equal(outcome.kind, "completed");
             assert.deepEqual(second.target.applied, [split(50), split(100)], "25% is not applied again");
@@ -365,7 +372,12 @@ describe("rollout engine", () => {
                 await new Promise((r) => setImmediate(r));
             }
             const second = rig(always("pass"), { store });
-            for (const attempt of [() => second.engine.start(plan()), () => second.engine.resume(plan()), () => second.engine.abort(plan()), () => second.engine.finalize(plan())]) {
+            for (const attempt of [
+                () => second.engine.start(plan()),
+                () => second.engine.resume(plan()),
+                () => second.engine.abort(plan()),
+                () => second.engine.finalize(plan()),
+            ]) {
                 const refused = await attempt();
                 assert.equal(refused.kind, "refused");
                 assert.equal(refused.exitCode, 4);
@@ -382,7 +394,10 @@ describe("rollout engine", () => {
             const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
             const deadPid = Number(dead.stdout);
             fs.mkdirSync(store.dir, { recursive: true });
-            fs.writeFileSync(path.join(store.dir, "dev.lock"), JSON.stringify({ pid: deadPid, hostname: os.hostname(), since: "2025-01-01T00:00:00Z", command: "start" }));
+            fs.writeFileSync(
+                path.join(store.dir, "dev.lock"),
+                JSON.stringify({ pid: deadPid, hostname: os.hostname(), since: "2025-01-01T00:00:00Z", command: "start" }),
+            );
             const r = rig(always("pass"), { store });
             const outcome = await r.engine.start(plan());
             assert.equal(outcome.kind, "completed");
@@ -485,8 +500,16 @@ describe("rollout engine", () => {
 
     describe("starting", () => {
         const cases: [string, Partial<RolloutPlan>, RegExp][] = [
-            ["one version", { versions: [{ name: "v1" }] }, /cannot start: stack dev has one version \(v1\): there is no canary to roll out/],
-            ["three versions", { versions: [{ name: "v1" }, { name: "v2" }, { name: "v3" }] }, /stack dev has 3 versions \(v1, v2, v3\): a rollout moves traffic between exactly two/],
+            [
+                "one version",
+                { versions: [{ name: "v1" }] },
+                /cannot start: stack dev has one version \(v1\): there is no canary to roll out/,
+            ],
+            [
+                "three versions",
+                { versions: [{ name: "v1" }, { name: "v2" }, { name: "v3" }] },
+                /stack dev has 3 versions \(v1, v2, v3\): a rollout moves traffic between exactly two/,
+            ],
             ["a canary without replicas", { versions: [{ name: "v1" }, { name: "v2", replicas: 0 }] }, /canary v2 has replicas: 0/],
         ];
         for (const [what, over, message] of cases) {
@@ -531,7 +554,10 @@ describe("rollout engine", () => {
             const kept = JSON.parse(fs.readFileSync(path.join(store.dir, "dev.2025-01-01T12-00-00-000Z.json"), "utf8")) as RolloutState;
             assert.equal(kept.status, "rolled-back");
             assert.deepEqual(kept.steps, rolledBack.steps);
-            assert.equal(store.load("dev")!.history[0].detail?.previousRolloutKeptIn, path.join(store.dir, "dev.2025-01-01T12-00-00-000Z.json"));
+            assert.equal(
+                store.load("dev")!.history[0].detail?.previousRolloutKeptIn,
+                path.join(store.dir, "dev.2025-01-01T12-00-00-000Z.json"),
+            );
         });
     });
 

@@ -91,12 +91,23 @@ export class ScriptedJudge implements CanaryJudge {
         this.calls.push(input);
         await this.gate();
         const verdict = this.script(this.calls.length - 1, input);
-        const canary: FakeTraffic = verdict === "fail" ? { requests: 120, errors: 12, p99Ms: 48 } : verdict === "inconclusive" ? { requests: 0, errors: 0, p99Ms: null } : { requests: 120, errors: 0, p99Ms: 47 };
+        const canary: FakeTraffic =
+            verdict === "fail"
+                ? { requests: 120, errors: 12, p99Ms: 48 }
+                : verdict === "inconclusive"
+                  ? { requests: 0, errors: 0, p99Ms: null }
+                  : { requests: 120, errors: 0, p99Ms: 47 };
         return {
             verdict,
             baseline: stats(input.baseline, { requests: 1080, errors: 1, p99Ms: 45 }),
             canary: stats(input.canary, canary),
-            reasons: [verdict === "fail" ? "canary 5xx ratio 10.00% exceeds 1.00%" : verdict === "inconclusive" ? "canary has 0 requests, fewer than minRequests 50" : "canary within limits and not worse than baseline"],
+            reasons: [
+                verdict === "fail"
+                    ? "canary 5xx ratio 10.00% exceeds 1.00%"
+                    : verdict === "inconclusive"
+                      ? "canary has 0 requests, fewer than minRequests 50"
+                      : "canary within limits and not worse than baseline",
+            ],
         };
     }
 }
@@ -202,7 +213,9 @@ export function configDirWith(stackFiles: Record<string, string>): string {
 }
 
 /** A dev stack file: v1 (baseline) and v2 (canary), with a comment that edits must keep. */
-export function devStackFile(opts: { weights?: [number, number]; rollout?: string; extraVersion?: boolean; canaryReplicas?: number } = {}): string {
+export function devStackFile(
+    opts: { weights?: [number, number]; rollout?: string; extraVersion?: boolean; canaryReplicas?: number } = {},
+): string {
     const [w1, w2] = opts.weights ?? [90, 10];
     return [
         "# dev: v1 is the baseline, v2 the canary",

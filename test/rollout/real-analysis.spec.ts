@@ -36,7 +36,14 @@ const SCENARIOS: Record<string, CanaryBehaviour> = {
 };
 
 const ROLLOUT = (prometheusUrl: string) =>
-    [`steps: [10, 25, 50, 100]`, `waitSeconds: 3`, `analysisIntervalSeconds: 2`, `maxInconclusive: 3`, `prometheusUrl: ${prometheusUrl}`, `minRequests: 50`].join("\n");
+    [
+        `steps: [10, 25, 50, 100]`,
+        `waitSeconds: 3`,
+        `analysisIntervalSeconds: 2`,
+        `maxInconclusive: 3`,
+        `prometheusUrl: ${prometheusUrl}`,
+        `minRequests: 50`,
+    ].join("\n");
 
 /** A stack target that edits the stack file like the real adapter and routes the exporter's traffic like Istio. */
 class MeshTarget extends StackFileTarget {
@@ -76,7 +83,13 @@ describe("rollout against a real Prometheus with the real analysis", function ()
     let prom: RunningPrometheus;
     const results = new Map<string, Promise<Result[]>>();
 
-    async function rollout(app: string, dir: string, argv: string[], json: boolean, setup: (t: MeshTarget) => void = () => undefined): Promise<Result> {
+    async function rollout(
+        app: string,
+        dir: string,
+        argv: string[],
+        json: boolean,
+        setup: (t: MeshTarget) => void = () => undefined,
+    ): Promise<Result> {
         let out = "";
         let target: MeshTarget | undefined;
         const deps: RolloutCliDeps = {
@@ -92,7 +105,12 @@ describe("rollout against a real Prometheus with the real analysis", function ()
             },
         };
         const code = await runRolloutCli([...argv, "--config-dir", dir, ...(json ? ["--json"] : [])], deps);
-        const events = json ? out.trimEnd().split("\n").map((l) => JSON.parse(l) as RolloutEvent) : [];
+        const events = json
+            ? out
+                  .trimEnd()
+                  .split("\n")
+                  .map((l) => JSON.parse(l) as RolloutEvent)
+            : [];
         return { code, out, events, target: target!, dir };
     }
 
@@ -111,7 +129,12 @@ describe("rollout against a real Prometheus with the real analysis", function ()
             60_000,
         );
         for (const app of Object.keys(SCENARIOS)) {
-            const dir = configDirWith({ dev: devStackFile({ rollout: ROLLOUT(prom.url) }).replace("config:\n", `config:\n  istio-canary:app:\n    name: ${app}\n    namespace: shop\n`) });
+            const dir = configDirWith({
+                dev: devStackFile({ rollout: ROLLOUT(prom.url) }).replace(
+                    "config:\n",
+                    `config:\n  istio-canary:app:\n    name: ${app}\n    namespace: shop\n`,
+                ),
+            });
             if (app === "resumed") {
                 results.set(
                     app,
@@ -125,7 +148,10 @@ describe("rollout against a real Prometheus with the real analysis", function ()
                 );
             } else {
                 // healthy and breaks print text (the examples in README "Progressive rollout"), dark prints JSON.
-                results.set(app, rollout(app, dir, ["--stack", "dev"], app === "dark").then((r) => [r]));
+                results.set(
+                    app,
+                    rollout(app, dir, ["--stack", "dev"], app === "dark").then((r) => [r]),
+                );
             }
         }
         await Promise.all(results.values());
@@ -146,7 +172,8 @@ describe("rollout against a real Prometheus with the real analysis", function ()
     });
 
     const analyses = (r: Result): AnalysisEvent[] => r.events.filter((e): e is AnalysisEvent => e.type === "analysis");
-    const state = (r: Result): RolloutState => JSON.parse(fs.readFileSync(path.join(r.dir, ".rollout", "dev.json"), "utf8")) as RolloutState;
+    const state = (r: Result): RolloutState =>
+        JSON.parse(fs.readFileSync(path.join(r.dir, ".rollout", "dev.json"), "utf8")) as RolloutState;
 
     it("walks a healthy canary 10 -> 25 -> 50 -> 100, printing each step's numbers for both versions", async () => {
         const [r] = await results.get("healthy")!;
@@ -215,7 +242,10 @@ describe("rollout against a real Prometheus with the real analysis", function ()
         );
         assert.ok(a.every((e) => e.canary.requests === 0));
         assert.ok(a.every((e) => e.baseline.requests > 0));
-        assert.ok(a.every((e, i) => i === 0 || e.sinceSeconds > a[i - 1].sinceSeconds), "each look covers the whole step so far");
+        assert.ok(
+            a.every((e, i) => i === 0 || e.sinceSeconds > a[i - 1].sinceSeconds),
+            "each look covers the whole step so far",
+        );
         assert.deepEqual(r.target.calls.at(-1)?.weights, { v1: 100, v2: 0 });
     });
 
@@ -237,7 +267,9 @@ describe("rollout against a real Prometheus with the real analysis", function ()
             "10% and 25% are not applied again",
         );
         assert.deepEqual(
-            analyses(second).filter((e) => e.decision === "promote").map((e) => e.weights.v2),
+            analyses(second)
+                .filter((e) => e.decision === "promote")
+                .map((e) => e.weights.v2),
             [50],
             "only the 50% step is analysed after the resume",
         );

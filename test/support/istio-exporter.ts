@@ -89,7 +89,12 @@ export async function startIstioExporter(options: IstioExporterOptions): Promise
         "request_protocol",
         "response_code",
     ] as const;
-    const requests = new Counter({ name: "istio_requests_total", help: "Requests (simulated Istio standard metric).", labelNames, registers: [registry] });
+    const requests = new Counter({
+        name: "istio_requests_total",
+        help: "Requests (simulated Istio standard metric).",
+        labelNames,
+        registers: [registry],
+    });
     const duration = new Histogram({
         name: "istio_request_duration_milliseconds",
         help: "Request duration in ms (simulated Istio standard metric).",

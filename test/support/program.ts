@@ -32,10 +32,24 @@ export function diffRuns(a: OfflineRun, b: OfflineRun): { changed: string[]; add
     const byUrn = (run: OfflineRun) => new Map(run.resources.map((r) => [r.urn, JSON.stringify(r.inputs)]));
     const x = byUrn(a);
     const y = byUrn(b);
-    const short = (urn: string) => urn.split("::").slice(-2).map((p) => p.replace(/^.*\$/, "")).join("::");
+    const short = (urn: string) =>
+        urn
+            .split("::")
+            .slice(-2)
+            .map((p) => p.replace(/^.*\$/, ""))
+            .join("::");
     return {
-        changed: [...x.keys()].filter((k) => y.has(k) && y.get(k) !== x.get(k)).map(short).sort(),
-        added: [...y.keys()].filter((k) => !x.has(k)).map(short).sort(),
-        removed: [...x.keys()].filter((k) => !y.has(k)).map(short).sort(),
+        changed: [...x.keys()]
+            .filter((k) => y.has(k) && y.get(k) !== x.get(k))
+            .map(short)
+            .sort(),
+        added: [...y.keys()]
+            .filter((k) => !x.has(k))
+            .map(short)
+            .sort(),
+        removed: [...x.keys()]
+            .filter((k) => !y.has(k))
+            .map(short)
+            .sort(),
     };
 }

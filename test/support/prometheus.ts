@@ -60,7 +60,9 @@ export function findPrometheusBinary(explicit?: string): string {
             // try the next one
         }
     }
-    throw new Error(`Prometheus binary not found (looked for ${candidates.length > 3 ? "prometheus on PATH, $PROMETHEUS_BIN and /usr/bin/prometheus" : candidates.join(", ")}): ${INSTALL_HINT}`);
+    throw new Error(
+        `Prometheus binary not found (looked for ${candidates.length > 3 ? "prometheus on PATH, $PROMETHEUS_BIN and /usr/bin/prometheus" : candidates.join(", ")}): ${INSTALL_HINT}`,
+    );
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

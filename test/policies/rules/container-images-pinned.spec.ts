@@ -12,7 +12,10 @@ function withImage(image: unknown, field: "containers" | "initContainers" = "con
 describe("policy container-images-pinned", () => {
     it("accepts a tag and a digest", async () => {
         assert.deepEqual(await runResourcePolicy(containerImagesPinned, deployment("v1")), []);
-        assert.deepEqual(await runResourcePolicy(containerImagesPinned, withImage(`registry.example.com:5000/team/myapp@sha256:${"a".repeat(64)}`)), []);
+        assert.deepEqual(
+            await runResourcePolicy(containerImagesPinned, withImage(`registry.example.com:5000/team/myapp@sha256:${"a".repeat(64)}`)),
+            [],
+        );
     });
 
     it("rejects the latest tag", async () => {

@@ -14,23 +14,38 @@ describe("policy container-resources-and-readiness", () => {
     });
 
     it("rejects a missing memory limit", async () => {
-        const messages = await runResourcePolicy(containerResourcesAndReadiness, changed((c) => delete c.resources.limits.memory));
+        const messages = await runResourcePolicy(
+            containerResourcesAndReadiness,
+            changed((c) => delete c.resources.limits.memory),
+        );
         assert.deepEqual(messages, [
             "Deployment default/myapp-v1 container myapp has no resources.limits.memory; give every container CPU and memory requests and limits, and a readiness probe so a new version gets traffic only when it is ready.",
         ]);
     });
 
     it("rejects missing requests", async () => {
-        const messages = await runResourcePolicy(containerResourcesAndReadiness, changed((c) => delete c.resources.requests));
+        const messages = await runResourcePolicy(
+            containerResourcesAndReadiness,
+            changed((c) => delete c.resources.requests),
+        );
         assert.match(messages[0], /container myapp has no resources\.requests\.cpu, resources\.requests\.memory;/);
     });
 
     it("rejects a missing readiness probe", async () => {
-        const messages = await runResourcePolicy(containerResourcesAndReadiness, changed((c) => delete c.readinessProbe));
+        const messages = await runResourcePolicy(
+            containerResourcesAndReadiness,
+            changed((c) => delete c.readinessProbe),
+        );
         assert.match(messages[0], /^Deployment default\/myapp-v1 container myapp has no readinessProbe;/);
     });
 
     it("says nothing when resources are unknown during preview", async () => {
-        assert.deepEqual(await runResourcePolicy(containerResourcesAndReadiness, changed((c) => (c.resources = UNKNOWN))), []);
+        assert.deepEqual(
+            await runResourcePolicy(
+                containerResourcesAndReadiness,
+                changed((c) => (c.resources = UNKNOWN)),
+            ),
+            [],
+        );
     });
 });

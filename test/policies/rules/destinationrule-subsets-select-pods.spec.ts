@@ -27,7 +27,10 @@ describe("policy destinationrule-subsets-select-pods", () => {
         stack.v2 = deployment("v2", { namespace: "canary" });
         const found = await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /^DestinationRule default\/myapp-dr subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default/);
+        assert.match(
+            found[0].message,
+            /^DestinationRule default\/myapp-dr subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default/,
+        );
     });
 
     it("rejects a subset whose pods the Service does not select", async () => {
@@ -35,12 +38,20 @@ describe("policy destinationrule-subsets-select-pods", () => {
         stack.v2 = deployment("v2", { labels: { app: "other", version: "v2" } });
         const found = await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default behind Service default\/myapp \(selector \{app: myapp\}\)/);
+        assert.match(
+            found[0].message,
+            /subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default behind Service default\/myapp \(selector \{app: myapp\}\)/,
+        );
     });
 
     it("uses the host's namespace, not the rule's, for an FQDN host", async () => {
         const stack = compliantStack();
-        stack.dr = istio("DestinationRule", "myapp-dr", { host: "myapp.default.svc.cluster.local", subsets: [{ name: "v1", labels: { version: "v1" } }] }, { namespace: "istio-system" });
+        stack.dr = istio(
+            "DestinationRule",
+            "myapp-dr",
+            { host: "myapp.default.svc.cluster.local", subsets: [{ name: "v1", labels: { version: "v1" } }] },
+            { namespace: "istio-system" },
+        );
         assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack)), []);
     });
 
@@ -57,12 +68,18 @@ describe("policy destinationrule-subsets-select-pods", () => {
         stack.dr = destinationRule(["v1", "v3"]);
         const found = await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /subset v3 selects pods labelled \{version: v3\}, but no Deployment in namespace default has a pod template with those labels/);
+        assert.match(
+            found[0].message,
+            /subset v3 selects pods labelled \{version: v3\}, but no Deployment in namespace default has a pod template with those labels/,
+        );
     });
 
     it("says nothing when a subset's labels or a pod template's labels are unknown during preview", async () => {
         const unknownSubset = compliantStack();
-        unknownSubset.dr = istio("DestinationRule", "myapp-dr", { host: "myapp.default.svc.cluster.local", subsets: [{ name: "v3", labels: { version: UNKNOWN } }] });
+        unknownSubset.dr = istio("DestinationRule", "myapp-dr", {
+            host: "myapp.default.svc.cluster.local",
+            subsets: [{ name: "v3", labels: { version: UNKNOWN } }],
+        });
         assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(unknownSubset)), []);
         const unknownPods = compliantStack();
         unknownPods.v2 = deployment("v2", { labels: { app: "myapp", version: UNKNOWN } });

@@ -33,7 +33,10 @@ describe("policy gateway-selects-installed-ingress", () => {
         stack.gateway = gateway({ istio: "ingressgateway", team: "web" });
         const found = await runStackPolicy(gatewaySelectsInstalledIngress, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /selects pods labelled \{istio: ingressgateway, team: web\}, but no ingress gateway this stack installs has those labels/);
+        assert.match(
+            found[0].message,
+            /selects pods labelled \{istio: ingressgateway, team: web\}, but no ingress gateway this stack installs has those labels/,
+        );
     });
 
     it("says nothing when the stack installs no ingress gateway", async () => {

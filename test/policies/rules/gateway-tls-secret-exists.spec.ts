@@ -27,7 +27,10 @@ describe("policy gateway-tls-secret-exists", () => {
         stack.ingress = release("istio-gateway", "gateway", "istio-ingressgateway", "istio-ingress");
         const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /no kubernetes\.io\/tls Secret apsis-tls in namespace istio-ingress, where the gateway pods of Helm release istio-ingressgateway \(chart gateway\) in istio-ingress run/);
+        assert.match(
+            found[0].message,
+            /no kubernetes\.io\/tls Secret apsis-tls in namespace istio-ingress, where the gateway pods of Helm release istio-ingressgateway \(chart gateway\) in istio-ingress run/,
+        );
     });
 
     it("rejects a secret of the wrong type", async () => {
@@ -36,7 +39,9 @@ describe("policy gateway-tls-secret-exists", () => {
         const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
         assert.deepEqual(
             found.map((f) => f.message),
-            ["Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but Secret istio-system/apsis-tls has type Opaque; it must be kubernetes.io/tls (with tls.crt and tls.key)."],
+            [
+                "Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but Secret istio-system/apsis-tls has type Opaque; it must be kubernetes.io/tls (with tls.crt and tls.key).",
+            ],
         );
     });
 
@@ -45,7 +50,10 @@ describe("policy gateway-tls-secret-exists", () => {
         stack.secret = tlsSecret("other-tls");
         const found = await runStackPolicy(gatewayTlsSecretExists, stackList(stack));
         assert.equal(found.length, 1);
-        assert.match(found[0].message, /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system, where .* run\. HTTPS on this server/);
+        assert.match(
+            found[0].message,
+            /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system, where .* run\. HTTPS on this server/,
+        );
     });
 
     it("says nothing when the stack installs no gateway, or when a secret's namespace is unknown during preview", async () => {

@@ -12,7 +12,11 @@ describe("policy virtualservice-mirror", () => {
 
     it("accepts a fractional mirror percentage and the ends of the range", async () => {
         for (const value of [0, 0.5, 100]) {
-            assert.deepEqual(await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value } })), [], String(value));
+            assert.deepEqual(
+                await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value } })),
+                [],
+                String(value),
+            );
         }
     });
 
@@ -24,7 +28,9 @@ describe("policy virtualservice-mirror", () => {
 
     it("rejects a negative mirrorPercentage.value and one given as a string", async () => {
         const negative = await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value: -1 } }));
-        assert.deepEqual(negative, ['VirtualService default/myapp-vs http[0] "weighted": mirrorPercentage.value is -1; it must be a number from 0 to 100 (the share of requests copied).']);
+        assert.deepEqual(negative, [
+            'VirtualService default/myapp-vs http[0] "weighted": mirrorPercentage.value is -1; it must be a number from 0 to 100 (the share of requests copied).',
+        ]);
         const text = await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value: "10" } }));
         assert.match(text[0], /mirrorPercentage\.value is "10"; it must be a number from 0 to 100/);
     });
@@ -37,7 +43,9 @@ describe("policy virtualservice-mirror", () => {
     });
 
     it("rejects a mirror to the subset that already receives all of the route's traffic", async () => {
-        const messages = await check([{ route: [dest("v1", 100), dest("v2", 0)], mirror: { host: HOST, subset: "v1" }, mirrorPercentage: { value: 50 } }]);
+        const messages = await check([
+            { route: [dest("v1", 100), dest("v2", 0)], mirror: { host: HOST, subset: "v1" }, mirrorPercentage: { value: 50 } },
+        ]);
         assert.deepEqual(messages, [
             `VirtualService default/myapp-vs http[0]: mirror copies traffic to ${HOST}/v1, the destination that already receives 100% of this route's traffic; ` +
                 "mirror to another subset (the canary) or remove the mirror.",

@@ -56,7 +56,10 @@ describe("policy virtualservice-subsets-exist", () => {
         const found = await runStackPolicy(virtualServiceSubsetsExist, stackList(stack));
         assert.deepEqual(
             found.map((f) => f.message.split(", but")[0]),
-            [`VirtualService default/myapp-vs http[0] mirror routes to subset v3 of ${HOST}`, `VirtualService default/myapp-vs tcp[0] route[0] routes to subset v4 of ${HOST}`],
+            [
+                `VirtualService default/myapp-vs http[0] mirror routes to subset v3 of ${HOST}`,
+                `VirtualService default/myapp-vs tcp[0] route[0] routes to subset v4 of ${HOST}`,
+            ],
         );
     });
 

@@ -33,7 +33,10 @@ describe("policy virtualservice-weights", () => {
         const tls = [{ match: [{ port: 443, sniHosts: ["a.example.com"] }], route: [dest("v1", 100), dest("v2", 100)] }];
         const messages = await check([], { tls });
         assert.equal(messages.length, 1);
-        assert.match(messages[0], /^VirtualService default\/myapp-vs tls\[0\]: the weights sum to 200, not 100 \(weights found: v1=100, v2=100 to /);
+        assert.match(
+            messages[0],
+            /^VirtualService default\/myapp-vs tls\[0\]: the weights sum to 200, not 100 \(weights found: v1=100, v2=100 to /,
+        );
     });
 
     it("accepts a single destination with no weight or weight 100", async () => {
@@ -106,7 +109,10 @@ describe("policy virtualservice-weights", () => {
     });
 
     it("says nothing when the whole spec or route list is unknown", async () => {
-        assert.deepEqual(await runResourcePolicy(virtualServiceWeights, istio("VirtualService", "vs", UNKNOWN as unknown as Record<string, unknown>)), []);
+        assert.deepEqual(
+            await runResourcePolicy(virtualServiceWeights, istio("VirtualService", "vs", UNKNOWN as unknown as Record<string, unknown>)),
+            [],
+        );
         assert.deepEqual(await check(UNKNOWN as unknown as Record<string, unknown>[]), []);
     });
 
