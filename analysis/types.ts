@@ -35,7 +35,7 @@ export interface AnalysisOptions {
     reporter?: string;
     /**
      * False-rollback rate: the chance that a canary no worse than the baseline (and within the
-     * limits) is failed, however often the analysis is repeated; default 0.05. Split between the
+     * limits) is failed, however often the analysis is repeated; default 0.02. Split between the
      * four failing tests (see ALPHA_SHARES).
      */
     alpha?: number;

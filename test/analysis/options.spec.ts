@@ -33,7 +33,7 @@ describe("analysis options", () => {
                 r.errorRateMargin,
                 r.latencyMargin,
             ],
-            ["1m", 60, 0.01, 200, 50, "destination", 0.05, 0.2, 10000, 0.01, 0.25],
+            ["1m", 60, 0.01, 200, 50, "destination", 0.02, 0.2, 10000, 0.01, 0.25],
         );
     });
 
@@ -64,7 +64,7 @@ describe("analysis options", () => {
                 "maxP99Ms: -1 is not allowed; expected a latency in milliseconds greater than 0, e.g. 200",
                 "minRequests: 0 is not allowed; expected a whole number of requests >= 1, e.g. 50",
                 'reporter: "sidecar" is not allowed; expected one of destination, source, waypoint',
-                "alpha: 0.6 is not allowed; expected a probability greater than 0 and at most 0.5, e.g. 0.05",
+                "alpha: 0.6 is not allowed; expected a probability greater than 0 and at most 0.5, e.g. 0.02",
                 "timeoutMs: 0 is not allowed; expected whole milliseconds from 1 to 600000, e.g. 10000",
             ],
         );
