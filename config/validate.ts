@@ -22,6 +22,10 @@ export type RawConfig = Record<string, unknown>;
 const MAX = Number.MAX_SAFE_INTEGER;
 const DNS_LABEL: [(s: string) => boolean, string] = [isDnsLabel, "a DNS label (lower-case letters, digits and '-', at most 63 characters)"];
 const DURATION: [(s: string) => boolean, string] = [isDuration, "a duration such as 500ms, 10s or 1m"];
+const CHART_VERSION: [(s: string) => boolean, string] = [
+    (s) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(s),
+    "a chart version such as 1.28.0",
+];
 const RETRY_ON = new Set([
     "5xx",
     "gateway-error",
@@ -209,10 +213,7 @@ function readIstio(c: Checker, value: unknown): IstioConfig {
     }
     return {
         install,
-        version: c.string("istio.version", r.version, d.version, [
-            (s) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(s),
-            "a chart version such as 1.28.0",
-        ]),
+        version: c.string("istio.version", r.version, d.version, CHART_VERSION),
         namespace,
         gatewayNamespace: c.string("istio.gatewayNamespace", r.gatewayNamespace, namespace, DNS_LABEL),
         gatewayName,
@@ -365,13 +366,17 @@ function readRouting(c: Checker, value: unknown, names: string[]): RoutingConfig
 function readMonitoring(c: Checker, value: unknown): MonitoringConfig {
     const r = c.object("monitoring", value, ["enabled", "namespace", "prometheusChartVersion", "grafanaChartVersion", "kialiChartVersion"]);
     const d = DEFAULTS.monitoring;
-    const version: [(s: string) => boolean, string] = [(s) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(s), "a chart version such as 1.2.3"];
     return {
         enabled: c.boolean("monitoring.enabled", r.enabled, d.enabled),
         namespace: c.string("monitoring.namespace", r.namespace, d.namespace, DNS_LABEL),
-        prometheusChartVersion: c.string("monitoring.prometheusChartVersion", r.prometheusChartVersion, d.prometheusChartVersion, version),
-        grafanaChartVersion: c.string("monitoring.grafanaChartVersion", r.grafanaChartVersion, d.grafanaChartVersion, version),
-        kialiChartVersion: c.string("monitoring.kialiChartVersion", r.kialiChartVersion, d.kialiChartVersion, version),
+        prometheusChartVersion: c.string(
+            "monitoring.prometheusChartVersion",
+            r.prometheusChartVersion,
+            d.prometheusChartVersion,
+            CHART_VERSION,
+        ),
+        grafanaChartVersion: c.string("monitoring.grafanaChartVersion", r.grafanaChartVersion, d.grafanaChartVersion, CHART_VERSION),
+        kialiChartVersion: c.string("monitoring.kialiChartVersion", r.kialiChartVersion, d.kialiChartVersion, CHART_VERSION),
     };
 }
 
