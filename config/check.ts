@@ -17,6 +17,17 @@ export class ConfigError extends Error {
     }
 }
 
+/**
+ * The message for a secret config value (TLS key or certificate) found in plain text; `where` names
+ * the file when known. It never includes the value.
+ */
+export function plainSecretProblem(key: string, where = "the stack's config"): string {
+    return (
+        `${PROJECT}:${key} is stored in plain text in ${where}; remove it from the file (and from git history), rotate it, ` +
+        `and set it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`
+    );
+}
+
 /** Renders a value for a message, short and unambiguous. */
 export function show(value: unknown): string {
     if (value === undefined) {

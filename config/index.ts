@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, PROJECT } from "./check";
+import { ConfigError, PROJECT, plainSecretProblem } from "./check";
 import { SECRET_KEYS } from "./defaults";
 import { validateTlsMaterial } from "./tls";
 import { CanaryConfig } from "./types";
@@ -59,9 +59,7 @@ export function loadConfig(): LoadedConfig {
     for (const key of SECRET_KEYS) {
         const value = key === "tlsCert" ? tlsCert : tlsKey;
         if (value !== undefined && !runtimeConfig.isConfigSecret(`${PROJECT}:${key}`)) {
-            problems.push(
-                `${PROJECT}:${key} is stored in plain text; store it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`,
-            );
+            problems.push(plainSecretProblem(key));
         }
     }
     if (problems.length > 0 || config === undefined) {

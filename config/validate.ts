@@ -1,4 +1,14 @@
-import { Checker, ConfigError, PROJECT, isDnsLabel, isDnsSubdomain, isDuration, isHostname, isPinnedImage } from "./check";
+import {
+    Checker,
+    ConfigError,
+    PROJECT,
+    plainSecretProblem,
+    isDnsLabel,
+    isDnsSubdomain,
+    isDuration,
+    isHostname,
+    isPinnedImage,
+} from "./check";
 import { REPORTERS } from "../analysis/options";
 import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS } from "./defaults";
 import {
@@ -61,10 +71,7 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
     }
     for (const key of SECRET_KEYS) {
         if (raw[key] !== undefined) {
-            c.problems.push(
-                `${PROJECT}:${key} is stored in plain text in the stack's config; remove it from the file (and from git history), rotate it, ` +
-                    `and set it as a secret with: pulumi config set --secret ${key} -- "$(cat FILE)"`,
-            );
+            c.problems.push(plainSecretProblem(key));
         }
     }
     const app = readApp(c, raw.app);

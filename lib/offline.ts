@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, PROJECT } from "../config/check";
+import { ConfigError, PROJECT, plainSecretProblem } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
 import { RawConfig } from "../config/validate";
 import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "./stack-config";
@@ -219,13 +219,7 @@ export async function runStackOffline(stack: string, opts: { configDir?: string;
     // generated material and pass, so it fails here with the same message `pulumi up` would give.
     const plain = SECRET_KEYS.filter((k) => loaded.raw[k] !== undefined);
     if (plain.length > 0) {
-        throw new ConfigError(
-            plain.map(
-                (k) =>
-                    `${PROJECT}:${k} is stored in plain text in ${file}; remove it from the file (and from git history), rotate it, ` +
-                    `and set it as a secret with: pulumi config set --secret ${k} -- "$(cat FILE)"`,
-            ),
-        );
+        throw new ConfigError(plain.map((k) => plainSecretProblem(k, file)));
     }
     const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
     const missing = SECRET_KEYS.filter((k) => !loaded.secure.includes(k));

@@ -131,7 +131,7 @@ describe("TLS material checks", () => {
         const raw = { ...loadStackConfig("dev").raw, hosts: HOSTS };
         await assert.rejects(
             runProgramOffline(raw, { tls: { cert: good.cert, key: good.key, plain: true } }),
-            /istio-canary:tlsKey is stored in plain text; store it as a secret/,
+            /istio-canary:tlsKey is stored in plain text in the stack.s config; remove it from the file \(and from git history\), rotate it, and set it as a secret with: pulumi config set --secret tlsKey/,
         );
     });
 });
