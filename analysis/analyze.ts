@@ -90,8 +90,9 @@ function versionStats(version: string, counts: VersionCounts): VersionStats {
  * histogram of both versions over the window (four instant queries at one evaluation instant),
  * then decides with the sequential tests of decide.ts.
  *
- * Never throws for Prometheus problems: unreachable, HTTP errors, timeouts, malformed answers, NaN
- * values all give an inconclusive verdict whose reasons name the failing query and what went wrong.
+ * Never throws for Prometheus problems: unreachable, HTTP errors, timeouts, malformed answers,
+ * partial answers (warnings), NaN or infinite values all give an inconclusive verdict whose reasons
+ * name the failing query and what went wrong.
  *
  * @throws InvalidAnalysisOptionsError when the options are invalid (check them first with
  * validateAnalysisOptions).

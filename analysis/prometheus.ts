@@ -67,13 +67,22 @@ function describeTransportError(e: unknown, timeoutMs: number): string {
     return e instanceof Error ? e.message : String(e);
 }
 
+/** A decimal number as Prometheus writes sample values (Go's strconv.FormatFloat), e.g. "12", "0.5", "1e+06". */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Prometheus's spellings of an infinite value. */
+const INFINITE = /^[+-]?Inf$/i;
+
 /** Parses a value of a vector sample ("123.4"), or throws saying why not. */
 function parseValue(raw: unknown, labels: Record<string, string>): number {
     if (typeof raw !== "string") throw new PrometheusError(`malformed answer: a sample value is ${JSON.stringify(raw)}, not a string`);
-    const value = Number(raw);
-    if (raw.trim() === "" || Number.isNaN(value)) {
-        throw new PrometheusError(`the answer holds a NaN value for ${JSON.stringify(labels)}`);
+    if (INFINITE.test(raw)) throw new PrometheusError(`the answer holds an infinite value (${raw}) for ${JSON.stringify(labels)}`);
+    if (raw === "NaN") throw new PrometheusError(`the answer holds a NaN value for ${JSON.stringify(labels)}`);
+    if (!DECIMAL.test(raw)) {
+        throw new PrometheusError(
+            `malformed answer: the sample value ${JSON.stringify(raw)} for ${JSON.stringify(labels)} is not a number`,
+        );
     }
+    const value = Number(raw);
     if (!Number.isFinite(value)) throw new PrometheusError(`the answer holds an infinite value (${raw}) for ${JSON.stringify(labels)}`);
     return value;
 }
@@ -81,11 +90,16 @@ function parseValue(raw: unknown, labels: Record<string, string>): number {
 /** Checks the shape of a query answer body and returns its samples. */
 export function parseVectorAnswer(body: unknown): InstantSample[] {
     if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
-    const b = body as { status?: unknown; data?: unknown; error?: unknown };
+    const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
     if (b.status !== "success") {
         throw new PrometheusError(
             `Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`,
         );
+    }
+    // Warnings mark an answer that may be partial (a failed remote read, Thanos or Mimir partial
+    // responses): counts that may lack series must not pass a canary.
+    if (Array.isArray(b.warnings) && b.warnings.length > 0) {
+        throw new PrometheusError(`partial answer: Prometheus warned ${b.warnings.map((w) => JSON.stringify(w)).join(", ")}`);
     }
     const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
     if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
@@ -113,7 +127,8 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
  * Runs an instant query and returns the vector.
  *
  * @throws PrometheusError when Prometheus is unreachable, times out, answers an HTTP error or an
- * error status, or answers something that is not a vector of finite numbers.
+ * error status, warns that the answer may be partial, or answers something that is not a vector
+ * of finite numbers.
  */
 export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
     const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();

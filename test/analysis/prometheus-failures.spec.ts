@@ -8,7 +8,7 @@ import { analyze, AnalysisResult } from "../../analysis";
  * query the way a scenario says, and the analysis must come back inconclusive naming the failure.
  */
 
-type Mode = "healthy" | "http500" | "notJson" | "nan" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty";
+type Mode = "healthy" | "http500" | "notJson" | "nan" | "inf" | "partial" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty";
 
 const vector = (samples: Array<[Record<string, string>, string]>): string =>
     JSON.stringify({
@@ -53,6 +53,22 @@ describe("analysis when Prometheus misbehaves", () => {
                     return send(200, "<html>proxy login</html>");
                 case "nan":
                     return send(200, query.includes("_bucket") ? healthyAnswer(query) : vector([[{ response_code: "200" }, "NaN"]]));
+                case "inf":
+                    return send(
+                        200,
+                        query.includes("_bucket")
+                            ? healthyAnswer(query)
+                            : vector([
+                                  [{ response_code: "200" }, "+Inf"],
+                                  [{ response_code: "503" }, "10"],
+                              ]),
+                    );
+                case "partial":
+                    // Healthy numbers, but the answer says series may be missing (as Thanos or a failed remote read do).
+                    return send(
+                        200,
+                        JSON.stringify({ ...(JSON.parse(healthyAnswer(query)) as object), warnings: ["remote read: store 2 unavailable"] }),
+                    );
                 case "matrix":
                     return send(200, JSON.stringify({ status: "success", data: { resultType: "matrix", result: [] } }));
                 case "errorStatus":
@@ -93,6 +109,9 @@ describe("analysis when Prometheus misbehaves", () => {
             r.reasons[0],
             /Prometheus query for canary "v2" requests failed at http:\/\/127\.0\.0\.1:\d+: HTTP 500: storage is on fire/,
         );
+        assert.equal(r.queryErrors.length, 4);
+        assert.equal(r.reasons.at(-1), "no verdict without complete data: a failed query is never a pass");
+        assert.deepEqual(r.statistics.tests, []);
     });
 
     it("is inconclusive on an answer that is not JSON", async () => {
@@ -105,6 +124,20 @@ describe("analysis when Prometheus misbehaves", () => {
         const r = await run("nan");
         assert.equal(r.verdict, "inconclusive");
         assert.match(r.reasons.join("\n"), /the answer holds a NaN value for \{"response_code":"200"\}/);
+    });
+
+    it("is inconclusive on an infinite value, calling it infinite", async () => {
+        const r = await run("inf");
+        assert.equal(r.verdict, "inconclusive");
+        assert.equal(r.queryErrors.length, 2);
+        assert.match(r.reasons[0], /requests failed at .*: the answer holds an infinite value \(\+Inf\) for \{"response_code":"200"\}$/);
+    });
+
+    it("is inconclusive on an answer with warnings (possibly partial), although its numbers would pass", async () => {
+        const r = await run("partial");
+        assert.equal(r.verdict, "inconclusive");
+        assert.equal(r.queryErrors.length, 4);
+        assert.match(r.reasons[0], /requests failed at .*: partial answer: Prometheus warned "remote read: store 2 unavailable"$/);
     });
 
     it("is inconclusive on a matrix where a vector was asked for", async () => {
