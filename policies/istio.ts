@@ -296,7 +296,10 @@ export interface RouteRef {
     destinations: Obj[];
 }
 
-/** Every http, tcp and tls route of a VirtualService spec. */
+/**
+ * Every http, tcp and tls route of a VirtualService spec. A `route[]` entry that is unknown during
+ * preview stands as `{destination: <unknown>, weight: <unknown>}`: its weight is unknown, not missing.
+ */
 export function routesOf(spec: Obj): RouteRef[] {
     const out: RouteRef[] = [];
     for (const kind of ROUTE_KINDS) {
@@ -308,7 +311,7 @@ export function routesOf(spec: Obj): RouteRef[] {
                 index,
                 label: `${kind}[${index}]${name !== undefined ? ` "${name}"` : ""}`,
                 route: r,
-                destinations: arr(r.route).map((d) => obj(d) ?? {}),
+                destinations: arr(r.route).map((d) => (isUnknown(d) ? { destination: d, weight: d } : (obj(d) ?? {}))),
             });
         });
     }
@@ -317,6 +320,9 @@ export function routesOf(spec: Obj): RouteRef[] {
 
 /** How messages name a destination: `host/subset`, or `host`. */
 export function destinationLabel(destination: unknown): string {
+    if (isUnknown(destination)) {
+        return "(unknown)";
+    }
     const d = obj(destination) ?? {};
     const host = d.host === undefined ? "(no host)" : (str(d.host) ?? "(unknown host)");
     const subset = d.subset === undefined ? undefined : (str(d.subset) ?? "(unknown subset)");

@@ -36,6 +36,9 @@ export function imageViolations(r: { type: string; name: string; props: Obj }): 
     const out: string[] = [];
     for (const field of ["initContainers", "containers"] as const) {
         arr(pod.spec[field]).forEach((c, i) => {
+            if (isUnknown(c)) {
+                return; // the whole container is unknown during preview
+            }
             const container = obj(c) ?? {};
             const problem = imagePinProblem(container.image);
             if (problem !== undefined) {

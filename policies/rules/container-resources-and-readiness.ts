@@ -33,6 +33,9 @@ export function containerSettingViolations(r: { type: string; name: string; prop
     }
     const out: string[] = [];
     arr(pod.spec.containers).forEach((c, i) => {
+        if (isUnknown(c)) {
+            return; // the whole container is unknown during preview
+        }
         const container = obj(c) ?? {};
         const missing = missingContainerSettings(container);
         if (missing.length > 0) {

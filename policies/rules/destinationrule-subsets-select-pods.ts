@@ -6,6 +6,7 @@ import {
     describe,
     isIstio,
     isKube,
+    isUnknown,
     knownLabels,
     labelsMatch,
     namespaceOf,
@@ -87,6 +88,9 @@ export function subsetPodViolations(resources: readonly ResourceLike[]): StackVi
                 ? `in namespace ${target.namespace} behind ${service.label} (selector ${showLabels(service.selector)})`
                 : `in namespace ${target.namespace}`;
         arr(spec.subsets).forEach((s, i) => {
+            if (isUnknown(s)) {
+                return; // the whole subset is unknown during preview
+            }
             const subset = obj(s) ?? {};
             const name = str(subset.name) ?? `subsets[${i}]`;
             const labels = knownLabels(subset.labels ?? {});

@@ -38,7 +38,11 @@ describe("policy container-images-pinned", () => {
         ]);
     });
 
-    it("says nothing when the image is unknown during preview", async () => {
+    it("says nothing when the image or the whole container is unknown during preview", async () => {
         assert.deepEqual(await runResourcePolicy(containerImagesPinned, withImage(UNKNOWN)), []);
+        const d = deployment("v1");
+        d.props.spec.template.spec.containers = [UNKNOWN];
+        d.props.spec.template.spec.initContainers = [UNKNOWN];
+        assert.deepEqual(await runResourcePolicy(containerImagesPinned, d), []);
     });
 });

@@ -48,4 +48,10 @@ describe("policy container-resources-and-readiness", () => {
             [],
         );
     });
+
+    it("says nothing when a whole container is unknown during preview", async () => {
+        const d = deployment("v1");
+        d.props.spec.template.spec.containers = [UNKNOWN];
+        assert.deepEqual(await runResourcePolicy(containerResourcesAndReadiness, d), []);
+    });
 });

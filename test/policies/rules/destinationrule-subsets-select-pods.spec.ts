@@ -85,4 +85,11 @@ describe("policy destinationrule-subsets-select-pods", () => {
         unknownPods.v2 = deployment("v2", { labels: { app: "myapp", version: UNKNOWN } });
         assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(unknownPods)), []);
     });
+
+    it("says nothing about a whole subset unknown during preview, even where no pod is selected", async () => {
+        const stack = compliantStack();
+        stack.service = service({ app: "nothing-runs-this" });
+        stack.dr = istio("DestinationRule", "myapp-dr", { host: "myapp", subsets: [UNKNOWN] });
+        assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack)), []);
+    });
 });

@@ -108,6 +108,13 @@ describe("policy virtualservice-weights", () => {
         assert.deepEqual(await check([{ route: [dest("v1", UNKNOWN)] }]), []);
     });
 
+    it("takes a whole destination entry unknown during preview as an unknown weight, not a missing one", async () => {
+        assert.deepEqual(await check([{ route: [UNKNOWN, dest("v2", 10)] }]), []);
+        assert.deepEqual(await check([{ route: [dest("v1", 90), dest("v2", 20), UNKNOWN] }]), [
+            `VirtualService default/myapp-vs http[0]: the known weights already sum to 110, more than 100 (weights found: ${HOST}/v1=90, ${HOST}/v2=20, (unknown)=(unknown)).`,
+        ]);
+    });
+
     it("says nothing when the whole spec or route list is unknown", async () => {
         assert.deepEqual(
             await runResourcePolicy(virtualServiceWeights, istio("VirtualService", "vs", UNKNOWN as unknown as Record<string, unknown>)),
