@@ -29,6 +29,8 @@ export interface RunningPrometheus {
     url: string;
     /** Its port. */
     port: number;
+    /** Its process id. */
+    pid: number;
     /** Its temporary data directory (removed by stop). */
     dataDir: string;
     /** Instant query (at `time`, default now) returning the vector's samples; throws on any error. */
@@ -81,7 +83,18 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns true; throws naming `what` after `timeoutMs`. */
+/** Thrown by a check of {@link waitUntil} to stop waiting at once (the awaited thing can no longer happen). */
+export class GiveUp extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "GiveUp";
+    }
+}
+
+/**
+ * Polls `check` until it returns true; throws naming `what` after `timeoutMs`. Errors of `check` are
+ * retried (the last one is quoted on timeout), except {@link GiveUp}, which is thrown at once.
+ */
 export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 250): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
@@ -89,6 +102,7 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
         try {
             if (await check()) return;
         } catch (e) {
+            if (e instanceof GiveUp) throw e;
             last = e;
         }
         await sleep(intervalMs);
@@ -114,12 +128,12 @@ function configYaml(targets: string[], interval: string): string {
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
     const binary = findPrometheusBinary(options.binary);
     const interval = options.scrapeInterval ?? "1s";
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-prom-"));
     const dataDir = path.join(dir, "data");
     const configFile = path.join(dir, "prometheus.yml");
     fs.writeFileSync(configFile, configYaml(options.targets, interval));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
     const logFile = path.join(dir, "prometheus.log");
     const log = fs.openSync(logFile, "a");
     const child: ChildProcess = spawn(
@@ -129,18 +143,29 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     );
     fs.closeSync(log);
     let exited = false;
+    let howExited = "";
     const exitPromise = new Promise<void>((resolve) => {
-        child.once("exit", () => {
+        child.once("exit", (code, signal) => {
             exited = true;
+            howExited = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
             resolve();
         });
-        child.once("error", () => {
+        child.once("error", (e) => {
             exited = true;
+            howExited = `could not run ${binary}: ${e.message}`;
             resolve();
         });
     });
+    // A test run that ends without calling stop (an interrupted or crashed run) must not leave
+    // Prometheus running or its directory behind.
+    const onProcessExit = (): void => {
+        if (!exited) child.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    process.once("exit", onProcessExit);
 
     const stop = async (): Promise<void> => {
+        process.removeListener("exit", onProcessExit);
         if (!exited) {
             child.kill("SIGTERM");
             const timer = setTimeout(() => {
@@ -156,7 +181,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
         await waitUntil(
             `Prometheus to be ready at ${url}`,
             async () => {
-                if (exited) throw new Error(`Prometheus exited early; its log: ${fs.readFileSync(logFile, "utf8").slice(-2000)}`);
+                if (exited)
+                    throw new GiveUp(`Prometheus exited early (${howExited}); its log: ${fs.readFileSync(logFile, "utf8").slice(-2000)}`);
                 const res = await axios.get(`${url}/-/ready`, { timeout: 1000, validateStatus: () => true });
                 return res.status === 200;
             },
@@ -175,5 +201,13 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
         const result = (res.data as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
         return result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
     };
-    return { url, port, dataDir, query, waitFor: (what, check, timeoutMs) => waitUntil(what, check, timeoutMs), stop };
+    return {
+        url,
+        port,
+        pid: child.pid ?? -1,
+        dataDir,
+        query,
+        waitFor: (what, check, timeoutMs) => waitUntil(what, check, timeoutMs),
+        stop,
+    };
 }
