@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { virtualServiceSubsetsExist } from "../../../policies/rules";
-import { HOST, UNKNOWN, compliantStack, dest, destinationRule, runStackPolicy, stackList, virtualService } from "../fixtures";
+import { HOST, UNKNOWN, compliantStack, dest, destinationRule, istio, runStackPolicy, stackList, virtualService } from "../fixtures";
 
 describe("policy virtualservice-subsets-exist", () => {
     it("accepts the compliant stack", async () => {
@@ -78,5 +78,12 @@ describe("policy virtualservice-subsets-exist", () => {
         unknownSubset.dr = destinationRule(["v1"]);
         unknownSubset.vs = virtualService([{ route: [dest("v1", 90), dest(UNKNOWN, 10)] }]);
         assert.deepEqual(await runStackPolicy(virtualServiceSubsetsExist, stackList(unknownSubset)), []);
+    });
+
+    it("says nothing when a known DestinationRule lacks the subset but another one's host is unknown (it may define it)", async () => {
+        const stack = compliantStack();
+        stack.dr = destinationRule(["v1"]);
+        const other = istio("DestinationRule", "myapp-canary-dr", { host: UNKNOWN, subsets: [{ name: "v2", labels: { version: "v2" } }] });
+        assert.deepEqual(await runStackPolicy(virtualServiceSubsetsExist, [...stackList(stack), other]), []);
     });
 });
