@@ -90,6 +90,8 @@ describe("the analyze command's flags and exit codes", function () {
         const r = get("sameVersion");
         assert.equal(r.status, 2);
         assert.match(r.stderr, /--canary: "v1" is not allowed; the canary version must differ from the baseline version \(--baseline\)/);
+        assert.equal(r.stdout, "");
+        noStack(r);
     });
 
     it("exits 3 with an inconclusive JSON verdict when Prometheus cannot be reached", () => {
@@ -116,6 +118,11 @@ describe("the analyze command's flags and exit codes", function () {
             "--max-p99-ms",
             "--min-requests",
             "--reporter",
+            "--alpha",
+            "--beta",
+            "--error-margin",
+            "--latency-margin",
+            "--timeout-ms",
             "--json",
         ]) {
             assert.ok(r.stdout.includes(flag), `help lacks ${flag}`);

@@ -37,11 +37,21 @@ describe("analysis options", () => {
         );
     });
 
-    it("keeps an explicit 0-like value instead of replacing it with a default", () => {
-        // minRequests 1 and alpha 0.5 are legal edge values and must survive (`??`, not `||`).
-        const r = resolveAnalysisOptions({ ...VALID, minRequests: 1, alpha: 0.5 });
+    it("keeps explicit edge values instead of replacing them with the defaults", () => {
+        // No valid option is falsy (every number must be > 0, every string non-empty), so `||` and `??`
+        // resolve alike here; this checks that the smallest and largest allowed values survive.
+        const r = resolveAnalysisOptions({
+            ...VALID,
+            minRequests: 1,
+            alpha: 0.5,
+            beta: 0.5,
+            timeoutMs: 1,
+            latencyMargin: 10,
+            window: "1s",
+        });
         assert.equal(r.minRequests, 1);
         assert.equal(r.alpha, 0.5);
+        assert.deepEqual([r.beta, r.timeoutMs, r.latencyMargin, r.window, r.windowSeconds], [0.5, 1, 10, "1s", 1]);
     });
 
     it("names the option, the value and what is allowed for each problem", () => {

@@ -68,8 +68,11 @@ describe("analysis against a real Prometheus", function () {
 
     after(async function () {
         this.timeout(20_000);
-        await prom?.stop();
-        await exporter?.stop();
+        try {
+            await prom?.stop();
+        } finally {
+            await exporter?.stop();
+        }
     });
 
     it("passes a healthy canary (same 0.2% 5xx and latency as the baseline)", async () => {
