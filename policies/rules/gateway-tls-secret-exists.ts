@@ -7,6 +7,7 @@ import {
     installedGateways,
     isIstio,
     isKube,
+    isUnknown,
     namespaceOf,
     obj,
     plainResources,
@@ -19,22 +20,35 @@ import { selectedGateways } from "./gateway-selects-installed-ingress";
 /** Modes whose credentials Istio does not read from credentialName. */
 const NO_CREDENTIAL_MODES = new Set(["PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL"]);
 
+/** A Secret of the stack as far as it is known. */
 interface SecretInfo {
+    /** For messages: `Secret istio-system/apsis-tls`. */
     label: string;
+    /** metadata.name; undefined when Pulumi generates it (auto-naming) or it is unknown. */
     name: string | undefined;
+    /** Its namespace; undefined when unknown. */
     namespace: string | undefined;
+    /** Its type (`Opaque` when absent), possibly unknown. */
     type: unknown;
+    /** True when its name or namespace is unknown during preview: it might be the secret looked for. */
+    uncertain: boolean;
 }
 
 function secretsOf(resources: readonly ResourceLike[]): SecretInfo[] {
     return resources
         .filter((r) => isKube(r, "", "Secret"))
-        .map((r) => ({
-            label: describe("Secret", r),
-            name: str(obj(r.props.metadata)?.name),
-            namespace: namespaceOf(r.props),
-            type: r.props.type ?? "Opaque",
-        }));
+        .map((r) => {
+            const metaName = obj(r.props.metadata)?.name;
+            const namespace = namespaceOf(r.props);
+            return {
+                label: describe("Secret", r),
+                name: str(metaName),
+                namespace,
+                type: r.props.type ?? "Opaque",
+                // An auto-named Secret (no metadata.name) gets a random suffix: it is never the credentialName.
+                uncertain: (metaName !== undefined && str(metaName) === undefined) || namespace === undefined,
+            };
+        });
 }
 
 /** The credential names a server's tls block references (credentialName and credentialNames), without a `kubernetes://` prefix. */
@@ -50,7 +64,7 @@ export function gatewaySecretViolations(resources: readonly ResourceLike[]): Sta
         return []; // the gateway pods' namespace is known only for a gateway the stack installs
     }
     const secrets = secretsOf(resources);
-    const uncertain = secrets.some((s) => s.name === undefined || s.namespace === undefined);
+    const uncertain = secrets.some((s) => s.uncertain);
     const out: StackViolation[] = [];
     for (const gw of resources) {
         if (!isIstio(gw, "Gateway")) {
@@ -63,8 +77,8 @@ export function gatewaySecretViolations(resources: readonly ResourceLike[]): Sta
         for (const { index, server } of serversOf(obj(gw.props.spec) ?? {})) {
             const tls = obj(server.tls);
             const mode = str(tls?.mode);
-            if (tls === undefined || (mode !== undefined && NO_CREDENTIAL_MODES.has(mode))) {
-                continue;
+            if (tls === undefined || isUnknown(tls.mode) || (mode !== undefined && NO_CREDENTIAL_MODES.has(mode))) {
+                continue; // no TLS, a mode unknown during preview (it may ignore credentialName), or one that ignores it
             }
             for (const name of credentialNames(tls)) {
                 for (const g of selected) {

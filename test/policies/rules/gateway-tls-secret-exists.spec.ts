@@ -65,6 +65,39 @@ describe("policy gateway-tls-secret-exists", () => {
         assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, stackList(unknown)), []);
     });
 
+    it("says nothing when the server's TLS mode is unknown during preview (PASSTHROUGH would ignore credentialName)", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("apsis-tls", "default");
+        stack.gateway.props.spec.servers[0].tls.mode = UNKNOWN;
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, stackList(stack)), []);
+    });
+
+    it("still rejects a misplaced secret when the stack also has an auto-named Secret (it cannot be the credentialName)", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("apsis-tls", "default");
+        const autoNamed = tlsSecret("unused", "istio-system", "Opaque");
+        autoNamed.name = "app-config";
+        autoNamed.urn = autoNamed.urn.replace(/::tls-secret$/, "::app-config");
+        delete autoNamed.props.metadata.name;
+        const found = await runStackPolicy(gatewayTlsSecretExists, [...stackList(stack), autoNamed]);
+        assert.deepEqual(
+            found.map((f) => f.urn),
+            [stack.gateway.urn],
+        );
+        assert.match(
+            found[0].message,
+            /no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system, .* Secret default\/apsis-tls exists/,
+        );
+    });
+
+    it("says nothing when another Secret's name is unknown during preview (it may be the credentialName)", async () => {
+        const stack = compliantStack();
+        stack.secret = tlsSecret("apsis-tls", "default");
+        const unknownName = tlsSecret(UNKNOWN, "istio-system");
+        unknownName.name = "other-tls";
+        assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, [...stackList(stack), unknownName]), []);
+    });
+
     it("leaves a Gateway that selects no installed gateway to gateway-selects-installed-ingress", async () => {
         const stack = compliantStack();
         stack.gateway = gateway({ istio: "elsewhere" });
