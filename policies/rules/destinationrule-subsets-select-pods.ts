@@ -37,7 +37,8 @@ function findService(resources: readonly ResourceLike[], name: string, namespace
         const metaName = obj(r.props.metadata)?.name;
         const ns = namespaceOf(r.props);
         if (str(metaName) === undefined || ns === undefined) {
-            // A generated or unknown name cannot be the host's Service for sure, nor ruled out.
+            // An auto-named Service (no metadata.name) gets a random suffix, so it is not the host's; one whose
+            // name or namespace is unknown during preview may be.
             uncertain = uncertain || metaName !== undefined || ns === undefined;
             continue;
         }
@@ -115,7 +116,7 @@ export function subsetPodViolations(resources: readonly ResourceLike[]): StackVi
             out.push({
                 urn: dr.urn,
                 message:
-                    `${describe("DestinationRule", dr)} subset ${name} selects pods labelled ${showLabels(labels)}, but no Deployment ${where} has a pod template with those labels; ${found}. ` +
+                    `${describe("DestinationRule", dr)} subset ${name} selects pods labelled ${showLabels(labels)}, but no workload ${where} has a pod template with those labels; ${found}. ` +
                     `Traffic routed to this subset would find no endpoints (503).`,
             });
         });
@@ -123,11 +124,11 @@ export function subsetPodViolations(resources: readonly ResourceLike[]): StackVi
     return out;
 }
 
-/** Every DestinationRule subset selects the pods of a Deployment in the stack, in the namespace of its host. */
+/** Every DestinationRule subset selects the pods of a workload in the stack, in the namespace of its host. */
 export const destinationRuleSubsetsSelectPods: StackValidationPolicy = {
     name: "destinationrule-subsets-select-pods",
     description:
-        "Every DestinationRule subset's labels match the pod template labels of a Deployment in the stack in the namespace of the rule's host (and behind its Service, when the stack has it).",
+        "Every DestinationRule subset's labels match the pod template labels of a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod) in the stack in the namespace of the rule's host (and behind its Service, when the stack has it).",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         const resources = plainResources(args.resources);

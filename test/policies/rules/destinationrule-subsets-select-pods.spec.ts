@@ -15,7 +15,7 @@ describe("policy destinationrule-subsets-select-pods", () => {
             {
                 urn: stack.dr.urn,
                 message:
-                    "DestinationRule default/myapp-dr subset v2 selects pods labelled {version: v2}, but no Deployment in namespace default behind Service default/myapp " +
+                    "DestinationRule default/myapp-dr subset v2 selects pods labelled {version: v2}, but no workload in namespace default behind Service default/myapp " +
                     "(selector {app: myapp}) has a pod template with those labels; the pod templates there have Deployment default/myapp-v1 {version: v1}, " +
                     "Deployment default/myapp-v2 {version: v2-rc1}. Traffic routed to this subset would find no endpoints (503).",
             },
@@ -29,7 +29,7 @@ describe("policy destinationrule-subsets-select-pods", () => {
         assert.equal(found.length, 1);
         assert.match(
             found[0].message,
-            /^DestinationRule default\/myapp-dr subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default/,
+            /^DestinationRule default\/myapp-dr subset v2 selects pods labelled \{version: v2\}, but no workload in namespace default/,
         );
     });
 
@@ -40,7 +40,7 @@ describe("policy destinationrule-subsets-select-pods", () => {
         assert.equal(found.length, 1);
         assert.match(
             found[0].message,
-            /subset v2 selects pods labelled \{version: v2\}, but no Deployment in namespace default behind Service default\/myapp \(selector \{app: myapp\}\)/,
+            /subset v2 selects pods labelled \{version: v2\}, but no workload in namespace default behind Service default\/myapp \(selector \{app: myapp\}\)/,
         );
     });
 
@@ -53,6 +53,30 @@ describe("policy destinationrule-subsets-select-pods", () => {
             { namespace: "istio-system" },
         );
         assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack)), []);
+        stack.dr.props.spec.subsets.push({ name: "v3", labels: { version: "v3" } });
+        const found = await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack));
+        assert.equal(found.length, 1);
+        assert.match(
+            found[0].message,
+            /^DestinationRule istio-system\/myapp-dr subset v3 selects pods labelled \{version: v3\}, but no workload in namespace default behind Service default\/myapp/,
+        );
+    });
+
+    it("names any kind of workload: a StatefulSet's pods count, and the message names it", async () => {
+        const stack = compliantStack();
+        stack.v2.type = "kubernetes:apps/v1:StatefulSet";
+        stack.v2.urn = stack.v2.urn.replace("Deployment", "StatefulSet");
+        assert.deepEqual(await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack)), []);
+        stack.dr = destinationRule(["v1", "v2", "v3"]);
+        const found = await runStackPolicy(destinationRuleSubsetsSelectPods, stackList(stack));
+        assert.deepEqual(
+            found.map((f) => f.message),
+            [
+                "DestinationRule default/myapp-dr subset v3 selects pods labelled {version: v3}, but no workload in namespace default behind Service default/myapp " +
+                    "(selector {app: myapp}) has a pod template with those labels; the pod templates there have Deployment default/myapp-v1 {version: v1}, " +
+                    "StatefulSet default/myapp-v2 {version: v2}. Traffic routed to this subset would find no endpoints (503).",
+            ],
+        );
     });
 
     it("says nothing for a host whose Service and pods the stack does not run", async () => {
@@ -70,7 +94,7 @@ describe("policy destinationrule-subsets-select-pods", () => {
         assert.equal(found.length, 1);
         assert.match(
             found[0].message,
-            /subset v3 selects pods labelled \{version: v3\}, but no Deployment in namespace default has a pod template with those labels/,
+            /subset v3 selects pods labelled \{version: v3\}, but no workload in namespace default has a pod template with those labels/,
         );
     });
 
