@@ -183,12 +183,20 @@ export function parsePolicyConfig(text: string, source: string): PolicyConfigMap
     return out;
 }
 
-/** Reads and parses a policy config file; throws PolicyConfigError when it is missing or bad. */
+/** Reads and parses a policy config file; throws PolicyConfigError when it is missing, unreadable (a directory, say) or bad. */
 export function readPolicyConfigFile(file: string): PolicyConfigMap {
     if (!fs.existsSync(file)) {
         throw new PolicyConfigError(`policy config file ${file} does not exist`);
     }
-    return parsePolicyConfig(fs.readFileSync(file, "utf8"), file);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new PolicyConfigError(
+            `policy config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be a JSON file`,
+        );
+    }
+    return parsePolicyConfig(text, file);
 }
 
 function applyConfig(result: PolicyConfigMap, config: PolicyConfigMap): PolicyConfigMap {

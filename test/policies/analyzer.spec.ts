@@ -63,6 +63,14 @@ describe("analyzer (lib/analyzer.ts)", () => {
             const missing = path.join(os.tmpdir(), "no-such-policy-config.json");
             assert.throws(() => readPolicyConfigFile(missing), new PolicyConfigError(`policy config file ${missing} does not exist`));
         });
+
+        it("reports a directory given as the file by name, as a PolicyConfigError (exit 2, not 70)", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-dir-"));
+            assert.throws(
+                () => readPolicyConfigFile(dir),
+                new PolicyConfigError(`policy config file ${dir} cannot be read (EISDIR); it must be a JSON file`),
+            );
+        });
     });
 
     describe("reconcilePolicyConfig, as ReconcilePolicyPackConfig does", () => {
