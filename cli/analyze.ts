@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { analyze } from "../analysis/analyze";
 import { ANALYSIS_DEFAULTS, OptionNames, REPORTERS, validateAnalysisOptions } from "../analysis/options";
-import { AnalysisOptions, AnalysisResult, Verdict } from "../analysis/types";
+import { AnalysisOptions, AnalysisResult, Verdict, VersionStats } from "../analysis/types";
 import { parseFlags } from "../lib/cli-args";
 import { EXIT_USAGE } from "../lib/cli-errors";
 
@@ -88,6 +88,16 @@ function toOptions(f: RawFlags): AnalysisOptions {
 
 const pct = (x: number | null): string => (x === null ? "n/a" : `${(x * 100).toFixed(2)}%`);
 const msCell = (x: number | null): string => (x === null ? "n/a" : `${x.toFixed(1)} ms`);
+/** The table row of one version. */
+const versionRow = (role: string, v: VersionStats): string[] => [
+    role,
+    JSON.stringify(v.version),
+    String(v.requests),
+    String(v.errors),
+    pct(v.errorRate),
+    msCell(v.p50Ms),
+    msCell(v.p99Ms),
+];
 
 /** The human-readable report of a result. */
 export function formatResult(r: AnalysisResult): string {
@@ -97,24 +107,8 @@ export function formatResult(r: AnalysisResult): string {
     lines.push("");
     const rows = [
         ["", "version", "requests", "5xx", "5xx ratio", "p50", "p99"],
-        [
-            "canary",
-            JSON.stringify(r.canary.version),
-            String(r.canary.requests),
-            String(r.canary.errors),
-            pct(r.canary.errorRate),
-            msCell(r.canary.p50Ms),
-            msCell(r.canary.p99Ms),
-        ],
-        [
-            "baseline",
-            JSON.stringify(r.baseline.version),
-            String(r.baseline.requests),
-            String(r.baseline.errors),
-            pct(r.baseline.errorRate),
-            msCell(r.baseline.p50Ms),
-            msCell(r.baseline.p99Ms),
-        ],
+        versionRow("canary", r.canary),
+        versionRow("baseline", r.baseline),
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     for (const row of rows) lines.push("  " + row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
@@ -136,7 +130,7 @@ export function formatResult(r: AnalysisResult): string {
     lines.push(
         "",
         `limits: max-error-rate ${pct(th.maxErrorRate)}, max-p99-ms ${th.maxP99Ms}, min-requests ${th.minRequests}; ` +
-            `alpha ${th.alpha} (false rollback), beta ${th.beta} (missed regression), error margin ${pct(th.errorRateMargin)}, latency margin ${th.latencyMargin * 100}%`,
+            `alpha ${th.alpha} (false rollback), beta ${th.beta} (missed regression), error margin ${pct(th.errorRateMargin)}, latency margin ${Number((th.latencyMargin * 100).toPrecision(12))}%`,
     );
     return lines.join("\n") + "\n";
 }

@@ -38,6 +38,7 @@ const CASES = {
     unknownFlag: [...BASE, "--max-eror-rate", "0.01"],
     sameVersion: ["--prometheus", "http://127.0.0.1:1", "--service", "s", "--baseline", "v1", "--canary", "v1"],
     unreachable: [...BASE, "--timeout-ms", "2000", "--json"],
+    unreachableReport: [...BASE, "--timeout-ms", "2000", "--latency-margin", "0.07", "--error-margin", "0.005"],
     help: ["--help"],
 } as const;
 
@@ -103,6 +104,15 @@ describe("the analyze command's flags and exit codes", function () {
         assert.equal(json.canary.errorRate, null);
         assert.match(json.reasons[0], /connection refused/);
         noStack(r);
+    });
+
+    it("exits 3 with a report that names the failure and the limits as given when Prometheus cannot be reached", () => {
+        const r = get("unreachableReport");
+        assert.equal(r.status, 3, r.stderr);
+        assert.match(r.stdout, /^verdict: INCONCLUSIVE$/m);
+        assert.match(r.stdout, /^ {2}- Prometheus query for canary "v2" requests failed at http:\/\/127\.0\.0\.1:1: connection refused/m);
+        assert.match(r.stdout, /, error margin 0\.50%, latency margin 7%\n$/);
+        assert.equal(r.stderr, "");
     });
 
     it("exits 0 on --help and lists every flag", () => {
