@@ -32,7 +32,9 @@ describe("policy virtualservice-mirror", () => {
             'VirtualService default/myapp-vs http[0] "weighted": mirrorPercentage.value is -1; it must be a number from 0 to 100 (the share of requests copied).',
         ]);
         const text = await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value: "10" } }));
-        assert.match(text[0], /mirrorPercentage\.value is "10"; it must be a number from 0 to 100/);
+        assert.deepEqual(text, [
+            'VirtualService default/myapp-vs http[0] "weighted": mirrorPercentage.value is "10"; it must be a number from 0 to 100 (the share of requests copied).',
+        ]);
     });
 
     it("checks the percentage of each entry of mirrors", async () => {
@@ -54,8 +56,10 @@ describe("policy virtualservice-mirror", () => {
 
     it("compares hosts as Istio resolves them: a short name mirrors to the same FQDN", async () => {
         const messages = await check([{ route: [dest("v1")], mirror: { host: "myapp", subset: "v1" } }]);
-        assert.equal(messages.length, 1);
-        assert.match(messages[0], /mirror copies traffic to myapp\/v1, the destination that already receives 100%/);
+        assert.deepEqual(messages, [
+            "VirtualService default/myapp-vs http[0]: mirror copies traffic to myapp/v1, the destination that already receives 100% of this route's traffic; " +
+                "mirror to another subset (the canary) or remove the mirror.",
+        ]);
     });
 
     it("accepts a mirror to a subset that gets only part of the traffic", async () => {
@@ -65,5 +69,8 @@ describe("policy virtualservice-mirror", () => {
     it("says nothing when the percentage or the mirror's subset is unknown during preview", async () => {
         assert.deepEqual(await check(weighted({ mirror: { host: HOST, subset: "v2" }, mirrorPercentage: { value: UNKNOWN } })), []);
         assert.deepEqual(await check([{ route: [dest("v1")], mirror: { host: HOST, subset: UNKNOWN } }]), []);
+        // Two unknown subsets are not the same subset: the sentinel strings must not be compared as values.
+        assert.deepEqual(await check([{ route: [dest(UNKNOWN)], mirror: { host: HOST, subset: UNKNOWN } }]), []);
+        assert.deepEqual(await check([{ route: [dest("v1")], mirror: { host: UNKNOWN, subset: "v1" } }]), []);
     });
 });
