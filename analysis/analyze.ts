@@ -2,7 +2,7 @@ import { decide, VersionCounts } from "./decide";
 import { Bucket, histogramQuantile, normalizeBuckets, totalCount } from "./histogram";
 import { resolveAnalysisOptions, ResolvedAnalysisOptions } from "./options";
 import { InstantSample, queryVector, redactUrl } from "./prometheus";
-import { isServerErrorCode, latencyBucketsQuery, requestsByCodeQuery } from "./promql";
+import { isServerErrorCode, latencyBucketsQuery, REQUESTS_METRIC, requestsByCodeQuery } from "./promql";
 import { AnalysisOptions, AnalysisQueries, AnalysisResult, VersionStats } from "./types";
 
 /** What the queries of one version gave: counts, or the problems that prevented them. */
@@ -40,12 +40,20 @@ async function readVersion(
     } else {
         if (requests.samples.length === 0) {
             notes.push(
-                `Prometheus has no istio_requests_total series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`,
+                `Prometheus has no ${REQUESTS_METRIC} series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`,
             );
         }
         for (const s of requests.samples) {
             if (s.value < 0) {
                 problems.push(`Prometheus answered a negative request count (${s.value}) for ${who}`);
+                continue;
+            }
+            if (s.labels.response_code === undefined && s.value > 0) {
+                // Such requests could be 5xx or not: counting them as successes could pass a failing canary.
+                problems.push(
+                    `Prometheus answered ${s.value} requests without a response_code label for ${who}: their 5xx cannot be counted ` +
+                        `(is the response_code label removed from ${REQUESTS_METRIC}?)`,
+                );
                 continue;
             }
             total += s.value;

@@ -8,7 +8,8 @@ import { analyze, AnalysisResult } from "../../analysis";
  * query the way a scenario says, and the analysis must come back inconclusive naming the failure.
  */
 
-type Mode = "healthy" | "http500" | "notJson" | "nan" | "inf" | "partial" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty";
+type Mode =
+    "healthy" | "http500" | "notJson" | "nan" | "inf" | "partial" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty" | "noCode";
 
 const vector = (samples: Array<[Record<string, string>, string]>): string =>
     JSON.stringify({
@@ -75,6 +76,19 @@ describe("analysis when Prometheus misbehaves", () => {
                     return send(200, JSON.stringify({ status: "error", error: "query timed out in expression evaluation" }));
                 case "latencyFails":
                     return query.includes("_bucket") ? send(503, "") : send(200, healthyAnswer(query));
+                case "noCode":
+                    // Every canary 5xx hidden in series whose response_code was dropped (e.g. by Istio's Telemetry API).
+                    return send(
+                        200,
+                        query.includes("_bucket")
+                            ? healthyAnswer(query)
+                            : query.includes('destination_version="v2"')
+                              ? vector([
+                                    [{ response_code: "200" }, "19000"],
+                                    [{}, "1000"],
+                                ])
+                              : healthyAnswer(query),
+                    );
                 case "empty":
                     return send(200, vector([]));
                 case "hang":
@@ -164,6 +178,14 @@ describe("analysis when Prometheus misbehaves", () => {
         assert.equal(r.queryErrors.length, 2);
         assert.ok(r.canary.requests > 0);
         assert.match(r.reasons.join("\n"), /latency failed .*: HTTP 503/);
+    });
+
+    it("is inconclusive when requests come without a response_code label, since their 5xx cannot be counted", async () => {
+        const r = await run("noCode");
+        assert.equal(r.verdict, "inconclusive");
+        assert.deepEqual(r.queryErrors, [
+            'Prometheus answered 1000 requests without a response_code label for canary "v2": their 5xx cannot be counted (is the response_code label removed from istio_requests_total?)',
+        ]);
     });
 
     it("is inconclusive on empty vectors, saying there were no series", async () => {
