@@ -8,7 +8,7 @@ import {
     totalCount,
 } from "./histogram";
 import { bernoulliMixtureTest } from "./sequential";
-import { AnalysisThresholds, SequentialTest, SequentialTestName, Verdict } from "./types";
+import { AnalysisThresholds, SequentialTest, Verdict } from "./types";
 
 /**
  * The decision: from the counts of canary and baseline over the window to a verdict. Pure function,
@@ -111,18 +111,16 @@ function ratio(a: number, b: number): number | null {
     return b > 0 ? a / b : null;
 }
 
-interface TestSpec {
-    name: SequentialTestName;
-    purpose: "fail" | "pass";
-    nullHypothesis: string;
-    successes: number;
-    trials: number;
-    nullProbability: number;
-    side: "greater" | "less";
-    level: number;
+/** What a test is run on: the reported fields known beforehand, and how to state its result. */
+interface TestSpec extends Pick<
+    SequentialTest,
+    "name" | "purpose" | "nullHypothesis" | "successes" | "trials" | "nullProbability" | "side" | "level"
+> {
+    /** The sentence stating the result (becomes the test's summary). */
     describe: (eValue: number, threshold: number, rejected: boolean) => string;
 }
 
+/** Runs one test: the e-value of its counts against the (clamped) null probability, compared with 1/level. */
 function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
     const nullProbability = Math.min(1 - EDGE, Math.max(EDGE, spec.nullProbability));
     const { eValue, logEValue } = bernoulliMixtureTest({

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
-import { ALPHA_SHARES, decide, DecisionSettings } from "../../analysis/decide";
+import { ALPHA_SHARES, decide } from "../../analysis/decide";
 import { bernoulliMixtureTest } from "../../analysis/sequential";
+import { prng, SETTINGS } from "./fixtures";
 
 /**
  * The comparisons with the baseline take the canary's traffic share from the request counts, not
@@ -9,28 +10,6 @@ import { bernoulliMixtureTest } from "../../analysis/sequential";
  * again on cumulative counts, rejects in at most its share of alpha of the runs. (The benchmark's
  * `--diagnose` measures the same on its streams.)
  */
-
-const SETTINGS: DecisionSettings = {
-    maxErrorRate: 0.01,
-    maxP99Ms: 200,
-    minRequests: 50,
-    alpha: 0.05,
-    beta: 0.2,
-    errorRateMargin: 0.01,
-    latencyMargin: 0.25,
-};
-
-/** mulberry32: a seeded PRNG so the simulations are reproducible. */
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 interface Counts {
     requests: number;

@@ -1,16 +1,7 @@
 import * as assert from "node:assert/strict";
-import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../../analysis/decide";
+import { ALPHA_SHARES, decide, VersionCounts } from "../../analysis/decide";
 import { Bucket } from "../../analysis/histogram";
-
-const SETTINGS: DecisionSettings = {
-    maxErrorRate: 0.01,
-    maxP99Ms: 200,
-    minRequests: 50,
-    alpha: 0.05,
-    beta: 0.2,
-    errorRateMargin: 0.01,
-    latencyMargin: 0.25,
-};
+import { SETTINGS } from "./fixtures";
 
 /** A histogram of n requests with the given cumulative shares at 10, 25, 50, 100, 250 ms. */
 function hist(n: number, shares: [number, number, number, number, number]): Bucket[] {

@@ -1,17 +1,6 @@
 import * as assert from "node:assert/strict";
 import { bernoulliMixtureTest, sprtExpectedSampleSize } from "../../analysis/sequential";
-
-/** mulberry32: a seeded PRNG so the simulations below are reproducible. */
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+import { prng } from "./fixtures";
 
 describe("bernoulliMixtureTest (anytime-valid one-sided test on counts)", () => {
     it("keeps the chance of ever rejecting a true null below alpha over 100 looks, where a repeated z-test does not", () => {
