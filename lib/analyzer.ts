@@ -210,10 +210,9 @@ function applyConfig(result: PolicyConfigMap, config: PolicyConfigMap): PolicyCo
     for (const [policy, given] of Object.entries(config)) {
         const current = out[policy] ?? {};
         const properties = given.properties !== undefined ? { ...(current.properties ?? {}), ...given.properties } : current.properties;
+        const enforcementLevel = given.enforcementLevel ?? current.enforcementLevel;
         out[policy] = {
-            ...((given.enforcementLevel ?? current.enforcementLevel)
-                ? { enforcementLevel: given.enforcementLevel ?? current.enforcementLevel }
-                : {}),
+            ...(enforcementLevel !== undefined ? { enforcementLevel } : {}),
             ...(properties !== undefined ? { properties } : {}),
         };
     }
@@ -474,19 +473,24 @@ export class PolicyPackProcess {
         });
     }
 
+    /** A call that older packs do not implement: UNIMPLEMENTED is fine, as for the engine. */
+    private async optionalCall(call: Promise<unknown>): Promise<void> {
+        try {
+            await call;
+        } catch (e) {
+            if ((e as { code?: number }).code !== grpc.status.UNIMPLEMENTED) {
+                throw e;
+            }
+        }
+    }
+
     /** Handshake, as the engine sends first; the Node.js pack answers UNIMPLEMENTED, which is fine. */
     async handshake(): Promise<void> {
         const req = new pb.AnalyzerHandshakeRequest();
         req.setEngineAddress("127.0.0.1:0");
         req.setRootDirectory(this.packDir);
         req.setProgramDirectory(this.packDir);
-        try {
-            await this.call("Handshake", this.client!.handshake, req);
-        } catch (e) {
-            if ((e as { code?: number }).code !== grpc.status.UNIMPLEMENTED) {
-                throw e;
-            }
-        }
+        await this.optionalCall(this.call("Handshake", this.client!.handshake, req));
     }
 
     /** ConfigureStack: the stack, project and whether this is a preview, as the engine sends them. */
@@ -495,13 +499,7 @@ export class PolicyPackProcess {
         req.setStack(opts.stack);
         req.setProject(opts.project);
         req.setDryRun(opts.dryRun);
-        try {
-            await this.call("ConfigureStack", this.client!.configureStack, req);
-        } catch (e) {
-            if ((e as { code?: number }).code !== grpc.status.UNIMPLEMENTED) {
-                throw e;
-            }
-        }
+        await this.optionalCall(this.call("ConfigureStack", this.client!.configureStack, req));
     }
 
     /** GetAnalyzerInfo: the pack's name, version and policies. */
