@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { PolicyConfigError } from "../lib/analyzer";
@@ -37,11 +38,16 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${configDir.problem}\n`);
         return EXIT_USAGE;
     }
+    const policyConfigFile = opts.policyConfig !== undefined ? path.resolve(userCwd(), opts.policyConfig) : undefined;
+    if (policyConfigFile !== undefined && !fs.existsSync(policyConfigFile)) {
+        process.stderr.write(
+            `error: --policy-config ${opts.policyConfig} does not exist (${policyConfigFile}); ` +
+                `give a JSON file of policy names to enforcement levels, such as policies/config/<stack>.json\n`,
+        );
+        return EXIT_USAGE;
+    }
     try {
-        const report = await checkStackPolicies(opts.stack, {
-            configDir: configDir.dir,
-            policyConfigFile: opts.policyConfig !== undefined ? path.resolve(userCwd(), opts.policyConfig) : undefined,
-        });
+        const report = await checkStackPolicies(opts.stack, { configDir: configDir.dir, policyConfigFile });
         process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatPolicyReport(report)) + "\n");
         return report.passed ? 0 : EXIT_FAILED;
     } catch (e) {

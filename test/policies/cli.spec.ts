@@ -116,6 +116,18 @@ describe("npm run policy (cli/policy.ts)", function () {
         assert.equal(r.stdout, "");
     });
 
+    it("exits 2 naming the flag, the value and the resolved path of a --policy-config that does not exist", async () => {
+        const started = fs.mkdtempSync(path.join(os.tmpdir(), "policy-cwd-"));
+        const r = await policyCli(["--stack", "dev", "--policy-config", "nope.json"], { INIT_CWD: started });
+        assert.equal(r.code, 2);
+        assert.equal(
+            r.stderr,
+            `error: --policy-config nope.json does not exist (${path.join(started, "nope.json")}); ` +
+                "give a JSON file of policy names to enforcement levels, such as policies/config/<stack>.json\n",
+        );
+        assert.equal(r.stdout, "");
+    });
+
     it("exits 2 naming the file and key of a bad policy config", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-")), "bad.json");
         fs.writeFileSync(file, JSON.stringify({ "virtualservice-weights": "strict" }));
