@@ -2,8 +2,8 @@ import { Command } from "commander";
 import { analyze } from "../analysis/analyze";
 import { ANALYSIS_DEFAULTS, OptionNames, REPORTERS, validateAnalysisOptions } from "../analysis/options";
 import { AnalysisOptions, AnalysisResult, Verdict, VersionStats } from "../analysis/types";
-import { parseFlags } from "../lib/cli-args";
-import { EXIT_USAGE } from "../lib/cli-errors";
+import { parseFlags } from "./args";
+import { EXIT_USAGE } from "./errors";
 
 /**
  * `npm run analyze -- --prometheus <url> --service <fqdn> --baseline <version> --canary <version>

@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { configDirFlag, parseFlags, runAsProcess, userCwd } from "../lib/cli-args";
-import { EXIT_INTERNAL, EXIT_USAGE, describeError, isRunError } from "../lib/cli-errors";
-import { RecordedResource, runStackOffline } from "../lib/offline";
-import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../lib/plan-format";
+import { configDirFlag, parseFlags, runAsProcess, userCwd } from "./args";
+import { EXIT_INTERNAL, EXIT_USAGE, describeError, isRunError } from "./errors";
+import { RecordedResource, runStackOffline } from "../offline/run";
+import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../offline/plan-format";
 
 /** Exit code when the program rejects the stack's config (as `pulumi up` would). */
 const EXIT_CONFIG = 1;

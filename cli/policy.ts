@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { PolicyConfigError } from "../lib/analyzer";
-import { configDirFlag, parseFlags, runAsProcess, userCwd } from "../lib/cli-args";
-import { EXIT_INTERNAL, EXIT_USAGE, UsageError, isRunError } from "../lib/cli-errors";
-import { checkStackPolicies, formatPolicyReport } from "../lib/policy-check";
-import { StackFileError } from "../lib/stack-config";
+import { PolicyConfigError } from "../policy-runner";
+import { configDirFlag, parseFlags, runAsProcess, userCwd } from "./args";
+import { EXIT_INTERNAL, EXIT_USAGE, UsageError, isRunError } from "./errors";
+import { checkStackPolicies, formatPolicyReport } from "../policy-runner";
+import { StackFileError } from "../stack/load";
 
 /** Exit code when the stack fails: a mandatory violation, or stack config the program rejects. */
 const EXIT_FAILED = 1;

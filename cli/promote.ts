@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { Command } from "commander";
-import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "../lib/cli-args";
-import { EXIT_USAGE } from "../lib/cli-errors";
+import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "./args";
+import { EXIT_USAGE } from "./errors";
 import { PolicyRunner, PromoteResult, npmPolicyRunner, promote } from "../promote";
 
 /**

@@ -2,7 +2,7 @@
  * What a promotion between two stacks adds, or why it is refused. Pure functions over the two
  * stacks' version lists and the promotion order; no files are read here.
  */
-import { VersionEntry } from "../lib/stack-file";
+import { VersionEntry } from "../stack/edit";
 
 /** A promotion that can be made. */
 export interface PromotionPlan {

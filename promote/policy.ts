@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../lib/stack-config";
+import { PROJECT_ROOT } from "../stack/load";
 
 /** The outcome of one policy check. */
 export interface PolicyVerdict {

@@ -4,8 +4,8 @@
  */
 import { ConfigError } from "../config/check";
 import { validateConfig } from "../config/validate";
-import { StackFileError, loadStackConfig } from "../lib/stack-config";
-import { addVersion, readVersions, unifiedDiff, writeIfUnchanged } from "../lib/stack-file";
+import { StackFileError, loadStackConfig } from "../stack/load";
+import { addVersion, readVersions, unifiedDiff, writeIfUnchanged } from "../stack/edit";
 import { PromotionPlan, PromotionRefused, planPromotion } from "./plan";
 import { PolicyRunner, PolicyVerdict } from "./policy";
 

@@ -1,6 +1,6 @@
 /**
  * The StackTarget of a real rollout: Pulumi's Automation API on this project (LocalWorkspace on the
- * project directory). Each change is written into Pulumi.<stack>.yaml by lib/stack-file.ts (the stack
+ * project directory). Each change is written into Pulumi.<stack>.yaml by stack/edit.ts (the stack
  * file in git is the config, and LocalWorkspace reads it), then applied with `pulumi up`.
  *
  * Deliberately thin: no logic beyond "find the CLI, edit the file, run up, report errors". Applying
@@ -12,8 +12,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT, stackFilePath } from "../lib/stack-config";
-import { readVersions, removeVersion, setWeights } from "../lib/stack-file";
+import { PROJECT_ROOT, stackFilePath } from "../stack/load";
+import { readVersions, removeVersion, setWeights } from "../stack/edit";
 import { StackTarget } from "./types";
 import { Weights, formatSplit } from "./weights";
 

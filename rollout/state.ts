@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { writeFileAtomic } from "../stack/atomic-write";
 import { ActionKind, Judgement, Verdict } from "./types";
 import { Weights } from "./weights";
 
@@ -146,26 +147,6 @@ export interface StateStore {
     fileOf(stack: string): string;
     /** Keeps a finished rollout's state under another name before a new one replaces it; returns where. */
     archive(state: RolloutState): string;
-}
-
-/** Writes a file atomically: a temp file in the same directory, fsync, rename over the target. */
-export function writeFileAtomic(file: string, text: string): void {
-    const dir = path.dirname(file);
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-    const fd = fs.openSync(tmp, "w", 0o644);
-    try {
-        fs.writeSync(fd, text);
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    try {
-        fs.renameSync(tmp, file);
-    } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        throw e;
-    }
 }
 
 /** True when a process with this pid exists on this machine (EPERM means it exists but is not ours). */

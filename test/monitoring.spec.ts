@@ -263,7 +263,7 @@ describe("Monitoring component", () => {
     describe("in the whole program", () => {
         for (const enabled of [true, false]) {
             it(`${enabled ? "installs" : "leaves out"} the three releases when monitoring.enabled is ${enabled}`, async () => {
-                const { runStackOffline } = await import("../lib/offline");
+                const { runStackOffline } = await import("../offline/run");
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-stack-"));
                 const root = path.join(__dirname, "..");
                 fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));

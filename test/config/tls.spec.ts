@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { validateTlsMaterial } from "../../config";
-import { generateTlsMaterial } from "../../lib/test-tls";
-import { runProgramOffline } from "../../lib/offline";
-import { loadStackConfig } from "../../lib/stack-config";
+import { generateTlsMaterial } from "../../offline/self-signed-tls";
+import { runProgramOffline } from "../../offline/run";
+import { loadStackConfig } from "../../stack/load";
 
 const HOSTS = ["a.example.com"];
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { ConfigError, DEFAULTS, validateConfig } from "../../config";
 import { RawConfig } from "../../config/validate";
-import { readProjectDefaults } from "../../lib/stack-config";
+import { readProjectDefaults } from "../../stack/load";
 import { runWith } from "../support/program";
 
 const v1 = { name: "v1", image: "jamaldevsecops/myapp:v1", replicas: 2, weight: 90 };

@@ -14,15 +14,15 @@ import {
     readPolicyConfigFile,
     reconcilePolicyConfig,
     unknownPolicyNames,
-} from "../../lib/analyzer";
-import { PROJECT_ROOT } from "../../lib/stack-config";
+} from "../../policy-runner";
+import { PROJECT_ROOT } from "../../stack/load";
 
 const POLICIES: AnalyzerPolicyInfo[] = [
     { name: "virtualservice-weights", description: "", enforcementLevel: "mandatory", kind: "resource" },
     { name: "container-images-pinned", description: "", enforcementLevel: "advisory", kind: "resource" },
 ];
 
-describe("analyzer (lib/analyzer.ts)", () => {
+describe("analyzer (policy-runner/client.ts)", () => {
     describe("parsePolicyConfig, as the engine reads --policy-pack-config", () => {
         it("takes a level string or an object with enforcementLevel and properties", () => {
             assert.deepEqual(

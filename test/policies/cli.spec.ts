@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../lib/stack-config";
+import { PROJECT_ROOT } from "../../stack/load";
 
 interface Result {
     code: number | null;

@@ -1,6 +1,6 @@
 /**
  * End to end over gRPC: the real pack in policies/, started as the engine starts it, fed by the
- * resources the real program registers for each stack file (lib/offline.ts), and by broken variants
+ * resources the real program registers for each stack file (offline/run.ts), and by broken variants
  * of them. One pack serves the whole file (it takes seconds to start); each case configures it anew.
  */
 import * as assert from "node:assert/strict";
@@ -13,9 +13,9 @@ import {
     PolicyViolation,
     analyzeResources,
     readPolicyConfigFile,
-} from "../../lib/analyzer";
-import { RecordedResource, runStackOffline } from "../../lib/offline";
-import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../lib/policy-check";
+} from "../../policy-runner";
+import { RecordedResource, runStackOffline } from "../../offline/run";
+import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../policy-runner";
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
 import { UNKNOWN, clone, dest, virtualService } from "./fixtures";
 

@@ -20,7 +20,7 @@ export interface Fixture {
     type: string;
     name: string;
     props: Record<string, any>;
-    /** Same object as props, under the name lib/analyzer.ts expects. */
+    /** Same object as props, under the name policy-runner/client.ts expects. */
     inputs: Record<string, any>;
 }
 

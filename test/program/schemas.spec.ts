@@ -6,8 +6,8 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
-import { RecordedResource } from "../../lib/offline";
-import { isKubernetesObject, redactSecrets } from "../../lib/plan-format";
+import { RecordedResource } from "../../offline/run";
+import { isKubernetesObject, redactSecrets } from "../../offline/plan-format";
 import { runStack, runWith } from "../support/program";
 
 type Model = { validate(): void };

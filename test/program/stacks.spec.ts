@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { OfflineRun } from "../../lib/offline";
-import { isSecretValue } from "../../lib/offline";
+import { OfflineRun } from "../../offline/run";
+import { isSecretValue } from "../../offline/run";
 import { gatewayChartPodLabels } from "../../config";
 import { ofType, one, runStack, runWith } from "../support/program";
 

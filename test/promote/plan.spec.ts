@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { VersionEntry } from "../../lib/stack-file";
+import { VersionEntry } from "../../stack/edit";
 import { PromotionRefused, orderProblem, planPromotion } from "../../promote";
 
 const ORDER = ["dev", "staging", "prod"];

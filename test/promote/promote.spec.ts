@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EXIT_POLICY_FAILED, EXIT_REFUSED, runPromoteCli } from "../../cli/promote";
-import { removeVersion, setWeights } from "../../lib/stack-file";
+import { removeVersion, setWeights } from "../../stack/edit";
 import { PolicyVerdict } from "../../promote";
 import { completeDevRollout, edit, read, snapshot, tempProject } from "./helpers";
 

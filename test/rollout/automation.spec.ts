@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../lib/stack-config";
+import { PROJECT_ROOT } from "../../stack/load";
 import { PulumiStackTarget, describePulumiError } from "../../rollout/automation";
 
 /** A directory holding only a `pulumi` script that prints `version`, or an empty one. */

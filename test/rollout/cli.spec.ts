@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RolloutCliDeps, runRolloutCli } from "../../cli/rollout";
-import { readVersions } from "../../lib/stack-file";
+import { readVersions } from "../../stack/edit";
 import { JudgeSettings } from "../../rollout/judge";
 import { formatAnalysisLine, progressBar } from "../../rollout/render";
 import { CanaryJudge, RolloutEvent } from "../../rollout/types";

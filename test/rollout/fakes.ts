@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readVersions, removeVersion, setWeights } from "../../lib/stack-file";
+import { readVersions, removeVersion, setWeights } from "../../stack/edit";
 import { FileStateStore, RolloutState } from "../../rollout/state";
 import { CanaryJudge, Clock, Judgement, RolloutEvent, StackTarget, Verdict, VersionStats } from "../../rollout/types";
 import { Weights } from "../../rollout/weights";
@@ -167,7 +167,7 @@ export function eventLog(): { events: RolloutEvent[]; emit: (e: RolloutEvent) =>
 }
 
 /**
- * A target that does what the Automation API adapter does to the stack file (lib/stack-file.ts
+ * A target that does what the Automation API adapter does to the stack file (stack/edit.ts
  * edits), records each change, and replaces `pulumi up` with a call that can be made to fail.
  */
 export class StackFileTarget implements StackTarget {

@@ -1,6 +1,6 @@
 import { RawConfig } from "../../config/validate";
-import { OfflineRun, RecordedResource, runProgramOffline, runStackOffline } from "../../lib/offline";
-import { loadStackConfig } from "../../lib/stack-config";
+import { OfflineRun, RecordedResource, runProgramOffline, runStackOffline } from "../../offline/run";
+import { loadStackConfig } from "../../stack/load";
 
 /** Runs the program with a stack file's config plus top-level key overrides. */
 export async function runWith(overrides: RawConfig = {}, stack = "dev", opts: { preview?: boolean } = {}): Promise<OfflineRun> {

@@ -1,13 +1,13 @@
 /**
  * Command-line plumbing the commands share: parsing with commander without letting it exit, the
  * checks of the flags several commands take (stack names, --config-dir), and running a command's
- * main as the process. Error classes and exit codes are in lib/cli-errors.ts.
+ * main as the process. Error classes and exit codes are in cli/errors.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { EXIT_INTERNAL, EXIT_USAGE, describeError } from "./cli-errors";
-import { PROJECT_ROOT, STACK_NAME } from "./stack-config";
+import { EXIT_INTERNAL, EXIT_USAGE, describeError } from "./errors";
+import { PROJECT_ROOT, STACK_NAME } from "../stack/load";
 
 /** Where a command prints and where its relative paths start; tests replace them. */
 export interface CliIO {

@@ -1,24 +1,16 @@
 /**
- * The offline policy check: runs a stack's program under Pulumi's mocks (lib/offline.ts), then feeds
+ * The offline policy check: runs a stack's program under Pulumi's mocks (offline/run.ts), then feeds
  * every registered resource to the policy pack in policies/ over the Analyzer protocol
- * (lib/analyzer.ts) with that stack's policy config, as `pulumi preview --policy-pack policies
+ * (policy-runner/client.ts) with that stack's policy config, as `pulumi preview --policy-pack policies
  * --policy-pack-config policies/config/<stack>.json` would.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT } from "../config/check";
-import {
-    AnalyzerInputResource,
-    EnforcementLevel,
-    PolicyConfigError,
-    PolicyConfigMap,
-    PolicyPackProcess,
-    PolicyViolation,
-    analyzeResources,
-    readPolicyConfigFile,
-} from "./analyzer";
-import { runStackOffline } from "./offline";
-import { PROJECT_ROOT } from "./stack-config";
+import { AnalyzerInputResource, PolicyPackProcess, PolicyViolation, analyzeResources } from "./client";
+import { EnforcementLevel, PolicyConfigError, PolicyConfigMap, readPolicyConfigFile } from "./policy-config";
+import { runStackOffline } from "../offline/run";
+import { PROJECT_ROOT } from "../stack/load";
 
 /** The policy pack's directory. */
 export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policies");

@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, PROJECT, plainSecretProblem } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
 import { RawConfig } from "../config/validate";
-import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "./stack-config";
-import { generateTlsMaterial } from "./test-tls";
+import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "../stack/load";
+import { generateTlsMaterial } from "./self-signed-tls";
 
 /** One resource the program registered, as the engine would see it. */
 export interface RecordedResource {

@@ -3,10 +3,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { StackFileError } from "../lib/stack-config";
-import { addVersion, editVersionsText, readVersions, removeVersion, setWeights, unifiedDiff, writeFileAtomic } from "../lib/stack-file";
+import { StackFileError } from "../../stack/load";
+import { writeFileAtomic } from "../../stack/atomic-write";
+import { addVersion, editVersionsText, readVersions, removeVersion, setWeights, unifiedDiff } from "../../stack/edit";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 
 /** A temporary directory holding copies of Pulumi.yaml and the three stack files. */
 function tempProject(): string {
@@ -27,7 +28,7 @@ const inheritNothing = (): never => {
     throw new Error("the default list must not be read");
 };
 
-describe("lib/stack-file", () => {
+describe("stack/edit", () => {
     let dir: string;
     beforeEach(() => {
         dir = tempProject();
@@ -432,7 +433,7 @@ config:
             const file = path.join(dir, "Pulumi.dev.yaml");
             const before = fs.readFileSync(file, "utf8");
             const script = [
-                `const { writeFileAtomic } = require(${JSON.stringify(path.join(ROOT, "lib", "stack-file.ts"))});`,
+                `const { writeFileAtomic } = require(${JSON.stringify(path.join(ROOT, "stack", "atomic-write.ts"))});`,
                 `writeFileAtomic(${JSON.stringify(file)}, "x".repeat(1 << 20), { beforeRename: () => process.kill(process.pid, "SIGKILL") });`,
             ].join("\n");
             const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../lib/stack-config";
+import { PROJECT_ROOT } from "../../stack/load";
 
 /** Runs `npm run plan` as a user would, in a child process. */
 function plan(args: string[]): { code: number; stdout: string; stderr: string } {

@@ -8,14 +8,14 @@
  * result is re-parsed and must hold exactly the intended versions and, apart from them, the
  * same data as before; the new list must pass config/validate.ts.
  */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { Document, Pair, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseDocument, stringify } from "yaml";
 import { ConfigError, PROJECT } from "../config/check";
 import { validateConfig } from "../config/validate";
-import { StackFileError, readProjectDefaults } from "./stack-config";
+import { writeFileAtomic } from "./atomic-write";
+import { StackFileError, readProjectDefaults } from "./load";
 
 /** The full key of the versions list in a stack file. */
 export const VERSIONS_KEY = `${PROJECT}:versions`;
@@ -152,45 +152,6 @@ export function editVersionsText(text: string, edit: VersionsEdit, ctx: EditCont
     }
     verify(source, out, next, ctx.file);
     return crlf ? out.replace(/\n/g, "\r\n") : out;
-}
-
-/**
- * Writes a file so that readers see either the old or the new content, never a part: the text
- * goes to a temporary file in the same directory, is flushed to disk, then renamed over the file.
- * The file's permission bits are kept. `beforeRename` exists for tests that interrupt a write.
- */
-export function writeFileAtomic(file: string, text: string, hooks: { beforeRename?: (tmp: string) => void } = {}): void {
-    const dir = path.dirname(file);
-    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-    let mode = 0o644;
-    if (fs.existsSync(file)) {
-        mode = fs.statSync(file).mode & 0o777;
-    }
-    try {
-        const fd = fs.openSync(tmp, "wx", mode);
-        try {
-            fs.writeFileSync(fd, text);
-            fs.fsyncSync(fd);
-        } finally {
-            fs.closeSync(fd);
-        }
-        fs.chmodSync(tmp, mode);
-        hooks.beforeRename?.(tmp);
-        fs.renameSync(tmp, file);
-    } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        throw new StackFileError(`could not write ${file}: ${(e as Error).message}`);
-    }
-    try {
-        const dirFd = fs.openSync(dir, "r");
-        try {
-            fs.fsyncSync(dirFd);
-        } finally {
-            fs.closeSync(dirFd);
-        }
-    } catch {
-        // Flushing the directory entry is best effort (not every platform allows opening a directory).
-    }
 }
 
 /** A unified diff of one file's change, with `a/` and `b/` file headers; empty when nothing changed. */

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { RecordedResource, isSecretValue } from "./offline";
+import { RecordedResource, isSecretValue } from "./run";
 
 /** Placeholder written instead of secret values. */
 export const SECRET_PLACEHOLDER = "[secret]";

@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/check";
-import { StackFileError } from "./stack-config";
+import { StackFileError } from "../stack/load";
 
 /** Exit code for bad usage or bad input (flags, config, files). */
 export const EXIT_USAGE = 2;
