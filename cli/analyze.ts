@@ -2,11 +2,11 @@ import { Command } from "commander";
 import { analyze } from "../analysis/analyze";
 import { ANALYSIS_DEFAULTS, OptionNames, REPORTERS, validateAnalysisOptions } from "../analysis/options";
 import { AnalysisOptions, AnalysisResult, Verdict, VersionStats } from "../analysis/types";
-import { parseFlags } from "./args";
-import { EXIT_USAGE } from "./errors";
+import { CliIO, Subcommand, examples, parseFlags } from "./args";
+import { EXIT } from "./exit-codes";
 
 /**
- * `npm run analyze -- --prometheus <url> --service <fqdn> --baseline <version> --canary <version>
+ * `istio-canary analyze --prometheus <url> --service <fqdn> --baseline <version> --canary <version>
  * [--window <duration>] [--max-error-rate <ratio>] [--max-p99-ms <ms>] [--min-requests <n>]
  * [--reporter <r>] [--alpha <p>] [--beta <p>] [--error-margin <ratio>] [--latency-margin <fraction>]
  * [--timeout-ms <ms>] [--json]`
@@ -16,8 +16,7 @@ import { EXIT_USAGE } from "./errors";
  */
 
 /** Exit code of each verdict. */
-export const VERDICT_EXIT_CODES: Readonly<Record<Verdict, number>> = { pass: 0, fail: 1, inconclusive: 3 };
-export { EXIT_USAGE };
+export const VERDICT_EXIT_CODES: Readonly<Record<Verdict, number>> = { pass: EXIT.ok, fail: EXIT.failed, inconclusive: EXIT.incomplete };
 
 /** Flag of each option, for error messages. */
 const FLAGS: OptionNames = {
@@ -136,11 +135,8 @@ export function formatResult(r: AnalysisResult): string {
 }
 
 /** Runs the command; returns the exit code. */
-export async function main(
-    argv: string[],
-    out: (s: string) => void = (s) => process.stdout.write(s),
-    err: (s: string) => void = (s) => process.stderr.write(s),
-): Promise<number> {
+export async function runAnalyze(argv: string[], io: Pick<CliIO, "out" | "err">): Promise<number> {
+    const { out, err } = io;
     const cmd = new Command("analyze")
         .description("Judge a canary against its baseline on Prometheus (Istio standard metrics) with anytime-valid sequential tests.")
         .requiredOption("--prometheus <url>", "Prometheus base URL, e.g. http://prometheus.istio-system:9090")
@@ -165,6 +161,16 @@ export async function main(
         .option("--timeout-ms <ms>", `HTTP timeout per Prometheus query (default ${ANALYSIS_DEFAULTS.timeoutMs})`)
         .option("--json", "print one JSON object instead of the report")
         .showHelpAfterError("(run with --help for the flags)")
+        .addHelpText(
+            "after",
+            examples(
+                [
+                    "analyze --prometheus http://localhost:9090 --service myapp.default.svc.cluster.local --baseline v1 --canary v2",
+                    "one verdict",
+                ],
+                ["analyze ... --window 5m --json", "over the last 5 minutes, as JSON"],
+            ),
+        )
         .configureOutput({ writeOut: out, writeErr: err });
     const parsed = parseFlags(cmd, argv);
     if (parsed !== undefined) {
@@ -176,22 +182,16 @@ export async function main(
     if (problems.length > 0) {
         for (const p of problems) err(`error: ${p}\n`);
         err("(run with --help for the flags)\n");
-        return EXIT_USAGE;
+        return EXIT.usage;
     }
     const result = await analyze(options);
     out(flags.json === true ? JSON.stringify(result, null, 2) + "\n" : formatResult(result));
     return VERDICT_EXIT_CODES[result.verdict];
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (e: unknown) => {
-            // A bug, not a verdict: never a pass.
-            process.stderr.write(`error: internal error, no verdict: ${e instanceof Error ? e.message : String(e)}\n`);
-            process.exitCode = VERDICT_EXIT_CODES.inconclusive;
-        },
-    );
-}
+/** `istio-canary analyze`. */
+export const analyzeCommand: Subcommand = {
+    name: "analyze",
+    summary: "judge a canary against its baseline on Prometheus: pass, fail or inconclusive",
+    run: runAnalyze,
+};

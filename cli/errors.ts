@@ -1,13 +1,7 @@
 import { ConfigError } from "../config/check";
 import { StackFileError } from "../stack/load";
 
-/** Exit code for bad usage or bad input (flags, config, files). */
-export const EXIT_USAGE = 2;
-
-/** Exit code for an unexpected error (a bug); its stack trace is printed. */
-export const EXIT_INTERNAL = 70;
-
-/** A usage error: printed as is, exits with EXIT_USAGE. */
+/** A usage error: printed as is, exits with EXIT.usage. */
 export class UsageError extends Error {
     constructor(message: string) {
         super(message);

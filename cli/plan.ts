@@ -1,46 +1,54 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { configDirFlag, parseFlags, runAsProcess, userCwd } from "./args";
-import { EXIT_INTERNAL, EXIT_USAGE, describeError, isRunError } from "./errors";
+import { CliIO, Subcommand, configDirFlag, examples, parseFlags } from "./args";
+import { describeError } from "./errors";
+import { EXIT } from "./exit-codes";
 import { RecordedResource, runStackOffline } from "../offline/run";
 import { isKubernetesObject, manifest, manifestFileName, resourceTable, trafficSplit } from "../offline/plan-format";
 
-/** Exit code when the program rejects the stack's config (as `pulumi up` would). */
-const EXIT_CONFIG = 1;
-
 /**
- * `npm run plan -- --stack <name> [--out DIR] [--config-dir <dir>]`: what `pulumi up` would create for
- * a stack, computed by running the real program under Pulumi's mocks with the stack's config. Nothing
- * is deployed. Exit 0: planned; 1: config the program rejects; 2: bad flags or an unusable stack file;
- * 70: a bug (its stack trace is printed).
+ * `istio-canary plan --stack <name> [--out DIR] [--config-dir <dir>]`: what `pulumi up` would create
+ * for a stack, computed by running the real program under Pulumi's mocks with the stack's config.
+ * Nothing is deployed. Exit 0: planned; 2: config the program rejects, bad flags or an unusable
+ * stack file; 70: a bug (its stack trace is printed).
  */
-async function main(argv: string[]): Promise<number> {
+export async function runPlan(argv: string[], io: CliIO): Promise<number> {
     const cmd = new Command("plan")
         .description("Show what `pulumi up` would create for a stack, offline (the real program under Pulumi's mocks).")
         .requiredOption("--stack <name>", "stack whose Pulumi.<stack>.yaml to use, e.g. dev")
         .option("--out <dir>", "also write each Kubernetes object as a YAML manifest into this directory")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
         .allowExcessArguments(false)
-        .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+        .addHelpText(
+            "after",
+            examples(
+                ["plan --stack dev", "the split, resources and outputs of dev"],
+                ["plan --stack prod --out /tmp/prod", "also write the manifests for review"],
+            ),
+        )
+        .configureOutput({ writeOut: io.out, writeErr: io.err });
     const parsed = parseFlags(cmd, argv);
     if (parsed !== undefined) {
         return parsed;
     }
     const opts = cmd.opts<{ stack: string; out?: string; configDir?: string }>();
-    const configDir = configDirFlag(opts.configDir, userCwd());
+    const configDir = configDirFlag(opts.configDir, io.cwd);
     if (configDir.problem !== undefined) {
-        process.stderr.write(`error: ${configDir.problem}\n`);
-        return EXIT_USAGE;
+        io.err(`plan: ${configDir.problem}\n`);
+        return EXIT.usage;
+    }
+    if (io.progress === true) {
+        io.err(`plan: running the program of stack ${opts.stack} under Pulumi's mocks...\n`);
     }
     let run;
     try {
         run = await runStackOffline(opts.stack, { configDir: configDir.dir });
     } catch (e) {
         const { message, expected } = describeError(e);
-        process.stderr.write(`error: ${message}\n`);
-        // As `npm run policy`: unusable files are bad input (2), a config the program rejects fails the plan (1).
-        return !expected ? EXIT_INTERNAL : isRunError(e) ? EXIT_CONFIG : EXIT_USAGE;
+        io.err(`plan: ${message}\n`);
+        // Config the program rejects and unusable files are both bad input, as for every command.
+        return expected ? EXIT.usage : EXIT.internal;
     }
     const out: string[] = [];
     out.push(`Plan for stack ${opts.stack}: the program run offline under Pulumi's mocks; nothing is deployed.`);
@@ -55,10 +63,10 @@ async function main(argv: string[]): Promise<number> {
         out.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     }
     if (opts.out) {
-        const dir = path.resolve(userCwd(), opts.out);
+        const dir = path.resolve(io.cwd, opts.out);
         if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
-            process.stderr.write(`error: --out ${opts.out} is not a directory; give a directory (it is created when missing)\n`);
-            return EXIT_USAGE;
+            io.err(`plan: --out ${opts.out} is not a directory; give a directory (it is created when missing)\n`);
+            return EXIT.usage;
         }
         const written = writeManifests(dir, opts.stack, objects);
         out.push(
@@ -67,8 +75,8 @@ async function main(argv: string[]): Promise<number> {
             "Not written: Secrets (their values are secret; the table above shows their names and namespaces) and Helm releases (listed above, not rendered).",
         );
     }
-    process.stdout.write(out.join("\n") + "\n");
-    return 0;
+    io.out(out.join("\n") + "\n");
+    return EXIT.ok;
 }
 
 /**
@@ -99,4 +107,9 @@ function writeManifests(dir: string, stack: string, objects: RecordedResource[])
 /** First words of every manifest the plan writes. */
 const MANIFEST_HEADER_PREFIX = "# istio-canary plan";
 
-runAsProcess("error: ", () => main(process.argv.slice(2)));
+/** `istio-canary plan`. */
+export const planCommand: Subcommand = {
+    name: "plan",
+    summary: "show what pulumi up would create for a stack, offline (the real program under Pulumi's mocks)",
+    run: runPlan,
+};

@@ -1,28 +1,24 @@
 import * as path from "node:path";
 import { Command } from "commander";
-import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "./args";
-import { EXIT_USAGE } from "./errors";
-import { PolicyRunner, PromoteResult, npmPolicyRunner, promote } from "../promote";
+import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
+import { EXIT } from "./exit-codes";
+import { PolicyRunner, PromoteResult, cliPolicyRunner, promote } from "../promote";
 
 /**
- * `npm run promote -- --from <stack> --to <stack> [--dry-run] [--config-dir <dir>]`: adds the
+ * `istio-canary promote --from <stack> --to <stack> [--dry-run] [--config-dir <dir>]`: adds the
  * version that runs at 100% in --from to --to's Pulumi.<stack>.yaml as a canary at weight 0,
  * then runs the offline policy check on --to. README "Promotion" describes the flow.
  */
 
-/** Exit code when the promotion was refused; nothing was changed. */
-export const EXIT_REFUSED = 1;
-/** Exit code when the change was written but the policy check on the target did not pass. */
-export const EXIT_POLICY_FAILED = 3;
-
 /** Where the command prints and how it runs the policy check; tests replace them. */
 export interface PromoteCliDeps extends CliIO {
-    /** The policy check run after a write. Default: `npm run policy`. */
+    /** The policy check run after a write. Default: `istio-canary policy` in a child process. */
     runPolicy: PolicyRunner;
 }
 
 /** Parses the flags, promotes and prints the outcome; returns the exit code. */
 export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
+    const progress = deps.progress === true ? (step: string) => deps.err(`promote: ${step}\n`) : undefined;
     const cmd = new Command("promote")
         .description("Add the version at 100% in one stack to the next stack of the promotion order, as a canary at weight 0.")
         .requiredOption("--from <stack>", "source stack, whose version at 100% is promoted, e.g. dev")
@@ -30,7 +26,14 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         .option("--dry-run", "print the change as a unified diff and write nothing")
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
         .allowExcessArguments(false)
-        .showHelpAfterError("(run npm run promote -- --help for usage)")
+        .showHelpAfterError("(run npx istio-canary promote --help for usage)")
+        .addHelpText(
+            "after",
+            examples(
+                ["promote --from dev --to staging --dry-run", "show the change as a diff, write nothing"],
+                ["promote --from dev --to staging", "write Pulumi.staging.yaml and policy-check it"],
+            ),
+        )
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });
     const parsed = parseFlags(cmd, argv);
     if (parsed !== undefined) {
@@ -44,8 +47,8 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         (opts.from === opts.to ? `--from and --to are both ${opts.from}; a promotion goes from one stack to the next` : undefined) ??
         configDir.problem;
     if (problem !== undefined) {
-        deps.err(`error: ${problem}\n(run npm run promote -- --help for usage)\n`);
-        return EXIT_USAGE;
+        deps.err(`promote: ${problem}\n(run npx istio-canary promote --help for usage)\n`);
+        return EXIT.usage;
     }
 
     const result = promote({
@@ -54,6 +57,7 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         configDir: configDir.dir,
         dryRun: opts.dryRun === true,
         runPolicy: deps.runPolicy,
+        progress,
     });
     return report(result, deps);
 }
@@ -61,7 +65,7 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
 function report(result: PromoteResult, deps: PromoteCliDeps): number {
     if (result.status === "refused") {
         deps.err(`promote: ${result.reason}\nNothing was changed.\n`);
-        return EXIT_REFUSED;
+        return EXIT.refused;
     }
     const { plan, file, diff } = result;
     const name = path.basename(file);
@@ -79,7 +83,7 @@ function report(result: PromoteResult, deps: PromoteCliDeps): number {
     if (result.status === "dry-run") {
         lines.push(`Dry run: ${file} was not changed and the policy check was not run.`);
         deps.out(lines.join("\n") + "\n");
-        return 0;
+        return EXIT.ok;
     }
     lines.push(`Wrote ${file}`, "", `Policy check on ${plan.to}: ${result.policy.command}`);
     deps.out(lines.join("\n") + "\n");
@@ -93,22 +97,18 @@ function report(result: PromoteResult, deps: PromoteCliDeps): number {
             `Policy check on ${plan.to} FAILED (${why}).\n` +
                 `The change to ${file} stays written. Do not merge it before the check passes: fix what it reports, or revert the file.\n`,
         );
-        return EXIT_POLICY_FAILED;
+        return policy.exitCode === EXIT.failed ? EXIT.failed : EXIT.incomplete;
     }
     deps.out(
         `Policy check on ${plan.to} passed.\n` +
-            `Next: commit ${name} and open a pull request; its preview runs the policy pack. After the merge deploys it, walk the canary up with: npm run rollout -- --stack ${plan.to}\n`,
+            `Next: commit ${name} and open a pull request; its preview runs the policy pack. After the merge deploys it, walk the canary up with: npx istio-canary rollout --stack ${plan.to}\n`,
     );
-    return 0;
+    return EXIT.ok;
 }
 
-if (require.main === module) {
-    runAsProcess("promote: ", async () =>
-        runPromoteCli(process.argv.slice(2), {
-            out: (s) => process.stdout.write(s),
-            err: (s) => process.stderr.write(s),
-            runPolicy: npmPolicyRunner(),
-            cwd: userCwd(),
-        }),
-    );
-}
+/** `istio-canary promote`. */
+export const promoteCommand: Subcommand = {
+    name: "promote",
+    summary: "add the version at 100% in one stack to the next stack as a canary at weight 0, then policy-check it",
+    run: async (argv, io) => runPromoteCli(argv, { ...io, runPolicy: cliPolicyRunner() }),
+};

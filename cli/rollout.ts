@@ -2,8 +2,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { ConfigError } from "../config/check";
 import { validateConfig } from "../config/validate";
-import { CliIO, configDirFlag, parseFlags, runAsProcess, stackNameProblem, userCwd } from "./args";
-import { EXIT_USAGE } from "./errors";
+import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
 import { StackFileError, loadStackConfig } from "../stack/load";
 import { PulumiStackTarget } from "../rollout/automation";
 import { systemClock } from "../rollout/clock";
@@ -15,10 +14,10 @@ import { FileStateStore } from "../rollout/state";
 import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/types";
 
 /**
- * `npm run rollout -- --stack <name> [--resume | --abort | --finalize] [--json] [--config-dir <dir>]`:
+ * `istio-canary rollout --stack <name> [--resume | --abort | --finalize] [--json] [--config-dir <dir>]`:
  * walks the canary (versions[1]) of a stack up its `rollout.steps`, one `pulumi up` per shift, with
- * the canary analysis between shifts; rolls back on failure. README "Progressive rollout" documents every flag,
- * config key and exit code:
+ * the canary analysis between shifts; rolls back on failure. docs/rollout.md documents every flag and
+ * config key, docs/cli.md the exit codes:
  *
  *   0 completed / finalized / aborted as asked    1 rolled back    2 bad usage or config
  *   3 stopped by a failed apply (state saved)     4 refused        130 interrupted (state saved)
@@ -39,13 +38,11 @@ export interface RolloutCliDeps extends CliIO {
     signal?: AbortSignal;
 }
 
-/** The defaults of a real run. */
-export function defaultDeps(signal?: AbortSignal): RolloutCliDeps {
+/** The defaults of a real run, printing through `io`. */
+export function defaultDeps(io: CliIO, signal?: AbortSignal): RolloutCliDeps {
     return {
-        out: (s) => process.stdout.write(s),
-        err: (s) => process.stderr.write(s),
+        ...io,
         isTTY: process.stdout.isTTY === true,
-        cwd: userCwd(),
         // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
         makeTarget: ({ stack, stackFile, signal: s }) => new PulumiStackTarget({ stack, stackFile, signal: s }),
         makeJudge: (settings) => analysisJudge(settings),
@@ -79,7 +76,16 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
             "directory holding Pulumi.yaml and Pulumi.<stack>.yaml (default: the repository); the state goes to <dir>/.rollout/",
         )
         .allowExcessArguments(false)
-        .showHelpAfterError("(run npm run rollout -- --help for usage)")
+        .showHelpAfterError("(run npx istio-canary rollout --help for usage)")
+        .addHelpText(
+            "after",
+            examples(
+                ["rollout --stack dev", "walk dev's canary up rollout.steps"],
+                ["rollout --stack dev --resume", "continue after an interruption or a failed apply"],
+                ["rollout --stack dev --abort", "send all traffic back to the baseline now"],
+                ["rollout --stack dev --finalize", "after completion, remove the old version"],
+            ),
+        )
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });
     const parsed = parseFlags(cmd, argv);
     if (parsed !== undefined) {
@@ -94,8 +100,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         (modes.length > 1 ? `${modes.map((m) => `--${m}`).join(" and ")} cannot be combined; give at most one` : undefined) ??
         configDirProblem;
     if (problem !== undefined) {
-        deps.err(`rollout: ${problem}\n(run npm run rollout -- --help for usage)\n`);
-        return EXIT_USAGE;
+        deps.err(`rollout: ${problem}\n(run npx istio-canary rollout --help for usage)\n`);
+        return EXIT.usage;
     }
 
     let loaded;
@@ -106,7 +112,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
     } catch (e) {
         if (e instanceof StackFileError || e instanceof ConfigError) {
             deps.err(`rollout: ${e.message}\n`);
-            return EXIT_USAGE;
+            return EXIT.usage;
         }
         throw e;
     }
@@ -123,7 +129,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         const problems = checkJudgeSettings(settings, config.versions[0].name, config.versions[1].name);
         if (problems.length > 0) {
             deps.err(`rollout: the analysis cannot run with this stack's config:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
-            return EXIT_USAGE;
+            return EXIT.usage;
         }
     }
 
@@ -144,19 +150,37 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
     }
 }
 
-if (require.main === module) {
+/**
+ * Runs a real rollout: SIGINT/SIGTERM stop it after the current action (the state stays
+ * consistent, --resume continues); a second signal quits at once.
+ */
+async function runRealRollout(argv: string[], io: CliIO): Promise<number> {
     const controller = new AbortController();
     let signals = 0;
     const onSignal = (name: string): void => {
         signals += 1;
         if (signals > 1) {
-            process.stderr.write(`\nrollout: ${name} again, quitting now; the state file is consistent, --resume continues\n`);
+            io.err(`\nrollout: ${name} again, quitting now; the state file is consistent, --resume continues\n`);
             process.exit(EXIT.interrupted);
         }
-        process.stderr.write(`\nrollout: ${name}: stopping after the current action (send it again to quit at once)\n`);
+        io.err(`\nrollout: ${name}: stopping after the current action (send it again to quit at once)\n`);
         controller.abort();
     };
-    process.on("SIGINT", () => onSignal("SIGINT"));
-    process.on("SIGTERM", () => onSignal("SIGTERM"));
-    runAsProcess("rollout: ", () => runRolloutCli(process.argv.slice(2), defaultDeps(controller.signal)));
+    const onInt = (): void => onSignal("SIGINT");
+    const onTerm = (): void => onSignal("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+        return await runRolloutCli(argv, defaultDeps(io, controller.signal));
+    } finally {
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
+    }
 }
+
+/** `istio-canary rollout`. */
+export const rolloutCommand: Subcommand = {
+    name: "rollout",
+    summary: "walk a stack's canary up rollout.steps, one pulumi up per shift, analysing between shifts; roll back on failure",
+    run: runRealRollout,
+};

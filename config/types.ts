@@ -153,7 +153,7 @@ export interface MonitoringConfig {
     kialiChartVersion: string;
 }
 
-/** How `npm run rollout` walks the canary up. */
+/** How `istio-canary rollout` walks the canary up. */
 export interface RolloutConfig {
     /** Canary weights in order, strictly increasing, ending at 100. Default [10, 25, 50, 100]. */
     steps: number[];

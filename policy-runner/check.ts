@@ -54,6 +54,8 @@ export interface CheckOptions {
     policyConfigFile?: string;
     /** A pack already running (tests reuse one); left running. */
     pack?: PolicyPackProcess;
+    /** Told what the check is doing, step by step (the command prints it on a terminal). Default: nothing. */
+    progress?: (step: string) => void;
 }
 
 /** Reads the policy config to apply: the given file (which must exist) or the stack's default file, if any. */
@@ -132,12 +134,16 @@ export async function checkStackPolicies(stack: string, opts: CheckOptions = {})
     }
     // The pack takes seconds to start (ts-node type-checks it): start it while the program runs,
     // and stop it at once if the program fails.
+    const progress = opts.progress ?? (() => undefined);
+    progress(`starting the policy pack (${POLICY_PACK_DIR}) and running the program of stack ${stack} under Pulumi's mocks...`);
     const pack = PolicyPackProcess.launch(POLICY_PACK_DIR, {
         env: { PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_PROJECT: PROJECT, PULUMI_NODEJS_DRY_RUN: "true" },
     });
     try {
         const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
+        progress(`the program registered ${run.resources.length} resources; waiting for the policy pack to start...`);
         await pack.ready();
+        progress(`checking ${run.resources.length} resources...`);
         return await checkResources(stack, run.resources, {
             policyConfig: config,
             policyConfigFile: file,

@@ -72,7 +72,7 @@ export function orderProblem(from: string, to: string, order: string[]): string 
  * Plans the promotion of the source's version at 100% into the target, or throws PromotionRefused.
  *
  * The rule for the new entry: it keeps the released version's name and image, goes after the
- * target's current version (baseline first, canary second, the order `npm run rollout` reads),
+ * target's current version (baseline first, canary second, the order `istio-canary rollout` reads),
  * takes the baseline's replicas (none written when the baseline sets none), and always starts at
  * weight 0. A merge of the promotion therefore deploys the canary's pods without sending them
  * traffic; the first traffic is the target's first `rollout.steps` entry, applied by the rollout
@@ -96,18 +96,18 @@ export function planPromotion(input: PromotionInput): PromotionPlan {
     const released = input.source.find((v) => v.weight === 100);
     if (released === undefined) {
         refuse(
-            `no version of ${from} runs at 100% (${describeSplit(input.source)}); complete the rollout in ${from} first (npm run rollout -- --stack ${from})`,
+            `no version of ${from} runs at 100% (${describeSplit(input.source)}); complete the rollout in ${from} first (npx istio-canary rollout --stack ${from})`,
         );
     }
     const withTraffic = input.target.filter((v) => v.weight > 0);
     if (withTraffic.length >= 2) {
         refuse(
-            `${to} has a canary in progress (${describeSplit(input.target)}); complete or abort that rollout first (npm run rollout -- --stack ${to})`,
+            `${to} has a canary in progress (${describeSplit(input.target)}); complete or abort that rollout first (npx istio-canary rollout --stack ${to})`,
         );
     }
     if (input.target.length > 1) {
         refuse(
-            `${to} runs ${input.target.length} versions (${describeSplit(input.target)}); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npm run rollout -- --stack ${to} --finalize) first`,
+            `${to} runs ${input.target.length} versions (${describeSplit(input.target)}); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npx istio-canary rollout --stack ${to} --finalize) first`,
         );
     }
     const baseline = input.target[0];

@@ -1,6 +1,6 @@
 /**
  * The offline policy check promote runs on the target stack after writing it: the project's
- * `npm run policy` command, judged by its exit code (0: no mandatory violation).
+ * `istio-canary policy` command in a child process, judged by its exit code (0: no mandatory violation).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,29 +25,33 @@ export interface PolicyVerdict {
 /** Runs the policy check of one stack whose files are in `configDir`. */
 export type PolicyRunner = (stack: string, configDir: string) => PolicyVerdict;
 
-/** Options of npmPolicyRunner. */
-export interface NpmPolicyOptions {
-    /** Directory holding package.json with the `policy` script. Default: the repository root. */
+/** Options of cliPolicyRunner. */
+export interface CliPolicyOptions {
+    /** The repository whose cli/istio-canary.js runs the check. Default: this repository. */
     projectRoot?: string;
     /** Milliseconds before the check is killed. Default 15 minutes. */
     timeoutMs?: number;
 }
 
 /**
- * The real runner: `npm run policy -- --stack <stack> --config-dir <dir>` in the project root,
- * with stdout and stderr captured together in order.
+ * The real runner: `istio-canary policy --stack <stack> --config-dir <dir>` (node running the bin
+ * of `projectRoot`), with stdout and stderr captured together in order.
  */
-export function npmPolicyRunner(opts: NpmPolicyOptions = {}): PolicyRunner {
+export function cliPolicyRunner(opts: CliPolicyOptions = {}): PolicyRunner {
     const cwd = opts.projectRoot ?? PROJECT_ROOT;
     const timeout = opts.timeoutMs ?? 15 * 60 * 1000;
     return (stack, configDir) => {
-        const args = ["run", "policy", "--", "--stack", stack, "--config-dir", configDir];
-        const command = `npm ${args.join(" ")}`;
+        const args = ["policy", "--stack", stack, "--config-dir", configDir];
+        const command = `npx istio-canary ${args.join(" ")}`;
         const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "promote-policy-"));
         const logFile = path.join(tmpDir, "output.log");
         const fd = fs.openSync(logFile, "w");
         try {
-            const child = spawnSync("npm", args, { cwd, stdio: ["ignore", fd, fd], timeout });
+            const child = spawnSync(process.execPath, [path.join(cwd, "cli", "istio-canary.js"), ...args], {
+                cwd,
+                stdio: ["ignore", fd, fd],
+                timeout,
+            });
             const output = fs.readFileSync(logFile, "utf8");
             let error: string | undefined;
             if ((child.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {

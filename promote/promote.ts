@@ -21,6 +21,8 @@ export interface PromoteOptions {
     dryRun: boolean;
     /** Runs the policy check on the target after a write. */
     runPolicy: PolicyRunner;
+    /** Told what takes long (the policy check), for a terminal. Default: nothing. */
+    progress?: (step: string) => void;
 }
 
 /** How a promotion ended. */
@@ -123,5 +125,6 @@ export function promote(opts: PromoteOptions): PromoteResult {
         }
         throw e;
     }
+    opts.progress?.(`running the policy check on ${to} (the program offline and the policy pack; takes seconds)...`);
     return { status: "written", plan, file: target.file, diff, policy: opts.runPolicy(to, configDir) };
 }

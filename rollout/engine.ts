@@ -42,7 +42,7 @@ export interface RolloutOutcome {
     state?: RolloutState;
 }
 
-/** The rollout state machine behind `npm run rollout`. */
+/** The rollout state machine behind `istio-canary rollout`. */
 export class RolloutEngine {
     private readonly emitFn: (event: RolloutEvent) => void;
     /** Stack of the command running now, stamped on its events. */

@@ -3,6 +3,7 @@
  * analyses a step, the clock it waits on, and the events it reports. The engine knows nothing of
  * Pulumi or Prometheus; rollout/automation.ts and rollout/judge.ts adapt the real ones.
  */
+import { EXIT as SHARED_EXIT } from "../cli/exit-codes";
 import type { Verdict as AnalysisVerdict, VersionStats as AnalysisVersionStats } from "../analysis/types";
 import { Weights } from "./weights";
 
@@ -157,20 +158,23 @@ export type RolloutEvent = StartEvent | ApplyEvent | AppliedEvent | ApplyFailedE
 /** How a run ended. */
 export type OutcomeKind = "completed" | "rolled-back" | "aborted" | "finalized" | "apply-failed" | "interrupted" | "refused";
 
-/** Exit codes of `npm run rollout`. */
+/**
+ * Exit codes of `istio-canary rollout`, named for what they mean to a rollout; the values are the
+ * shared table of every command (cli/exit-codes.ts).
+ */
 export const EXIT = {
     /** Completed, finalized or aborted as asked. */
-    ok: 0,
+    ok: SHARED_EXIT.ok,
     /** The canary was rolled back (failed analysis or too many inconclusive ones). */
-    rolledBack: 1,
+    rolledBack: SHARED_EXIT.failed,
     /** Bad flags or config. */
-    usage: 2,
+    usage: SHARED_EXIT.usage,
     /** A `pulumi up` failed; the state is saved and --resume retries it. */
-    applyFailed: 3,
+    applyFailed: SHARED_EXIT.incomplete,
     /** Refused, nothing changed: the target cannot apply (no Pulumi CLI), lock held, nothing to resume, finalize before completion, one version only, ... */
-    refused: 4,
+    refused: SHARED_EXIT.refused,
     /** Interrupted (SIGINT/SIGTERM) between actions; the state is saved and --resume continues. */
-    interrupted: 130,
+    interrupted: SHARED_EXIT.interrupted,
 } as const;
 
 /** Exit code of each outcome. */

@@ -20,7 +20,7 @@ interface Run {
 
 function runCli(args: string[]): Promise<Run> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "analyze.ts"), ...args], {
+        const child = spawn(process.execPath, [path.join(ROOT, "cli", "istio-canary.js"), "analyze", ...args], {
             cwd: ROOT,
         });
         let stdout = "";

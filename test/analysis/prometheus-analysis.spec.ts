@@ -183,15 +183,11 @@ describe("analysis against a real Prometheus", function () {
     describe("the analyze command", () => {
         const cli = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
             const root = path.resolve(__dirname, "..", "..");
-            const res = spawnSync(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", path.join(root, "cli", "analyze.ts"), ...args],
-                {
-                    cwd: root,
-                    encoding: "utf8",
-                    timeout: 30_000,
-                },
-            );
+            const res = spawnSync(process.execPath, [path.join(root, "cli", "istio-canary.js"), "analyze", ...args], {
+                cwd: root,
+                encoding: "utf8",
+                timeout: 30_000,
+            });
             return { status: res.status, stdout: res.stdout, stderr: res.stderr };
         };
         const flags = (service: string): string[] => [

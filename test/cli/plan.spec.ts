@@ -69,7 +69,7 @@ describe("npm run plan", function () {
         fs.writeFileSync(file, "x");
         const r = plan(["--stack", "dev", "--out", file]);
         assert.equal(r.code, 2);
-        assert.match(r.stderr, /^error: --out .*a-file is not a directory; give a directory \(it is created when missing\)\n$/);
+        assert.match(r.stderr, /^plan: --out .*a-file is not a directory; give a directory \(it is created when missing\)\n$/);
     });
 
     it("refuses a stack file with the TLS key in plain text, without printing the key", () => {
@@ -82,7 +82,7 @@ describe("npm run plan", function () {
             dev + "  istio-canary:tlsKey: |\n    -----BEGIN PRIVATE KEY-----\n    MIIsecretvalue\n    -----END PRIVATE KEY-----\n",
         );
         const r = plan(["--stack", "dev", "--config-dir", dir]);
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 2);
         assert.match(
             r.stderr,
             /istio-canary:tlsKey is stored in plain text in Pulumi.dev.yaml; remove it from the file \(and from git history\), rotate it/,
@@ -90,14 +90,14 @@ describe("npm run plan", function () {
         assert.doesNotMatch(r.stdout + r.stderr, /MIIsecretvalue/);
     });
 
-    it("ends with the config messages and exit 1 on invalid stack config, without a stack trace", () => {
+    it("ends with the config messages and exit 2 on invalid stack config, without a stack trace", () => {
         const dir = path.join(tmp, "bad");
         fs.mkdirSync(dir);
         fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         const dev = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8");
         fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), dev.replace("weight: 10\n", "weight: 20\n"));
         const r = plan(["--stack", "bad", "--config-dir", dir]);
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 2);
         assert.match(r.stderr, /istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100/);
         assert.doesNotMatch(r.stderr, /\n\s+at /);
         assert.equal(r.stdout, "");

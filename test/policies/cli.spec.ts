@@ -18,15 +18,11 @@ interface Result {
 
 function policyCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
-        const child = spawn(
-            process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "cli", "policy.ts"), ...args],
-            {
-                cwd: PROJECT_ROOT,
-                env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json"), ...env },
-                stdio: ["ignore", "pipe", "pipe"],
-            },
-        );
+        const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "cli", "istio-canary.js"), "policy", ...args], {
+            cwd: PROJECT_ROOT,
+            env: { ...process.env, TS_NODE_PROJECT: path.join(PROJECT_ROOT, "tsconfig.json"), ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -82,13 +78,13 @@ describe("npm run policy (cli/policy.ts)", function () {
         assert.match(latest.stdout, /FAILED: 1 mandatory and 0 advisory policy violation in stack prod/);
     });
 
-    it("fails a stack whose weights are 90/20 with the program's message: it registers nothing for the pack to see", async () => {
+    it("refuses a stack whose weights are 90/20 with the program's message and exit 2: it registers nothing for the pack to see", async () => {
         const dir = stackDir("canary", "dev", (t) => t.replace("weight: 10", "weight: 20"));
         const r = await policyCli(["--stack", "canary", "--config-dir", dir]);
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 2);
         assert.match(
             r.stderr,
-            /^error: stack canary: invalid stack configuration \(1 problem\):\n {2}- istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100\n/,
+            /^policy: stack canary: invalid stack configuration \(1 problem\):\n {2}- istio-canary:versions weights are v1=90, v2=20 \(sum 110\); they must sum to 100\n/,
         );
         assert.match(r.stderr, /no resource reached the policy pack/);
         assert.doesNotMatch(r.stderr, NO_STACK_TRACE);
@@ -97,7 +93,7 @@ describe("npm run policy (cli/policy.ts)", function () {
     it("exits 2 with a clear message for a stack that has no stack file", async () => {
         const r = await policyCli(["--stack", "qa"]);
         assert.equal(r.code, 2);
-        assert.match(r.stderr, /^error: no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging\n$/);
+        assert.match(r.stderr, /^policy: no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging\n$/);
     });
 
     it("exits 2 for a missing --stack and for an unknown flag", async () => {
@@ -112,7 +108,7 @@ describe("npm run policy (cli/policy.ts)", function () {
         const started = fs.mkdtempSync(path.join(os.tmpdir(), "policy-cwd-"));
         const r = await policyCli(["--stack", "dev", "--config-dir", "nope"], { INIT_CWD: started });
         assert.equal(r.code, 2);
-        assert.equal(r.stderr, `error: --config-dir nope is not a directory (${path.join(started, "nope")})\n`);
+        assert.equal(r.stderr, `policy: --config-dir nope is not a directory (${path.join(started, "nope")})\n`);
         assert.equal(r.stdout, "");
     });
 
@@ -122,7 +118,7 @@ describe("npm run policy (cli/policy.ts)", function () {
         assert.equal(r.code, 2);
         assert.equal(
             r.stderr,
-            `error: --policy-config nope.json does not exist (${path.join(started, "nope.json")}); ` +
+            `policy: --policy-config nope.json does not exist (${path.join(started, "nope.json")}); ` +
                 "give a JSON file of policy names to enforcement levels, such as policies/config/<stack>.json\n",
         );
         assert.equal(r.stdout, "");
@@ -135,7 +131,7 @@ describe("npm run policy (cli/policy.ts)", function () {
         assert.equal(r.code, 2);
         assert.equal(
             r.stderr,
-            `error: ${file}: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled\n`,
+            `policy: ${file}: "virtualservice-weights" is "strict"; an enforcement level is one of advisory, mandatory, remediate, disabled\n`,
         );
     });
 });

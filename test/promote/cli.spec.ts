@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { npmPolicyRunner } from "../../promote";
+import { cliPolicyRunner } from "../../promote";
 import { ROOT, completeDevRollout, read, snapshot, tempProject } from "./helpers";
 
 /** Runs `npm run promote -- ...` as a person would, from the repository root. */
@@ -16,9 +16,9 @@ function npmPromote(args: string[]) {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs cli/promote.ts directly under ts-node (faster than npm). */
+/** Runs `istio-canary promote` through the bin, as `npx istio-canary promote` does (faster than npm). */
 function cli(args: string[]) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "promote.ts"), ...args], {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "cli", "istio-canary.js"), "promote", ...args], {
         cwd: ROOT,
         encoding: "utf8",
     });
@@ -37,22 +37,22 @@ describe("npm run promote (child process)", function () {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("refuses a source without a version at 100% with exit code 1, its reason and no file changed", () => {
+    it("refuses a source without a version at 100% with exit code 4, its reason and no file changed", () => {
         const before = snapshot(dir);
         const r = npmPromote(["--from", "dev", "--to", "staging", "--config-dir", dir]);
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 4);
         assert.equal(
             r.stderr,
-            "promote: cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)\nNothing was changed.\n",
+            "promote: cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npx istio-canary rollout --stack dev)\nNothing was changed.\n",
         );
         assert.deepEqual(snapshot(dir), before);
     });
 
-    it("refuses a pair that skips staging with exit code 1 and no file changed", () => {
+    it("refuses a pair that skips staging with exit code 4 and no file changed", () => {
         completeDevRollout(dir);
         const before = snapshot(dir);
         const r = cli(["--from", "dev", "--to", "prod", "--config-dir", dir]);
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 4);
         assert.match(
             r.stderr,
             /^promote: cannot promote dev -> prod: it skips staging in the promotion order dev -> staging -> prod; promote dev -> staging first\n/,
@@ -91,7 +91,7 @@ describe("npm run promote (child process)", function () {
         assert.match(
             r.stdout,
             new RegExp(
-                `Policy check on staging: npm run policy -- --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`,
+                `Policy check on staging: npx istio-canary policy --stack staging --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`,
             ),
         );
         assert.match(
@@ -107,7 +107,7 @@ describe("npm run promote (child process)", function () {
     });
 });
 
-describe("npmPolicyRunner", function () {
+describe("cliPolicyRunner", function () {
     this.timeout(60000);
     let project: string;
     beforeEach(() => {
@@ -117,45 +117,41 @@ describe("npmPolicyRunner", function () {
         fs.rmSync(project, { recursive: true, force: true });
     });
 
-    /** A package whose `policy` script runs `code` with node. */
+    /** A project whose cli/istio-canary.js runs `code` with node. */
     function withPolicyScript(code: string): void {
-        fs.writeFileSync(path.join(project, "policy.js"), code);
-        fs.writeFileSync(
-            path.join(project, "package.json"),
-            JSON.stringify({ name: "fake", version: "0.0.0", scripts: { policy: "node policy.js" } }),
-        );
+        fs.mkdirSync(path.join(project, "cli"));
+        fs.writeFileSync(path.join(project, "cli", "istio-canary.js"), code);
     }
 
     it("passes the stack and config directory and passes when the command exits 0", () => {
         withPolicyScript(`console.log("args:" + process.argv.slice(2).join(" ")); console.error("on stderr");`);
-        const verdict = npmPolicyRunner({ projectRoot: project })("staging", "/some/dir");
+        const verdict = cliPolicyRunner({ projectRoot: project })("staging", "/some/dir");
         assert.equal(verdict.passed, true, verdict.output);
         assert.equal(verdict.exitCode, 0);
-        assert.equal(verdict.command, "npm run policy -- --stack staging --config-dir /some/dir");
-        assert.match(verdict.output, /args:--stack staging --config-dir \/some\/dir\n/);
+        assert.equal(verdict.command, "npx istio-canary policy --stack staging --config-dir /some/dir");
+        assert.match(verdict.output, /args:policy --stack staging --config-dir \/some\/dir\n/);
         assert.match(verdict.output, /on stderr\n/);
     });
 
     it("fails with the exit code when the command exits non-zero", () => {
         withPolicyScript(`console.log("mandatory violation"); process.exit(4);`);
-        const verdict = npmPolicyRunner({ projectRoot: project })("prod", "/x");
+        const verdict = cliPolicyRunner({ projectRoot: project })("prod", "/x");
         assert.equal(verdict.passed, false);
         assert.equal(verdict.exitCode, 4);
         assert.match(verdict.output, /mandatory violation/);
     });
 
-    it("fails when the project has no policy script", () => {
-        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "fake", version: "0.0.0", scripts: {} }));
-        const verdict = npmPolicyRunner({ projectRoot: project })("prod", "/x");
+    it("fails when the project has no istio-canary bin", () => {
+        const verdict = cliPolicyRunner({ projectRoot: project })("prod", "/x");
         assert.equal(verdict.passed, false);
         assert.notEqual(verdict.exitCode, 0);
-        assert.match(verdict.output, /Missing script: "policy"/);
+        assert.match(verdict.output, /Cannot find module/);
     });
 
     it("fails and says so when the check outlives its timeout", () => {
         withPolicyScript(`setTimeout(() => undefined, 4000);`);
-        const verdict = npmPolicyRunner({ projectRoot: project, timeoutMs: 1500 })("prod", "/x");
+        const verdict = cliPolicyRunner({ projectRoot: project, timeoutMs: 1500 })("prod", "/x");
         assert.equal(verdict.passed, false);
-        assert.equal(verdict.error, "npm run policy -- --stack prod --config-dir /x did not finish within 1.5s and was stopped");
+        assert.equal(verdict.error, "npx istio-canary policy --stack prod --config-dir /x did not finish within 1.5s and was stopped");
     });
 });

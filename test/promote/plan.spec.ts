@@ -70,7 +70,7 @@ describe("promote/plan", () => {
                         [v1],
                     ),
                 new PromotionRefused(
-                    "cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)",
+                    "cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npx istio-canary rollout --stack dev)",
                 ),
             );
         });
@@ -86,7 +86,7 @@ describe("promote/plan", () => {
                         ],
                     ),
                 new PromotionRefused(
-                    "cannot promote dev -> staging: staging has a canary in progress (v1=75, v0=25); complete or abort that rollout first (npm run rollout -- --stack staging)",
+                    "cannot promote dev -> staging: staging has a canary in progress (v1=75, v0=25); complete or abort that rollout first (npx istio-canary rollout --stack staging)",
                 ),
             );
         });
@@ -95,7 +95,7 @@ describe("promote/plan", () => {
             assert.throws(
                 () => plan([v2done], [v1, { name: "v0", image: "r/app:v0", weight: 0 }]),
                 new PromotionRefused(
-                    "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npm run rollout -- --stack staging --finalize) first",
+                    "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npx istio-canary rollout --stack staging --finalize) first",
                 ),
             );
         });

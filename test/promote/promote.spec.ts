@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EXIT_POLICY_FAILED, EXIT_REFUSED, runPromoteCli } from "../../cli/promote";
+import { EXIT } from "../../cli/exit-codes";
+import { runPromoteCli } from "../../cli/promote";
 import { removeVersion, setWeights } from "../../stack/edit";
 import { PolicyVerdict } from "../../promote";
 import { completeDevRollout, edit, read, snapshot, tempProject } from "./helpers";
@@ -88,7 +89,7 @@ describe("npm run promote (in-process)", () => {
                     "Policy check on staging: fake policy --stack staging",
                     "0 mandatory violations",
                     "Policy check on staging passed.",
-                    "Next: commit Pulumi.staging.yaml and open a pull request; its preview runs the policy pack. After the merge deploys it, walk the canary up with: npm run rollout -- --stack staging",
+                    "Next: commit Pulumi.staging.yaml and open a pull request; its preview runs the policy pack. After the merge deploys it, walk the canary up with: npx istio-canary rollout --stack staging",
                     "",
                 ].join("\n"),
             );
@@ -101,14 +102,14 @@ describe("npm run promote (in-process)", () => {
             assert.deepEqual(r.policyCalls, [["staging", dir]]);
         });
 
-        it("exits non-zero when the policy check fails and says the written change stays", () => {
+        it("exits 1 (failed) when the policy check fails and says the written change stays", () => {
             completeDevRollout(dir);
             const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], {
                 passed: false,
                 exitCode: 1,
                 output: "mandatory: something\n",
             });
-            assert.equal(r.code, EXIT_POLICY_FAILED);
+            assert.equal(r.code, EXIT.failed);
             assert.equal(read(dir, "Pulumi.staging.yaml"), STAGING_AFTER_PROMOTION);
             assert.equal(
                 r.stderr,
@@ -117,7 +118,7 @@ describe("npm run promote (in-process)", () => {
             assert.match(r.stdout, /mandatory: something\n$/);
         });
 
-        it("reports a policy check that could not run at all as a failure", () => {
+        it("exits 3 (incomplete) when the policy check could not run at all", () => {
             completeDevRollout(dir);
             const r = run(["--from", "dev", "--to", "staging", "--config-dir", dir], {
                 passed: false,
@@ -125,7 +126,7 @@ describe("npm run promote (in-process)", () => {
                 output: "",
                 error: "could not run npm: ENOENT",
             });
-            assert.equal(r.code, EXIT_POLICY_FAILED);
+            assert.equal(r.code, EXIT.incomplete);
             assert.match(r.stderr, /^Policy check on staging FAILED \(could not run npm: ENOENT\)\./);
         });
 
@@ -218,7 +219,7 @@ config:
 
         it("still refuses what a real run would refuse", () => {
             const r = run(["--from", "dev", "--to", "staging", "--dry-run", "--config-dir", dir]);
-            assert.equal(r.code, EXIT_REFUSED);
+            assert.equal(r.code, EXIT.refused);
             assert.equal(r.stdout, "");
         });
     });
@@ -229,7 +230,7 @@ config:
                 name: "the source has no version at 100%",
                 setup: () => undefined,
                 argv: ["--from", "dev", "--to", "staging"],
-                reason: "cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npm run rollout -- --stack dev)",
+                reason: "cannot promote dev -> staging: no version of dev runs at 100% (v1=90, v2=10); complete the rollout in dev first (npx istio-canary rollout --stack dev)",
             },
             {
                 name: "the target already runs that image",
@@ -252,7 +253,7 @@ config:
                     );
                 },
                 argv: ["--from", "dev", "--to", "staging"],
-                reason: "cannot promote dev -> staging: staging has a canary in progress (v1=90, v0=10); complete or abort that rollout first (npm run rollout -- --stack staging)",
+                reason: "cannot promote dev -> staging: staging has a canary in progress (v1=90, v0=10); complete or abort that rollout first (npx istio-canary rollout --stack staging)",
             },
             {
                 name: "the target runs more than one version",
@@ -266,7 +267,7 @@ config:
                     );
                 },
                 argv: ["--from", "dev", "--to", "staging"],
-                reason: "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npm run rollout -- --stack staging --finalize) first",
+                reason: "cannot promote dev -> staging: staging runs 2 versions (v1=100, v0=0); a promotion adds a canary next to exactly one version: finish the rollout there and finalize it (npx istio-canary rollout --stack staging --finalize) first",
             },
             {
                 name: "the target's version has the released name with another image",
@@ -364,7 +365,7 @@ config:
                 c.setup(dir);
                 const before = snapshot(dir);
                 const r = run([...c.argv, "--config-dir", dir]);
-                assert.equal(r.code, EXIT_REFUSED);
+                assert.equal(r.code, EXIT.refused);
                 assert.deepEqual(snapshot(dir), before);
                 assert.deepEqual(r.policyCalls, []);
                 assert.equal(r.stdout, "");
@@ -384,17 +385,17 @@ config:
             {
                 name: "the same stack twice",
                 argv: (d) => ["--from", "dev", "--to", "dev", "--config-dir", d],
-                message: "error: --from and --to are both dev; a promotion goes from one stack to the next",
+                message: "promote: --from and --to are both dev; a promotion goes from one stack to the next",
             },
             {
                 name: "a stack name that is not one",
                 argv: (d) => ["--from", "../dev", "--to", "staging", "--config-dir", d],
-                message: `error: --from "../dev" is not a stack name; use letters, digits, '-', '_' or '.'`,
+                message: `promote: --from "../dev" is not a stack name; use letters, digits, '-', '_' or '.'`,
             },
             {
                 name: "a config directory that does not exist",
                 argv: (d) => ["--from", "dev", "--to", "staging", "--config-dir", path.join(d, "nope")],
-                message: "error: --config-dir DIR/nope is not a directory (DIR/nope)",
+                message: "promote: --config-dir DIR/nope is not a directory (DIR/nope)",
             },
             { name: "a missing --to", argv: () => ["--from", "dev"], message: "error: required option '--to <stack>' not specified" },
             {
@@ -409,7 +410,7 @@ config:
                 const r = run(c.argv(dir));
                 assert.equal(r.code, 2);
                 assert.equal(r.stderr.split("\n")[0], c.message.replace(/DIR/g, dir));
-                assert.match(r.stderr, /\(run npm run promote -- --help for usage\)\n$/);
+                assert.match(r.stderr, /\(run npx istio-canary promote --help for usage\)\n$/);
                 assert.deepEqual(snapshot(dir), before);
             });
         }

@@ -186,14 +186,10 @@ describe("npm run rollout", () => {
 
     it("as a process exits 2 without a stack trace for bad flags", function () {
         this.timeout(30_000);
-        const p = spawnSync(
-            process.execPath,
-            ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--resume", "--finalize"],
-            {
-                cwd: ROOT,
-                encoding: "utf8",
-            },
-        );
+        const p = spawnSync(process.execPath, ["cli/istio-canary.js", "rollout", "--stack", "dev", "--resume", "--finalize"], {
+            cwd: ROOT,
+            encoding: "utf8",
+        });
         assert.equal(p.status, 2, p.stderr);
         assert.match(p.stderr, /--resume and --finalize cannot be combined/);
         assert.doesNotMatch(p.stderr, /\n\s+at /);
@@ -204,15 +200,11 @@ describe("npm run rollout", () => {
         const dir = configDirWith({ dev: devStackFile({ weights: [100, 0] }) });
         const before = fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
         const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
-        const p = spawnSync(
-            process.execPath,
-            ["-r", "ts-node/register/transpile-only", "cli/rollout.ts", "--stack", "dev", "--config-dir", dir],
-            {
-                cwd: ROOT,
-                encoding: "utf8",
-                env: { ...process.env, PATH: emptyBin },
-            },
-        );
+        const p = spawnSync(process.execPath, ["cli/istio-canary.js", "rollout", "--stack", "dev", "--config-dir", dir], {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { ...process.env, PATH: emptyBin },
+        });
         assert.equal(p.status, 4, p.stderr);
         assert.equal(
             p.stdout,

@@ -93,9 +93,7 @@ describe("rollout against a real Prometheus with the real analysis", function ()
         let out = "";
         let target: MeshTarget | undefined;
         const deps: RolloutCliDeps = {
-            ...defaultDeps(),
-            out: (s) => (out += s),
-            err: (s) => (out += s),
+            ...defaultDeps({ out: (s) => (out += s), err: (s) => (out += s), cwd: dir }),
             isTTY: false,
             cwd: dir,
             makeTarget: ({ stackFile }) => {

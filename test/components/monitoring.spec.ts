@@ -5,10 +5,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { DEFAULTS } from "../config/defaults";
-import type { MonitoringConfig } from "../config/types";
+import { DEFAULTS } from "../../config/defaults";
+import type { MonitoringConfig } from "../../config/types";
 
-type MonitoringModule = typeof import("../components/monitoring");
+type MonitoringModule = typeof import("../../components/monitoring");
 
 const config = (over: Partial<MonitoringConfig> = {}): MonitoringConfig => ({
     enabled: true,
@@ -43,10 +43,10 @@ describe("Monitoring component", () => {
             "dev",
             false,
         );
-        m = await import("../components/monitoring");
+        m = await import("../../components/monitoring");
     });
 
-    async function create(over: Partial<MonitoringConfig> = {}, extra: Partial<import("../components/monitoring").MonitoringArgs> = {}) {
+    async function create(over: Partial<MonitoringConfig> = {}, extra: Partial<import("../../components/monitoring").MonitoringArgs> = {}) {
         const component = new m.Monitoring("monitoring", { config: config(over), serviceFqdn: FQDN, ...extra });
         await Promise.all([
             promiseOf(component.urn),
@@ -202,13 +202,13 @@ describe("Monitoring component", () => {
 
     describe("the canary dashboard on a real Prometheus", function () {
         this.timeout(90_000);
-        let exporter: import("./support/istio-exporter").RunningIstioExporter | undefined;
-        let prom: import("./support/prometheus").RunningPrometheus | undefined;
+        let exporter: import("../support/istio-exporter").RunningIstioExporter | undefined;
+        let prom: import("../support/prometheus").RunningPrometheus | undefined;
 
         before(async function () {
             this.timeout(90_000);
-            const { startIstioExporter } = await import("./support/istio-exporter");
-            const { startPrometheus } = await import("./support/prometheus");
+            const { startIstioExporter } = await import("../support/istio-exporter");
+            const { startPrometheus } = await import("../support/prometheus");
             exporter = await startIstioExporter({
                 services: {
                     [FQDN]: { v1: { rps: 450, errorRate: 0.02, latencyMs: 20 }, v2: { rps: 50, errorRate: 0, latencyMs: 40 } },
@@ -263,9 +263,9 @@ describe("Monitoring component", () => {
     describe("in the whole program", () => {
         for (const enabled of [true, false]) {
             it(`${enabled ? "installs" : "leaves out"} the three releases when monitoring.enabled is ${enabled}`, async () => {
-                const { runStackOffline } = await import("../offline/run");
+                const { runStackOffline } = await import("../../offline/run");
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-stack-"));
-                const root = path.join(__dirname, "..");
+                const root = path.join(__dirname, "..", "..");
                 fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
                 const dev = fs
                     .readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
