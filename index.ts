@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryApp, IstioMesh, TlsSecret, Traffic, monitoringFor, serviceFqdn, weightsByVersion } from "./components";
+import { CanaryApp, IstioMesh, Monitoring, TlsSecret, Traffic } from "./components";
 import { loadConfig } from "./config";
 
 /**
@@ -9,44 +9,64 @@ import { loadConfig } from "./config";
  */
 async function program(): Promise<Record<string, unknown>> {
     const config = loadConfig();
-    const fqdn = serviceFqdn(config.app);
+    const { app, istio } = config;
 
-    const mesh = config.istio.install ? new IstioMesh("istio", { istio: config.istio }) : undefined;
+    const mesh = istio.install
+        ? new IstioMesh("istio", {
+              version: istio.version,
+              namespace: istio.namespace,
+              gatewayNamespace: istio.gatewayNamespace,
+              gatewayName: istio.gatewayName,
+              gatewayServiceType: istio.gatewayServiceType,
+              chartRepo: istio.chartRepo,
+          })
+        : undefined;
+    // Everything Istio validates or injects goes after istiod and the gateway are up.
     const afterMesh: pulumi.ComponentResourceOptions = mesh ? { dependsOn: [mesh] } : {};
 
-    new TlsSecret(
+    const tls = new TlsSecret(
         "tls",
-        { credentialName: config.tls.credentialName, namespace: config.istio.gatewayNamespace, cert: config.tlsCert, key: config.tlsKey },
+        { credentialName: config.tls.credentialName, namespace: istio.gatewayNamespace, cert: config.tlsCert, key: config.tlsKey },
         afterMesh,
     );
-    const app = new CanaryApp(config.app.name, { app: config.app, versions: config.versions, pod: config.pod }, afterMesh);
-    new Traffic(
-        config.app.name,
+    const canary = new CanaryApp(app.name, { app, versions: config.versions, pod: config.pod }, afterMesh);
+    const traffic = new Traffic(
+        app.name,
         {
-            namespace: config.app.namespace,
+            namespace: app.namespace,
+            service: app.name,
             hosts: config.hosts,
-            serviceFqdn: fqdn,
             versions: config.versions,
-            gatewaySelector: config.istio.gatewaySelector,
-            credentialName: config.tls.credentialName,
+            gatewaySelector: istio.gatewaySelector,
+            credentialName: tls.credentialName,
             routing: config.routing,
         },
-        { dependsOn: [...(mesh ? [mesh] : []), app.service] },
+        { dependsOn: [...(mesh ? [mesh] : []), canary.service] },
     );
 
     // Prometheus (scraping Istio), Grafana with the canary dashboard and Kiali, when monitoring.enabled.
-    const monitoring = monitoringFor(
-        "monitoring",
-        { config: config.monitoring, serviceFqdn: fqdn, istioNamespace: config.istio.namespace, reporter: config.rollout.reporter },
-        afterMesh,
-    );
+    const monitoring = config.monitoring.enabled
+        ? new Monitoring(
+              "monitoring",
+              {
+                  serviceFqdn: canary.serviceFqdn,
+                  namespace: config.monitoring.namespace,
+                  istioNamespace: istio.namespace,
+                  reporter: config.rollout.reporter,
+                  prometheusChartVersion: config.monitoring.prometheusChartVersion,
+                  grafanaChartVersion: config.monitoring.grafanaChartVersion,
+                  kialiChartVersion: config.monitoring.kialiChartVersion,
+              },
+              afterMesh,
+          )
+        : undefined;
 
     const publicHost = config.hosts.find((h) => !h.startsWith("*")) ?? config.hosts[0];
     return {
         url: `https://${publicHost}`,
-        serviceFqdn: fqdn,
-        weights: weightsByVersion(config.versions),
-        splitQuery: `sum(rate(istio_requests_total{destination_service="${fqdn}"}[5m])) by (destination_version)`,
+        serviceFqdn: canary.serviceFqdn,
+        weights: traffic.weights,
+        splitQuery: `sum(rate(istio_requests_total{destination_service="${canary.serviceFqdn}"}[5m])) by (destination_version)`,
         ...(monitoring ? { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafanaUrl } : {}),
     };
 }

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { Command } from "commander";
+import { serviceFqdn } from "../components/facts";
 import { ConfigError } from "../config/check";
 import { validateConfig } from "../config/validate";
 import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
@@ -119,7 +120,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
     const plan = planFromConfig(flags.stack, config);
     const settings: JudgeSettings = {
         prometheusUrl: config.rollout.prometheusUrl,
-        service: `${config.app.name}.${config.app.namespace}.svc.cluster.local`,
+        service: serviceFqdn(config.app.name, config.app.namespace),
         maxErrorRate: config.rollout.maxErrorRate,
         maxP99Ms: config.rollout.maxP99Ms,
         minRequests: config.rollout.minRequests,

@@ -1,6 +1,68 @@
-export { IstioMesh, IstioMeshArgs } from "./istio-mesh";
-export { TlsSecret, TlsSecretArgs } from "./tls-secret";
-export { CanaryApp, CanaryAppArgs, podLabels, podSpecFor, serviceFqdn } from "./canary-app";
-export { Traffic, TrafficArgs, gatewaySpec, destinationRuleSpec, httpRoutes, virtualServiceSpec, weightsByVersion } from "./traffic";
+export * from "./facts";
+export * from "./validation";
+export * from "./version";
 export * from "./istio-types";
-export { Monitoring, MonitoringArgs, monitoringFor } from "./monitoring";
+export {
+    IstioMesh,
+    IstioMeshArgs,
+    ResolvedIstioMeshArgs,
+    ISTIO_MESH_DEFAULTS,
+    ISTIO_MESH_FIELDS,
+    GATEWAY_SERVICE_TYPES,
+    resolveIstioMeshArgs,
+} from "./istio-mesh";
+export {
+    TlsSecret,
+    TlsSecretArgs,
+    ResolvedTlsSecretArgs,
+    DEFAULT_CREDENTIAL_NAME,
+    DEFAULT_GATEWAY_NAMESPACE,
+    resolveTlsSecretArgs,
+} from "./tls-secret";
+export {
+    CanaryApp,
+    CanaryAppArgs,
+    AppArgs,
+    PodArgs,
+    ProbeArgs,
+    QuantitiesArgs,
+    ResolvedCanaryAppArgs,
+    ResolvedPod,
+    ResolvedProbe,
+    APP_DEFAULTS,
+    APP_FIELDS,
+    POD_DEFAULTS,
+    SYSTEM_NAMESPACES,
+    podLabels,
+    podSpecFor,
+    readApp,
+    readPod,
+    resolveCanaryAppArgs,
+} from "./canary-app";
+export {
+    Traffic,
+    TrafficArgs,
+    ResolvedTrafficArgs,
+    RoutingArgs,
+    ResolvedRouting,
+    MirrorArgs,
+    HeaderRouteArgs,
+    RetriesArgs,
+    DEFAULT_GATEWAY_SELECTOR,
+    RETRY_ON,
+    destinationRuleSpec,
+    gatewaySpec,
+    httpRoutes,
+    readHosts,
+    readRouting,
+    resolveTrafficArgs,
+    virtualServiceSpec,
+} from "./traffic";
+export {
+    Monitoring,
+    MonitoringArgs,
+    ResolvedMonitoringArgs,
+    MONITORING_DEFAULTS,
+    MONITORING_CHART_FIELDS,
+    resolveMonitoringArgs,
+} from "./monitoring";

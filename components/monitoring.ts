@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringConfig } from "../config/types";
+import { REPORTERS } from "../analysis/options";
+import { escapeLabelValue } from "../analysis/promql";
+import { CHART_VERSION, Checker, DNS_LABEL, StringRule } from "./validation";
 
 /** Helm repository of the prometheus chart. */
 export const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
@@ -24,64 +26,76 @@ export const GRAFANA_PORT = 3000;
 
 /** Arguments of Monitoring. */
 export interface MonitoringArgs {
-    /** Validated `monitoring` config: namespace and chart versions (`enabled` is checked by monitoringFor). */
-    config: MonitoringConfig;
-    /** Istio `destination_service` of the app, `<app.name>.<app.namespace>.svc.cluster.local`; the canary dashboard selects it. */
+    /** Istio `destination_service` of the app, e.g. `shop.shop.svc.cluster.local`; the canary dashboard selects it. Required. */
     serviceFqdn: string;
-    /** Namespace of istiod, whose metrics the `istiod` scrape job reads. Default `istio-system`. */
+    /** Namespace of the monitoring releases. Defaults to `istio-system`. */
+    namespace?: string;
+    /** Namespace of istiod, whose metrics the `istiod` scrape job reads. Defaults to `istio-system`. */
     istioNamespace?: string;
-    /** Istio metrics reporter the dashboard reads: `destination` or `source`. Default `destination` (as the rollout's analysis). */
+    /** Istio metrics reporter the dashboard reads: `destination`, `source` or `waypoint` (ambient). Defaults to `destination`, as the analysis. */
     reporter?: string;
-    /** Prometheus scrape interval. Default `15s` (Istio's addon value). */
+    /** Prometheus scrape interval. Defaults to `15s` (Istio's addon value). */
     scrapeInterval?: string;
+    /** prometheus-community/prometheus chart version. Defaults to 27.39.0. */
+    prometheusChartVersion?: string;
+    /** grafana/grafana chart version. Defaults to 10.1.4. */
+    grafanaChartVersion?: string;
+    /** kiali/kiali-server chart version. Defaults to 2.17.0. */
+    kialiChartVersion?: string;
 }
 
-/** Arguments with every default applied and checked. */
-export interface ResolvedMonitoringArgs {
-    namespace: string;
-    serviceFqdn: string;
-    istioNamespace: string;
-    reporter: string;
-    scrapeInterval: string;
-    prometheusChartVersion: string;
-    grafanaChartVersion: string;
-    kialiChartVersion: string;
-}
+/** Monitoring's arguments with every default applied and checked. */
+export type ResolvedMonitoringArgs = Required<MonitoringArgs>;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const FQDN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
-const CHART_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/** Defaults of MonitoringArgs. */
+export const MONITORING_DEFAULTS = {
+    namespace: "istio-system",
+    istioNamespace: "istio-system",
+    reporter: "destination",
+    scrapeInterval: "15s",
+    prometheusChartVersion: "27.39.0",
+    grafanaChartVersion: "10.1.4",
+    kialiChartVersion: "2.17.0",
+} as const;
 
-/** Checks the arguments and applies defaults; throws one message naming every bad value. Pure. */
-export function resolveMonitoringArgs(args: MonitoringArgs): ResolvedMonitoringArgs {
-    const r: ResolvedMonitoringArgs = {
-        namespace: args.config.namespace,
-        serviceFqdn: args.serviceFqdn,
-        istioNamespace: args.istioNamespace ?? "istio-system",
-        reporter: args.reporter ?? "destination",
-        scrapeInterval: args.scrapeInterval ?? "15s",
-        prometheusChartVersion: args.config.prometheusChartVersion,
-        grafanaChartVersion: args.config.grafanaChartVersion,
-        kialiChartVersion: args.config.kialiChartVersion,
+/** The fields of MonitoringArgs a stack sets (serviceFqdn, istioNamespace and reporter come from other keys). */
+export const MONITORING_CHART_FIELDS = ["namespace", "prometheusChartVersion", "grafanaChartVersion", "kialiChartVersion"] as const;
+
+const FQDN: StringRule = [
+    (s) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(s),
+    "a service FQDN such as myapp.default.svc.cluster.local",
+];
+
+/**
+ * Checks Monitoring's arguments and applies the defaults. Pure. Problems go to `c`; without one,
+ * throws ArgsError naming every bad value.
+ */
+export function resolveMonitoringArgs(args: MonitoringArgs, c?: Checker): ResolvedMonitoringArgs {
+    const check = c ?? new Checker();
+    const d = MONITORING_DEFAULTS;
+    check.required("serviceFqdn", args.serviceFqdn, "the canary dashboard selects the app's Service by its FQDN");
+    const resolved: ResolvedMonitoringArgs = {
+        serviceFqdn: check.string("serviceFqdn", args.serviceFqdn, "", FQDN),
+        namespace: check.string("namespace", args.namespace, d.namespace, DNS_LABEL),
+        istioNamespace: check.string("istioNamespace", args.istioNamespace, d.istioNamespace, DNS_LABEL),
+        reporter: check.oneOf("reporter", args.reporter, d.reporter, REPORTERS),
+        scrapeInterval: check.string("scrapeInterval", args.scrapeInterval, d.scrapeInterval, [
+            (s) => /^\d+(ms|s|m)$/.test(s),
+            "a Prometheus duration such as 15s",
+        ]),
+        prometheusChartVersion: check.string(
+            "prometheusChartVersion",
+            args.prometheusChartVersion,
+            d.prometheusChartVersion,
+            CHART_VERSION,
+        ),
+        grafanaChartVersion: check.string("grafanaChartVersion", args.grafanaChartVersion, d.grafanaChartVersion, CHART_VERSION),
+        kialiChartVersion: check.string("kialiChartVersion", args.kialiChartVersion, d.kialiChartVersion, CHART_VERSION),
     };
-    const problems: string[] = [];
-    const check = (ok: boolean, key: string, value: unknown, allowed: string) => {
-        if (!ok) {
-            problems.push(`${key} is ${JSON.stringify(value)}; it must be ${allowed}`);
-        }
-    };
-    check(DNS_LABEL.test(r.namespace) && r.namespace.length <= 63, "monitoring.namespace", r.namespace, "a DNS label");
-    check(DNS_LABEL.test(r.istioNamespace) && r.istioNamespace.length <= 63, "istioNamespace", r.istioNamespace, "a DNS label");
-    check(FQDN.test(r.serviceFqdn), "serviceFqdn", r.serviceFqdn, "a service FQDN such as myapp.default.svc.cluster.local");
-    check(r.reporter === "destination" || r.reporter === "source", "reporter", r.reporter, "destination or source");
-    check(/^\d+(ms|s|m)$/.test(r.scrapeInterval), "scrapeInterval", r.scrapeInterval, "a Prometheus duration such as 15s");
-    for (const key of ["prometheusChartVersion", "grafanaChartVersion", "kialiChartVersion"] as const) {
-        check(CHART_VERSION.test(r[key]), `monitoring.${key}`, r[key], "a chart version such as 1.2.3");
+    if (c === undefined) {
+        check.throwIfAny("Monitoring");
     }
-    if (problems.length > 0) {
-        throw new Error(`Monitoring: ${problems.join("; ")}`);
-    }
-    return r;
+    return resolved;
 }
 
 /** In-cluster URLs of the monitoring services in a namespace. Pure. */
@@ -92,9 +106,9 @@ export function monitoringUrls(namespace: string): { prometheus: string; grafana
     };
 }
 
-/** A PromQL string literal (double-quoted, backslashes and quotes escaped). */
+/** A PromQL string literal: the analysis's escaper between double quotes. */
 export function promString(value: string): string {
-    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+    return `"${escapeLabelValue(value)}"`;
 }
 
 /** A Prometheus relabel rule (the subset used here). */
@@ -308,9 +322,15 @@ export function kialiValues(r: ResolvedMonitoringArgs): Record<string, unknown> 
 /**
  * In-cluster monitoring for canary releases: Prometheus scraping Istio, Grafana with a canary
  * dashboard (split, 5xx ratio and p99 per version), and Kiali pointed at that Prometheus; one
- * helm.v3.Release each, at the chart versions from config, in `monitoring.namespace`.
+ * helm.v3.Release each, at the chart versions given, in `namespace`.
  * `prometheusUrl` is the URL `rollout.prometheusUrl` should hold (reachable in the cluster; from a
  * workstation use `kubectl -n <namespace> port-forward svc/prometheus 9090`).
+ *
+ * ## Example Usage
+ * ```typescript
+ * const monitoring = new Monitoring("monitoring", { serviceFqdn: "shop.shop.svc.cluster.local" });
+ * export const prometheusUrl = monitoring.prometheusUrl; // http://prometheus.istio-system:9090
+ * ```
  */
 export class Monitoring extends pulumi.ComponentResource {
     /** The Prometheus release. */
@@ -357,11 +377,12 @@ export class Monitoring extends pulumi.ComponentResource {
         const urls = monitoringUrls(r.namespace);
         this.prometheusUrl = urls.prometheus;
         this.grafanaUrl = urls.grafana;
-        this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl });
+        this.registerOutputs({
+            prometheus: this.prometheus,
+            grafana: this.grafana,
+            kiali: this.kiali,
+            prometheusUrl: this.prometheusUrl,
+            grafanaUrl: this.grafanaUrl,
+        });
     }
-}
-
-/** The Monitoring component when `config.enabled`, nothing otherwise: the switch index.ts uses. */
-export function monitoringFor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions): Monitoring | undefined {
-    return args.config.enabled ? new Monitoring(name, args, opts) : undefined;
 }

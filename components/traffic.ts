@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RoutingConfig, VersionConfig } from "../config";
+import { serviceFqdn } from "./facts";
 import {
     DestinationRuleSpec,
     GatewayServer,
@@ -10,27 +10,272 @@ import {
     ISTIO_NETWORKING_API,
     VirtualServiceSpec,
 } from "./istio-types";
+import { DEFAULT_CREDENTIAL_NAME } from "./tls-secret";
+import { ResolvedVersion, Version, readVersions, weightsByVersion } from "./version";
+import { Checker, DNS_1035_LABEL, DNS_LABEL, DURATION, SECRET_NAME, isHostname } from "./validation";
+
+/** Mirror (shadow) a share of traffic to a version; responses are discarded. */
+export interface MirrorArgs {
+    /** Version that receives the copy; must be in `versions`. Required. */
+    version: string;
+    /** Share of requests copied, 0-100. Defaults to 100. */
+    percentage?: number;
+}
+
+/** Route requests carrying a header value to one version, ahead of the weighted route. */
+export interface HeaderRouteArgs {
+    /** Header name, lower case, e.g. `x-canary`. Required. */
+    header: string;
+    /** Exact value to match, e.g. `"true"`. Required. */
+    value: string;
+    /** Version that gets the matching requests; must be in `versions`. Required. */
+    version: string;
+}
+
+/** Retries of the routes. */
+export interface RetriesArgs {
+    /** Number of retries, 0-10. Required. */
+    attempts: number;
+    /** Timeout per try, e.g. `2s`. Defaults to Istio's (none). */
+    perTryTimeout?: string;
+    /** Envoy retry conditions, comma separated. Defaults to Istio's. */
+    retryOn?: string;
+}
+
+/** Routing features of the VirtualService and the Gateway. */
+export interface RoutingArgs {
+    /** Add a port 80 server that redirects to HTTPS. Defaults to true. */
+    httpsRedirect?: boolean;
+    /** Mirror a share of traffic to a version. Defaults to off. */
+    mirror?: MirrorArgs;
+    /** Header-matched route to a version ahead of the weighted route. Defaults to off. */
+    headerRoute?: HeaderRouteArgs;
+    /** Timeout of the routes, e.g. `10s`. Defaults to off (Istio's default: none). */
+    timeout?: string;
+    /** Retry policy. Defaults to off (Istio's default: 2 attempts). */
+    retries?: RetriesArgs;
+}
+
+/** Routing with its defaults applied. */
+export interface ResolvedRouting {
+    /** Port 80 redirect server. */
+    httpsRedirect: boolean;
+    /** Mirror, when set. */
+    mirror?: Required<MirrorArgs>;
+    /** Header route, when set. */
+    headerRoute?: HeaderRouteArgs;
+    /** Route timeout, when set. */
+    timeout?: string;
+    /** Retries, when set. */
+    retries?: RetriesArgs;
+}
 
 /** Arguments of Traffic. */
 export interface TrafficArgs {
-    /** Namespace of the Gateway, DestinationRule and VirtualService (the app's). */
+    /** Namespace of the app's Service and of the Gateway, DestinationRule and VirtualService. Defaults to `default`. */
+    namespace?: string;
+    /** Name of the app's Service (CanaryApp names it after the app). Required. */
+    service: string;
+    /** Hostnames the Gateway and the VirtualService serve; at least one, no duplicates, none covering another. Required. */
+    hosts: readonly string[];
+    /** Versions with their weights (integers summing to 100); one subset and one weighted destination each. Required. */
+    versions: readonly Pick<Version, "name" | "weight">[];
+    /** Labels of the ingress gateway pods. Defaults to `{ istio: "ingressgateway" }` (IstioMesh's gatewaySelector when Istio is installed here). */
+    gatewaySelector?: Record<string, string>;
+    /** Name of the TLS Secret in the gateway pods' namespace. Defaults to `apsis-tls` (TlsSecret's default). */
+    credentialName?: string;
+    /** Mirror, header route, timeout, retries, HTTPS redirect. Defaults: see RoutingArgs. */
+    routing?: RoutingArgs;
+}
+
+/** Traffic's arguments with every default applied and checked. */
+export interface ResolvedTrafficArgs {
+    /** Namespace. */
     namespace: string;
-    /** Hostnames served. */
-    hosts: string[];
-    /** The Service's cluster FQDN: DestinationRule host and route destination. */
+    /** Service name. */
+    service: string;
+    /** The Service's FQDN: DestinationRule host and route destination. */
     serviceFqdn: string;
-    /** Versions with their weights; one subset and one weighted destination each. */
-    versions: VersionConfig[];
-    /** Labels of the ingress gateway pods. */
+    /** Hostnames. */
+    hosts: string[];
+    /** Versions (only name and weight matter here). */
+    versions: Pick<ResolvedVersion, "name" | "weight">[];
+    /** Gateway pod labels. */
     gatewaySelector: Record<string, string>;
-    /** Name of the TLS Secret in the gateway pods' namespace. */
+    /** TLS Secret name. */
     credentialName: string;
-    /** Mirror, header route, timeout, retries, HTTPS redirect. */
-    routing: RoutingConfig;
+    /** Routing. */
+    routing: ResolvedRouting;
+}
+
+/** Default labels of the ingress gateway pods (Istio's documented `istio: ingressgateway`). */
+export const DEFAULT_GATEWAY_SELECTOR: Readonly<Record<string, string>> = { istio: "ingressgateway" };
+
+/** Envoy retry conditions Istio accepts in retryOn (besides HTTP status codes). */
+export const RETRY_ON: ReadonlySet<string> = new Set([
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+]);
+
+/** True when wildcard host `pattern` (`*.example.com`) covers `host`. */
+function covers(pattern: string, host: string): boolean {
+    return pattern.startsWith("*.") && host !== pattern && host.endsWith(pattern.slice(1));
+}
+
+/** Reads `hosts`: DNS names, optionally `*.` wildcards; never `*`, the Service's own FQDN, a duplicate or a host another covers. */
+export function readHosts(c: Checker, value: unknown, fqdn: string): string[] {
+    const list = c.array("hosts", value, "hostnames");
+    if (list === undefined) {
+        return [];
+    }
+    if (list.length === 0) {
+        c.fail("hosts", value, "it must list at least one hostname");
+    }
+    const hosts: string[] = [];
+    list.forEach((h, i) => {
+        const key = `hosts[${i}]`;
+        if (h === "*") {
+            c.fail(key, h, "a Gateway serving every hostname would take traffic meant for other apps; name the hosts");
+            return;
+        }
+        const host = c.string(key, h, "", [isHostname, "a DNS hostname such as myapp.example.com (lower case; '*.' prefix allowed)"]);
+        if (host === "") {
+            return;
+        }
+        if (hosts.includes(host)) {
+            c.fail(key, h, "each hostname may be listed once");
+            return;
+        }
+        if (host === fqdn || host.endsWith(".svc.cluster.local")) {
+            c.fail(
+                key,
+                h,
+                "it must be a public hostname; the Service's cluster name is routed already (the VirtualService adds it for in-mesh callers)",
+            );
+            return;
+        }
+        const coveredBy = hosts.find((other) => covers(other, host) || covers(host, other));
+        if (coveredBy !== undefined) {
+            c.fail(key, h, `it overlaps ${JSON.stringify(coveredBy)}; list either the wildcard or the names it covers, not both`);
+            return;
+        }
+        hosts.push(host);
+    });
+    return hosts;
+}
+
+function readVersionRef(c: Checker, key: string, value: unknown, names: readonly string[]): string {
+    const name = c.string(key, value, "");
+    if (name !== "" && names.length > 0 && !names.includes(name)) {
+        c.fail(key, value, `it must name a version in versions (${names.join(", ")})`);
+    }
+    return name;
+}
+
+/** Reads `routing`; versions it names must be in `names`. */
+export function readRouting(c: Checker, value: unknown, names: readonly string[]): ResolvedRouting {
+    const r = c.object("routing", value, ["httpsRedirect", "mirror", "headerRoute", "timeout", "retries"]);
+    const routing: ResolvedRouting = { httpsRedirect: c.boolean("routing.httpsRedirect", r.httpsRedirect, true) };
+    if (r.mirror !== undefined) {
+        const m = c.object("routing.mirror", r.mirror, ["version", "percentage"]);
+        routing.mirror = {
+            version: c.required("routing.mirror.version", m.version, "a mirror names the version that receives the copy")
+                ? readVersionRef(c, "routing.mirror.version", m.version, names)
+                : "",
+            percentage: c.number("routing.mirror.percentage", m.percentage, 100, 0, 100),
+        };
+    }
+    if (r.headerRoute !== undefined) {
+        const h = c.object("routing.headerRoute", r.headerRoute, ["header", "value", "version"]);
+        routing.headerRoute = {
+            header: c.required("routing.headerRoute.header", h.header, "a header route needs the header name, e.g. x-canary")
+                ? c.string("routing.headerRoute.header", h.header, "", [
+                      (s) => /^[a-z0-9][a-z0-9-]*$/.test(s),
+                      "a lower-case HTTP header name such as x-canary",
+                  ])
+                : "",
+            value: c.required("routing.headerRoute.value", h.value, 'a header route needs the exact value to match, e.g. "true"')
+                ? c.string("routing.headerRoute.value", typeof h.value === "boolean" ? String(h.value) : h.value, "")
+                : "",
+            version: c.required(
+                "routing.headerRoute.version",
+                h.version,
+                "a header route names the version that gets the matching requests",
+            )
+                ? readVersionRef(c, "routing.headerRoute.version", h.version, names)
+                : "",
+        };
+    }
+    if (r.timeout !== undefined) {
+        routing.timeout = c.string("routing.timeout", r.timeout, "", DURATION);
+    }
+    if (r.retries !== undefined) {
+        const t = c.object("routing.retries", r.retries, ["attempts", "perTryTimeout", "retryOn"]);
+        const retries: RetriesArgs = {
+            attempts: c.required("routing.retries.attempts", t.attempts, "retries need the number of attempts, an integer from 0 to 10")
+                ? c.integer("routing.retries.attempts", t.attempts, 0, 0, 10)
+                : 0,
+        };
+        if (t.perTryTimeout !== undefined) {
+            retries.perTryTimeout = c.string("routing.retries.perTryTimeout", t.perTryTimeout, "", DURATION);
+        }
+        if (t.retryOn !== undefined) {
+            retries.retryOn = c.string("routing.retries.retryOn", t.retryOn, "", [
+                (s) => s.split(",").every((x) => RETRY_ON.has(x.trim()) || /^[1-5]\d\d$/.test(x.trim())),
+                `a comma-separated list of ${[...RETRY_ON].join(", ")} or HTTP status codes`,
+            ]);
+        }
+        routing.retries = retries;
+    }
+    return routing;
+}
+
+/**
+ * Checks Traffic's arguments and applies the defaults: weights are integers summing to 100, versions
+ * named by the routing exist, hosts are served once. Pure. Problems go to `c`; without one, throws
+ * ArgsError listing every problem.
+ */
+export function resolveTrafficArgs(args: TrafficArgs, c?: Checker): ResolvedTrafficArgs {
+    const check = c ?? new Checker();
+    const namespace = check.string("namespace", args.namespace, "default", DNS_LABEL);
+    check.required("service", args.service, "Traffic routes to the app's Service: give its name");
+    const service = check.string("service", args.service, "", DNS_1035_LABEL);
+    const fqdn = serviceFqdn(service, namespace);
+    const versions = readVersions(check, args.versions, ["weight"]);
+    const resolved: ResolvedTrafficArgs = {
+        namespace,
+        service,
+        serviceFqdn: fqdn,
+        hosts: check.required("hosts", args.hosts, "Traffic needs the hostnames it serves") ? readHosts(check, args.hosts, fqdn) : [],
+        versions: versions.map((v) => ({ name: v.name, weight: v.weight })),
+        gatewaySelector: check.labels("gatewaySelector", args.gatewaySelector, { ...DEFAULT_GATEWAY_SELECTOR }),
+        credentialName: check.string("credentialName", args.credentialName, DEFAULT_CREDENTIAL_NAME, SECRET_NAME),
+        routing: readRouting(
+            check,
+            args.routing,
+            versions.map((v) => v.name),
+        ),
+    };
+    if (c === undefined) {
+        check.throwIfAny("Traffic");
+    }
+    return resolved;
 }
 
 /** The Gateway spec: HTTPS 443 with TLS SIMPLE from credentialName, plus an optional port 80 redirect. Pure. */
-export function gatewaySpec(args: Pick<TrafficArgs, "hosts" | "gatewaySelector" | "credentialName" | "routing">): GatewaySpec {
+export function gatewaySpec(args: Pick<ResolvedTrafficArgs, "hosts" | "gatewaySelector" | "credentialName" | "routing">): GatewaySpec {
     const servers: GatewayServer[] = [
         {
             port: { number: 443, name: "https", protocol: "HTTPS" },
@@ -45,7 +290,7 @@ export function gatewaySpec(args: Pick<TrafficArgs, "hosts" | "gatewaySelector" 
 }
 
 /** The DestinationRule spec: one subset per version, selected by its `version` label. Pure. */
-export function destinationRuleSpec(serviceFqdn: string, versions: VersionConfig[]): DestinationRuleSpec {
+export function destinationRuleSpec(serviceFqdn: string, versions: readonly Pick<Version, "name">[]): DestinationRuleSpec {
     return { host: serviceFqdn, subsets: versions.map((v) => ({ name: v.name, labels: { version: v.name } })) };
 }
 
@@ -53,7 +298,11 @@ export function destinationRuleSpec(serviceFqdn: string, versions: VersionConfig
  * The HTTP routes: an optional header-matched route to one version, then the weighted route with
  * one destination per version (weight 0 kept, so each version always has its route entry). Pure.
  */
-export function httpRoutes(serviceFqdn: string, versions: VersionConfig[], routing: RoutingConfig): HTTPRoute[] {
+export function httpRoutes(
+    serviceFqdn: string,
+    versions: readonly Pick<Version, "name" | "weight">[],
+    routing: ResolvedRouting,
+): HTTPRoute[] {
     const resilience: Pick<HTTPRoute, "timeout" | "retries"> = {
         ...(routing.timeout !== undefined ? { timeout: routing.timeout } : {}),
         ...(routing.retries !== undefined ? { retries: { ...routing.retries } } : {}),
@@ -88,11 +337,11 @@ export function httpRoutes(serviceFqdn: string, versions: VersionConfig[], routi
  * to the public hosts, so callers inside the mesh follow the same split as ingress traffic. Pure.
  */
 export function virtualServiceSpec(args: {
-    hosts: string[];
+    hosts: readonly string[];
     serviceFqdn: string;
     gatewayRef: string;
-    versions: VersionConfig[];
-    routing: RoutingConfig;
+    versions: readonly Pick<Version, "name" | "weight">[];
+    routing: ResolvedRouting;
 }): VirtualServiceSpec {
     return {
         hosts: [...args.hosts, args.serviceFqdn],
@@ -101,14 +350,23 @@ export function virtualServiceSpec(args: {
     };
 }
 
-/** The weights per version, as routed. Pure. */
-export function weightsByVersion(versions: VersionConfig[]): Record<string, number> {
-    return Object.fromEntries(versions.map((v) => [v.name, v.weight]));
-}
-
 /**
  * Istio traffic management: Gateway, DestinationRule and VirtualService (networking.istio.io/v1).
  * Only the VirtualService depends on the weights, so a traffic shift changes only it.
+ *
+ * ## Example Usage
+ * ```typescript
+ * new Traffic("shop", {
+ *     namespace: "shop",
+ *     service: "shop", // the Service CanaryApp created for app.name "shop"
+ *     hosts: ["shop.example.com"],
+ *     versions: [
+ *         { name: "v1", weight: 90 },
+ *         { name: "v2", weight: 10 },
+ *     ],
+ *     routing: { headerRoute: { header: "x-canary", value: "true", version: "v2" } },
+ * });
+ * ```
  */
 export class Traffic extends pulumi.ComponentResource {
     /** The Gateway. */
@@ -117,14 +375,17 @@ export class Traffic extends pulumi.ComponentResource {
     readonly destinationRule: k8s.apiextensions.CustomResource;
     /** The VirtualService. */
     readonly virtualService: k8s.apiextensions.CustomResource;
+    /** The weights per version as routed, e.g. `{ v1: 90, v2: 10 }`. */
+    readonly weights: Record<string, number>;
 
     constructor(name: string, args: TrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-canary:traffic:Traffic", name, {}, opts);
+        const r = resolveTrafficArgs(args);
         const self = { parent: this };
-        const metadata = { namespace: args.namespace };
+        const metadata = { namespace: r.namespace };
         this.gateway = new k8s.apiextensions.CustomResource(
             `${name}-gateway`,
-            { apiVersion: ISTIO_NETWORKING_API, kind: "Gateway", metadata, spec: gatewaySpec(args) },
+            { apiVersion: ISTIO_NETWORKING_API, kind: "Gateway", metadata, spec: gatewaySpec(r) },
             self,
         );
         this.destinationRule = new k8s.apiextensions.CustomResource(
@@ -133,11 +394,11 @@ export class Traffic extends pulumi.ComponentResource {
                 apiVersion: ISTIO_NETWORKING_API,
                 kind: "DestinationRule",
                 metadata,
-                spec: destinationRuleSpec(args.serviceFqdn, args.versions),
+                spec: destinationRuleSpec(r.serviceFqdn, r.versions),
             },
             self,
         );
-        const gatewayRef = pulumi.interpolate`${args.namespace}/${this.gateway.metadata.name}`;
+        const gatewayRef = pulumi.interpolate`${r.namespace}/${this.gateway.metadata.name}`;
         this.virtualService = new k8s.apiextensions.CustomResource(
             `${name}-vs`,
             {
@@ -146,11 +407,17 @@ export class Traffic extends pulumi.ComponentResource {
                 metadata,
                 // Plain data except the Gateway's generated name, which stays an Output in its own
                 // field, so a preview shows the routes and weights even before the Gateway exists.
-                spec: { ...virtualServiceSpec({ ...args, gatewayRef: "" }), gateways: [gatewayRef, "mesh"] },
+                spec: { ...virtualServiceSpec({ ...r, gatewayRef: "" }), gateways: [gatewayRef, "mesh"] },
             },
             // Subsets must exist before routes point at them.
             { ...self, dependsOn: [this.destinationRule] },
         );
-        this.registerOutputs({});
+        this.weights = weightsByVersion(r.versions);
+        this.registerOutputs({
+            gateway: this.gateway,
+            destinationRule: this.destinationRule,
+            virtualService: this.virtualService,
+            weights: this.weights,
+        });
     }
 }

@@ -1,41 +1,31 @@
+import { APP_DEFAULTS, DEFAULT_CREDENTIAL_NAME, ISTIO_MESH_DEFAULTS, MONITORING_DEFAULTS, POD_DEFAULTS } from "../components";
 import { CanaryConfig } from "./types";
 
 /**
- * Field defaults. Pulumi.yaml declares the same values (a test keeps the two equal); they are
- * needed here too because a stack that sets an object key (say `app`) replaces the whole
- * project-level value, so missing fields fall back field by field.
+ * The defaults of every key. The components own theirs (components/*.ts `*_DEFAULTS`); the
+ * project adds its own values for what components leave to the caller (the app's name, hosts,
+ * versions) and for the keys of no component. Pulumi.yaml declares the same values (a test keeps
+ * the two equal); they are needed here too because a stack that sets an object key (say `app`)
+ * replaces the whole project-level value, so missing fields fall back field by field.
  */
 export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
     app: Omit<CanaryConfig["app"], "createNamespace">;
     istio: Omit<CanaryConfig["istio"], "gatewaySelector" | "gatewayNamespace">;
     versions: CanaryConfig["versions"];
 } = {
-    app: { name: "myapp", namespace: "default", port: 8080, targetPort: 80 },
+    app: { name: "myapp", ...APP_DEFAULTS },
     hosts: ["myapp.apsissolutions.com"],
     versions: [{ name: "v1", image: "jamaldevsecops/myapp:v1", replicas: 2, weight: 100 }],
-    tls: { credentialName: "apsis-tls" },
-    istio: {
-        install: true,
-        version: "1.28.0",
-        namespace: "istio-system",
-        gatewayName: "istio-ingressgateway",
-        gatewayServiceType: "LoadBalancer",
-        chartRepo: "https://istio-release.storage.googleapis.com/charts",
-    },
-    pod: {
-        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-        readinessProbe: { path: "/", initialDelaySeconds: 2, periodSeconds: 5 },
-        livenessProbe: { path: "/", initialDelaySeconds: 10, periodSeconds: 10 },
-        runAsNonRoot: true,
-        runAsUser: 10001,
-    },
+    tls: { credentialName: DEFAULT_CREDENTIAL_NAME },
+    istio: { install: true, ...ISTIO_MESH_DEFAULTS },
+    pod: POD_DEFAULTS,
     routing: { httpsRedirect: true },
     monitoring: {
         enabled: false,
-        namespace: "istio-system",
-        prometheusChartVersion: "27.39.0",
-        grafanaChartVersion: "10.1.4",
-        kialiChartVersion: "2.17.0",
+        namespace: MONITORING_DEFAULTS.namespace,
+        prometheusChartVersion: MONITORING_DEFAULTS.prometheusChartVersion,
+        grafanaChartVersion: MONITORING_DEFAULTS.grafanaChartVersion,
+        kialiChartVersion: MONITORING_DEFAULTS.kialiChartVersion,
     },
     rollout: {
         steps: [10, 25, 50, 100],

@@ -7,7 +7,7 @@ import { RawConfig, validateConfig } from "./validate";
 
 export * from "./types";
 export { ConfigError } from "./check";
-export { validateConfig, gatewayChartPodLabels, RawConfig } from "./validate";
+export { validateConfig, RawConfig } from "./validate";
 export { validateTlsMaterial } from "./tls";
 export { DEFAULTS, CONFIG_KEYS, SECRET_KEYS } from "./defaults";
 

@@ -1,6 +1,9 @@
 import { stringify } from "yaml";
 import { RecordedResource, isSecretValue } from "./run";
 
+/** A recorded JSON object, read by the field paths Kubernetes and Istio define. */
+type Json = RecordedResource["inputs"];
+
 /** Placeholder written instead of secret values. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
@@ -59,9 +62,9 @@ function details(r: RecordedResource): string {
         case "kubernetes:core/v1:NamespacePatch":
             return `labels ${JSON.stringify(i.metadata?.labels ?? {})}${r.type.endsWith("Patch") ? " (patch of an existing namespace)" : ""}`;
         case "kubernetes:networking.istio.io/v1:Gateway":
-            return `selector ${JSON.stringify(i.spec?.selector)}, ${(i.spec?.servers ?? []).map((s: any) => `${s.port?.number}/${s.port?.protocol}`).join(" + ")}`;
+            return `selector ${JSON.stringify(i.spec?.selector)}, ${(i.spec?.servers ?? []).map((s: Json) => `${s.port?.number}/${s.port?.protocol}`).join(" + ")}`;
         case "kubernetes:networking.istio.io/v1:DestinationRule":
-            return `host ${i.spec?.host}, subsets ${(i.spec?.subsets ?? []).map((s: any) => s.name).join(", ")}`;
+            return `host ${i.spec?.host}, subsets ${(i.spec?.subsets ?? []).map((s: Json) => s.name).join(", ")}`;
         case "kubernetes:networking.istio.io/v1:VirtualService":
             return `hosts ${(i.spec?.hosts ?? []).join(", ")}; gateways ${(i.spec?.gateways ?? []).join(", ")}`;
         default:
@@ -114,16 +117,16 @@ export function trafficSplit(resources: RecordedResource[]): string {
     for (const vs of resources.filter((r) => r.type.endsWith(":VirtualService"))) {
         const spec = vs.inputs.spec ?? {};
         lines.push(`VirtualService ${vs.name} (hosts ${(spec.hosts ?? []).join(", ")})`);
-        (spec.http ?? []).forEach((route: any, index: number) => {
+        (spec.http ?? []).forEach((route: Json, index: number) => {
             const match = (route.match ?? [])
-                .map((m: any) =>
-                    Object.entries(m.headers ?? {})
-                        .map(([h, v]: [string, any]) => `header ${h} = ${JSON.stringify(v.exact ?? v.prefix ?? v.regex)}`)
+                .map((m: Json) =>
+                    Object.entries((m.headers ?? {}) as Record<string, Json>)
+                        .map(([h, v]) => `header ${h} = ${JSON.stringify(v.exact ?? v.prefix ?? v.regex)}`)
                         .join(" and "),
                 )
                 .join(" or ");
             lines.push(`  http[${index}] ${route.name ?? ""}${match ? `  when ${match}` : "  (all other requests)"}`);
-            const dests: any[] = route.route ?? [];
+            const dests: Json[] = route.route ?? [];
             for (const d of dests) {
                 const weight: number = d.weight ?? (dests.length === 1 ? 100 : 0);
                 const label = `${d.destination?.subset ?? d.destination?.host}`;
@@ -149,7 +152,7 @@ export function trafficSplit(resources: RecordedResource[]): string {
 
 /** A Kubernetes object as a YAML manifest, secrets replaced by a placeholder. */
 export function manifest(r: RecordedResource): string {
-    const object = redactSecrets(r.inputs) as Record<string, any>;
+    const object = redactSecrets(r.inputs) as Json;
     if (object.metadata !== undefined && object.metadata.name === undefined) {
         // Auto-named by the provider; the plan shows the name the offline run assigned.
         object.metadata = { name: r.id, ...object.metadata };

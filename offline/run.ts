@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { PULUMI_SECRET_SIG, PULUMI_SECRET_SIG_KEY } from "../components/facts";
 import { ConfigError, PROJECT, plainSecretProblem } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
 import { RawConfig } from "../config/validate";
@@ -20,6 +21,8 @@ export interface RecordedResource {
     /** Resource ID the mocks assigned. */
     id: string;
     /** Inputs, secrets still wrapped in Pulumi's secret signature object. */
+    // Recorded JSON of any shape; readers (plan, tests) index into it by the Kubernetes and Istio field paths they know.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     inputs: Record<string, any>;
     /** Parent URN. */
     parent?: string;
@@ -50,25 +53,47 @@ export interface OfflineOptions {
      * self-signed certificate covering the configured hosts.
      */
     tls?: "generate" | { cert?: string; key?: string; plain?: boolean };
+    /**
+     * Another Pulumi program to run instead of this project's (examples/ use it): its directory
+     * (holding index.ts) and its project name, the config key prefix. Default: this project.
+     */
+    program?: { dir: string; project: string };
 }
 
 /** The marker Pulumi wraps secret values in. */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** The key Pulumi marks a secret value with (components/facts.ts). */
+export const SECRET_SIG = PULUMI_SECRET_SIG_KEY;
 
 /** True when a value is a Pulumi secret as serialised to mocks and analyzers. */
 export function isSecretValue(v: unknown): boolean {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === PULUMI_SECRET_SIG;
 }
 
 // Settings internals the mock runner needs: the monitor (to record URNs, parents and dependencies,
 // which the Mocks interface does not pass on) and the RPC queue (to wait until registration ends).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as {
-    getMonitor(): { registerResource(req: any, cb: (err: any, resp: any) => void): void };
+    getMonitor(): { registerResource(req: RegisterRequest, cb: (err: unknown, resp: RegisterResponse) => void): void };
     waitForRPCs(): Promise<void>;
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack(init: () => Promise<any>): Promise<any> };
+const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack(init: () => Promise<unknown>): Promise<unknown> };
+
+/** The parts of the engine's RegisterResourceRequest the recorder reads. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getCustom(): boolean;
+    getParent(): string;
+    getProvider(): string;
+    getDependenciesList(): string[];
+}
+
+/** The parts of the RegisterResourceResponse the recorder reads. */
+interface RegisterResponse {
+    getUrn(): string;
+    getId(): string;
+}
 
 /** The Kubernetes provider gives a resource without metadata.name `<pulumi name>-<random suffix>`; the mocks do the same, deterministically. */
 function autoName(name: string): string {
@@ -90,15 +115,16 @@ export function runProgramOffline(raw: RawConfig, options: OfflineOptions = {}):
 
 async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<OfflineRun> {
     const stack = options.stack ?? "dev";
+    const project = options.program?.project ?? PROJECT;
     const notes: string[] = [];
     const records = new Map<string, RecordedResource>();
     const order: string[] = [];
-    const pending = new Map<string, { inputs: Record<string, any>; id: string }>();
+    const pending = new Map<string, { inputs: RecordedResource["inputs"]; id: string }>();
 
     await pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-                const state: Record<string, any> = JSON.parse(JSON.stringify(args.inputs ?? {}));
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: RecordedResource["inputs"] } {
+                const state: RecordedResource["inputs"] = JSON.parse(JSON.stringify(args.inputs ?? {}));
                 const isK8sObject = args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:helm.sh") && args.custom;
                 if (isK8sObject && typeof state.metadata === "object" && state.metadata !== null && state.metadata.name === undefined) {
                     state.metadata.name = autoName(args.name);
@@ -107,18 +133,18 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
                 pending.set(`${args.type}::${args.name}`, { inputs: args.inputs ?? {}, id });
                 return { id, state };
             },
-            call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
                 return args.inputs;
             },
         },
-        PROJECT,
+        project,
         stack,
         options.preview ?? false,
     );
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: (err: any, resp: any) => void) =>
-        register(req, (err: any, resp: any) => {
+    monitor.registerResource = (req: RegisterRequest, cb: (err: unknown, resp: RegisterResponse) => void) =>
+        register(req, (err: unknown, resp: RegisterResponse) => {
             if (!err) {
                 const type: string = req.getType();
                 const name: string = req.getName();
@@ -131,8 +157,8 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
                     custom: req.getCustom(),
                     id: seen?.id ?? resp.getId(),
                     inputs: seen?.inputs ?? {},
-                    parent: req.getParent() || undefined,
-                    provider: req.getProvider() || undefined,
+                    parent: req.getParent() === "" ? undefined : req.getParent(),
+                    provider: req.getProvider() === "" ? undefined : req.getProvider(),
                     dependencies: req.getDependenciesList(),
                 });
                 order.push(urn);
@@ -148,27 +174,27 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
             ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string")
             : ["myapp.apsissolutions.com"];
         const material = generateTlsMaterial(hosts);
-        engineConfig[`${PROJECT}:tlsCert`] = material.cert;
-        engineConfig[`${PROJECT}:tlsKey`] = material.key;
-        secretKeys.push(`${PROJECT}:tlsCert`, `${PROJECT}:tlsKey`);
+        engineConfig[`${project}:tlsCert`] = material.cert;
+        engineConfig[`${project}:tlsKey`] = material.key;
+        secretKeys.push(`${project}:tlsCert`, `${project}:tlsKey`);
         notes.push(
             `tlsCert and tlsKey: generated a self-signed certificate for ${hosts.join(", ")} (offline only; a real pulumi up uses the stack's secret values)`,
         );
     } else {
         if (tls.cert !== undefined) {
-            engineConfig[`${PROJECT}:tlsCert`] = tls.cert;
+            engineConfig[`${project}:tlsCert`] = tls.cert;
         }
         if (tls.key !== undefined) {
-            engineConfig[`${PROJECT}:tlsKey`] = tls.key;
+            engineConfig[`${project}:tlsKey`] = tls.key;
         }
         if (!tls.plain) {
-            secretKeys.push(`${PROJECT}:tlsCert`, `${PROJECT}:tlsKey`);
+            secretKeys.push(`${project}:tlsCert`, `${project}:tlsKey`);
         }
     }
     pulumi.runtime.setAllConfig(engineConfig, secretKeys);
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(PROJECT_ROOT, "index")) as () => Promise<Record<string, unknown>>;
+    const program = require(path.join(options.program?.dir ?? PROJECT_ROOT, "index")) as () => Promise<Record<string, unknown>>;
     let outputs: Record<string, unknown>;
     try {
         outputs = (await stackRuntime.runInPulumiStack(program)) as Record<string, unknown>;

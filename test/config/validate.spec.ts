@@ -116,7 +116,7 @@ const INVALID: [string, RawConfig, string][] = [
     [
         "an app name that is not a DNS label",
         { app: { name: "My App" } },
-        "istio-canary:app.name is \"My App\"; it must be a DNS label (lower-case letters, digits and '-', at most 63 characters)",
+        "istio-canary:app.name is \"My App\"; it must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
     ],
     [
         "an unknown config key",
@@ -207,7 +207,7 @@ const INVALID: [string, RawConfig, string][] = [
     [
         "a gateway Service type Kubernetes does not have",
         { istio: { gatewayServiceType: "Ingress" } },
-        'istio-canary:istio.gatewayServiceType is "Ingress"; it must be LoadBalancer, NodePort or ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)',
+        'istio-canary:istio.gatewayServiceType is "Ingress"; it must be one of LoadBalancer, NodePort, ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)',
     ],
     [
         "a TLS key in plain text in the stack file",
@@ -228,6 +228,57 @@ const INVALID: [string, RawConfig, string][] = [
         "a memory quantity with a bad unit",
         { pod: { resources: { limits: { memory: "256MB" } } } },
         'istio-canary:pod.resources.limits.memory is "256MB"; it must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi',
+    ],
+    // Accepted before although Kubernetes or Istio rejects them, or they make an outage (issue 10).
+    [
+        "a null entry in versions, which used to skip the weight sum",
+        { versions: [{ ...v1 }, null] },
+        "istio-canary:versions[1] is null; each version must be an object with fields name, image, replicas, weight",
+    ],
+    [
+        "a host of * that would take every other app's traffic",
+        { hosts: ["*"] },
+        'istio-canary:hosts[0] is "*"; a Gateway serving every hostname would take traffic meant for other apps; name the hosts',
+    ],
+    [
+        "a wildcard host that covers another listed host",
+        { hosts: ["*.example.com", "a.example.com"] },
+        'istio-canary:hosts[1] is "a.example.com"; it overlaps "*.example.com"; list either the wildcard or the names it covers, not both',
+    ],
+    [
+        "the Service's own FQDN as a public host",
+        { hosts: ["myapp.default.svc.cluster.local"] },
+        'istio-canary:hosts[0] is "myapp.default.svc.cluster.local"; it must be a public hostname; the Service\'s cluster name is routed already (the VirtualService adds it for in-mesh callers)',
+    ],
+    [
+        "an app name that is not a DNS-1035 label (a Service name must start with a letter)",
+        { app: { name: "123" } },
+        "istio-canary:app.name is \"123\"; it must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+    ],
+    [
+        "a CPU request above its limit",
+        { pod: { resources: { requests: { cpu: "1" }, limits: { cpu: "500m" } } } },
+        'istio-canary:pod.resources.requests.cpu is "1"; it must not exceed pod.resources.limits.cpu (500m); Kubernetes rejects such a pod',
+    ],
+    [
+        "a version without replicas that gets traffic",
+        { versions: [{ ...v1, replicas: 0, weight: 100 }] },
+        "istio-canary:versions[0].replicas is 0; a version with weight 100 needs at least one replica, or its share of requests fails with 503; set its weight to 0 first",
+    ],
+    [
+        "an app in kube-system",
+        { app: { namespace: "kube-system" } },
+        'istio-canary:app.namespace is "kube-system"; an app must not go to a Kubernetes system namespace (kube-system, kube-public, kube-node-lease)',
+    ],
+    [
+        "an app in Istio's namespace",
+        { app: { namespace: "istio-system" } },
+        'istio-canary:app.namespace is "istio-system"; it must not be Istio\'s own namespace (istio.namespace); give the app a namespace of its own',
+    ],
+    [
+        "rollout steps of [100], which would skip every analysis",
+        { rollout: { steps: [100] } },
+        "istio-canary:rollout.steps is [100]; it must have at least one step below 100, e.g. [10, 100]: only steps below 100 are analysed, so [100] would send all traffic to the canary without any analysis",
     ],
     [
         "a promotion order with one stack",

@@ -1,13 +1,20 @@
 import * as assert from "node:assert/strict";
 import { OfflineRun } from "../../offline/run";
 import { isSecretValue } from "../../offline/run";
-import { gatewayChartPodLabels } from "../../config";
+import { gatewayChartPodLabels } from "../../components";
 import { ofType, one, runStack, runWith } from "../support/program";
 
 /** The Helm releases of the Istio install (the monitoring component has releases of its own). */
 function istioReleases(run: OfflineRun) {
     return ofType(run, ":Release").filter((r) => r.parent?.endsWith("istio-canary:mesh:IstioMesh::istio"));
 }
+
+/** What each committed stack file says, written out literally (not derived from the config the program reads). */
+const EXPECTED: Record<string, { weights: Record<string, number>; url: string; monitoring: boolean }> = {
+    dev: { weights: { v1: 90, v2: 10 }, url: "https://dev.myapp.apsissolutions.com", monitoring: true },
+    staging: { weights: { v1: 100 }, url: "https://staging.myapp.apsissolutions.com", monitoring: false },
+    prod: { weights: { v1: 100 }, url: "https://myapp.apsissolutions.com", monitoring: false },
+};
 
 describe("the program under each committed stack", () => {
     for (const stack of ["dev", "staging", "prod"]) {
@@ -37,11 +44,22 @@ describe("the program under each committed stack", () => {
                 assert.deepEqual(gateway.dependencies, [istiod.urn]);
             });
 
-            it("creates every Istio and app resource only after the mesh is ready", () => {
-                const gatewayRelease = istioReleases(run).find((r) => r.inputs.chart === "gateway")!;
-                for (const component of run.resources.filter((r) => /^istio-canary:(tls|app|traffic):/.test(r.type))) {
-                    assert.ok(component.dependencies.includes(gatewayRelease.urn), `${component.type} must depend on the mesh`);
-                }
+            it("creates exactly the TLS Secret, the app, the traffic rules (and monitoring) only after the mesh is ready", () => {
+                const gatewayRelease = istioReleases(run).find((r) => r.inputs.chart === "gateway");
+                assert.ok(gatewayRelease !== undefined, "the gateway release exists");
+                const waiting = run.resources
+                    .filter((r) => !r.custom && r.dependencies.includes(gatewayRelease.urn))
+                    .map((r) => `${r.type}::${r.name}`)
+                    .sort();
+                assert.deepEqual(
+                    waiting,
+                    [
+                        "istio-canary:app:CanaryApp::myapp",
+                        "istio-canary:tls:TlsSecret::tls",
+                        "istio-canary:traffic:Traffic::myapp",
+                        ...(EXPECTED[stack].monitoring ? ["istio-canary:monitoring:Monitoring::monitoring"] : []),
+                    ].sort(),
+                );
             });
 
             it("serves HTTPS 443 with TLS SIMPLE from the credentialName and redirects port 80", () => {
@@ -118,11 +136,12 @@ describe("the program under each committed stack", () => {
                 assert.ok(vs.inputs.spec.hosts.includes("myapp.default.svc.cluster.local"), "in-mesh callers use the Service FQDN");
             });
 
-            it("exports the URL, the weight per version and the split query with the real FQDN", () => {
+            it("routes and exports the stack file's weights, its URL and the split query with the real FQDN", () => {
                 const vs = one(run, ":VirtualService");
                 const weighted = vs.inputs.spec.http[vs.inputs.spec.http.length - 1].route;
-                assert.deepEqual(run.outputs.weights, Object.fromEntries(weighted.map((d: any) => [d.destination.subset, d.weight])));
-                assert.match(String(run.outputs.url), /^https:\/\/[a-z.]+apsissolutions\.com$/);
+                assert.deepEqual(Object.fromEntries(weighted.map((d: any) => [d.destination.subset, d.weight])), EXPECTED[stack].weights);
+                assert.deepEqual(run.outputs.weights, EXPECTED[stack].weights);
+                assert.equal(run.outputs.url, EXPECTED[stack].url);
                 assert.equal(
                     run.outputs.splitQuery,
                     'sum(rate(istio_requests_total{destination_service="myapp.default.svc.cluster.local"}[5m])) by (destination_version)',
