@@ -1,0 +1,156 @@
+/**
+ * VirtualService routes and the weight rules as pure functions.
+ */
+import { Obj, arr, isUnknown, obj, show, str } from "./values";
+/** Route kinds of a VirtualService that carry weighted destinations. */
+export const ROUTE_KINDS = ["http", "tcp", "tls"] as const;
+
+/** One route of a VirtualService. */
+export interface RouteRef {
+    /** `http`, `tcp` or `tls`. */
+    kind: (typeof ROUTE_KINDS)[number];
+    /** Index in spec[kind]. */
+    index: number;
+    /** How messages name it: `http[1]` or `http[1] "weighted"`. */
+    label: string;
+    /** The route object. */
+    route: Obj;
+    /** Its destinations (`route[]` entries). */
+    destinations: Obj[];
+}
+
+/**
+ * Every http, tcp and tls route of a VirtualService spec. A `route[]` entry that is unknown during
+ * preview stands as `{destination: <unknown>, weight: <unknown>}`: its weight is unknown, not missing.
+ */
+export function routesOf(spec: Obj): RouteRef[] {
+    const out: RouteRef[] = [];
+    for (const kind of ROUTE_KINDS) {
+        arr(spec[kind]).forEach((route, index) => {
+            const r = obj(route) ?? {};
+            const name = str(r.name);
+            out.push({
+                kind,
+                index,
+                label: `${kind}[${index}]${name !== undefined ? ` "${name}"` : ""}`,
+                route: r,
+                destinations: arr(r.route).map((d) => (isUnknown(d) ? { destination: d, weight: d } : (obj(d) ?? {}))),
+            });
+        });
+    }
+    return out;
+}
+
+/** How messages name a destination: `host/subset`, or `host`. */
+export function destinationLabel(destination: unknown): string {
+    if (isUnknown(destination)) {
+        return "(unknown)";
+    }
+    const d = obj(destination) ?? {};
+    const host = d.host === undefined ? "(no host)" : (str(d.host) ?? "(unknown host)");
+    const subset = d.subset === undefined ? undefined : (str(d.subset) ?? "(unknown subset)");
+    return subset === undefined ? host : `${host}/${subset}`;
+}
+
+/** Result of checking one route's weights. */
+export type WeightCheck =
+    | { status: "ok" }
+    /** Some weight is unknown (preview) and nothing known is wrong: not a violation. */
+    | { status: "unknown" }
+    | { status: "invalid"; problems: string[] };
+
+export function weightProblem(w: unknown): string | undefined {
+    if (w === undefined) {
+        return "has no weight";
+    }
+    if (typeof w === "string") {
+        return `has weight ${JSON.stringify(w)}, a string`;
+    }
+    if (typeof w !== "number" || !Number.isFinite(w)) {
+        return `has weight ${show(w)}, not a number`;
+    }
+    if (!Number.isInteger(w)) {
+        return `has weight ${w}, not an integer`;
+    }
+    if (w < 0 || w > 100) {
+        return `has weight ${w}, outside 0-100`;
+    }
+    return undefined;
+}
+
+/**
+ * The house rule on one route's weights, as a pure function of the raw weight values in
+ * destination order. One destination: no weight or 100. Several: each an integer 0-100, summing
+ * to exactly 100. Unknown weights are not violations; known ones that are wrong still are (as is a
+ * known sum already above 100).
+ */
+export function checkWeights(weights: readonly unknown[]): WeightCheck {
+    if (weights.length === 0) {
+        return { status: "ok" };
+    }
+    if (weights.length === 1) {
+        const w = weights[0];
+        if (w === undefined || w === 100) {
+            return { status: "ok" };
+        }
+        if (isUnknown(w)) {
+            return { status: "unknown" };
+        }
+        return { status: "invalid", problems: [`its only destination has weight ${show(w)}; a single destination takes no weight or 100`] };
+    }
+    const problems: string[] = [];
+    let unknown = false;
+    let sum = 0;
+    weights.forEach((w, i) => {
+        if (isUnknown(w)) {
+            unknown = true;
+            return;
+        }
+        const problem = weightProblem(w);
+        if (problem !== undefined) {
+            problems.push(`destination ${i} ${problem}`);
+        } else {
+            sum += w as number;
+        }
+    });
+    if (problems.length === 0 && !unknown && sum !== 100) {
+        problems.push(`the weights sum to ${sum}, not 100`);
+    } else if (unknown && sum > 100) {
+        problems.push(`the known weights already sum to ${sum}, more than 100`);
+    }
+    if (problems.length > 0) {
+        return { status: "invalid", problems };
+    }
+    return unknown ? { status: "unknown" } : { status: "ok" };
+}
+
+/**
+ * What Istio (1.15+) would actually do with these weights: each destination gets weight/sum.
+ * Returns percentages with one decimal, or undefined when the weights are not all valid numbers.
+ */
+export function effectiveSplit(weights: readonly unknown[]): number[] | undefined {
+    if (!weights.every((w) => typeof w === "number" && Number.isFinite(w) && w >= 0)) {
+        return undefined;
+    }
+    const sum = (weights as number[]).reduce((a, b) => a + b, 0);
+    if (sum <= 0) {
+        return undefined;
+    }
+    return (weights as number[]).map((w) => Math.round((w / sum) * 1000) / 10);
+}
+
+/**
+ * The destination that receives all of a route's traffic, if one does: the only destination, or
+ * the one with a positive weight when all others are 0. Undefined when traffic is split or unknown.
+ */
+export function fullDestination(destinations: readonly Obj[]): Obj | undefined {
+    if (destinations.length === 1) {
+        return obj(destinations[0].destination);
+    }
+    const weights = destinations.map((d) => d.weight);
+    if (!weights.every((w) => typeof w === "number")) {
+        return undefined;
+    }
+    const positive = destinations.filter((d) => (d.weight as number) > 0);
+    return positive.length === 1 ? obj(positive[0].destination) : undefined;
+}
