@@ -10,6 +10,7 @@
  * failed apply stays pending and is applied again by --resume. A step's analyses are recorded as they
  * happen, so a resume neither repeats an apply nor skips an analysis.
  */
+import { decideStep } from "./decision";
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";
 import { LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
 import { CanaryJudge, Clock, EXIT, Judgement, OUTCOME_EXIT, OutcomeKind, RolloutEvent, StackTarget, VersionStats } from "./types";
@@ -327,25 +328,19 @@ export class RolloutEngine {
             const at = this.iso();
             step.analyses.push({ at, sinceSeconds, verdict: result.verdict, result });
             const inconclusive = step.analyses.filter((a) => a.verdict === "inconclusive").length;
-            let decision: "promote" | "hold" | "rollback";
-            if (result.verdict === "pass") {
-                decision = "promote";
-                step.decision = { at, decision, reason: `analysis passed after ${sinceSeconds}s at ${formatSplit(step.weights)}` };
+            const { decision, reason } = decideStep({
+                verdict: result.verdict,
+                inconclusive,
+                maxInconclusive: plan.maxInconclusive,
+                split: formatSplit(step.weights),
+                sinceSeconds,
+                reasons: result.reasons,
+            });
+            if (decision !== "hold") {
+                step.decision = { at, decision, reason: reason ?? "" };
+            }
+            if (decision === "promote") {
                 state.current += 1;
-            } else if (result.verdict === "fail") {
-                decision = "rollback";
-                step.decision = { at, decision, reason: `analysis failed at ${formatSplit(step.weights)}: ${result.reasons.join("; ")}` };
-            } else if (inconclusive > plan.maxInconclusive) {
-                decision = "rollback";
-                step.decision = {
-                    at,
-                    decision,
-                    reason:
-                        `${inconclusive} inconclusive analyses at ${formatSplit(step.weights)} (tolerance ${plan.maxInconclusive}); ` +
-                        `last: ${result.reasons.join("; ")}`,
-                };
-            } else {
-                decision = "hold";
             }
             if (decision === "rollback") {
                 state.pending = {
