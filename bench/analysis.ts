@@ -8,7 +8,7 @@ import { SequentialTest } from "../analysis/types";
 import { bernoulliMixtureTest, sprtExpectedSampleSize } from "../analysis/sequential";
 
 /**
- * `npm run bench:analysis [-- --runs N] [-- --no-write] [-- --diagnose]`: time to a decision of our
+ * `npm run bench:analysis [-- --runs N] [-- --write] [-- --diagnose]`: time to a decision of our
  * analysis against a Flagger-style rule, on the same simulated request streams (no Prometheus).
  * Every run also records which failing test rolled our analysis back; `--diagnose` adds a
  * calibration of each failing test on the healthy streams (see {@link calibrate}).
@@ -379,7 +379,8 @@ const num = (x: number): string => (Number.isNaN(x) ? "-" : String(Math.round(x)
 
 function main(argv: string[]): number {
     let runs = 1000;
-    let write = true;
+    // The committed results are rewritten only when asked (--write): a run to look must not dirty the tree.
+    let write = false;
     let diagnose = false;
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--runs") {
@@ -389,12 +390,12 @@ function main(argv: string[]): number {
                 return 2;
             }
             runs = v;
-        } else if (argv[i] === "--no-write") {
-            write = false;
+        } else if (argv[i] === "--write") {
+            write = true;
         } else if (argv[i] === "--diagnose") {
             diagnose = true;
         } else {
-            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --runs N, --no-write, --diagnose\n`);
+            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --runs N, --write, --diagnose\n`);
             return 2;
         }
     }
@@ -410,7 +411,10 @@ function main(argv: string[]): number {
         "|---|---|---|---:|---|",
     ];
     const falseRollbacks: string[] = [];
-    for (const s of SCENARIOS) {
+    for (const [index, s] of SCENARIOS.entries()) {
+        if (process.stderr.isTTY) {
+            process.stderr.write(`bench: scenario ${index + 1}/${SCENARIOS.length}: ${s.name} (${runs} runs)...\n`);
+        }
         const ours: Outcome[] = [];
         const flagger: Outcome[] = [];
         for (let run = 0; run < runs; run++) {
@@ -481,7 +485,7 @@ function main(argv: string[]): number {
         );
     }
     const elapsed = (Date.now() - started) / 1000;
-    const shown = argv.filter((a) => a !== "--no-write");
+    const shown = argv.filter((a) => a !== "--write");
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
     const md = [
         "# Canary analysis benchmark",
@@ -526,6 +530,8 @@ function main(argv: string[]): number {
         fs.mkdirSync(path.dirname(out), { recursive: true });
         fs.writeFileSync(out, md);
         process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
+    } else {
+        process.stdout.write(`\n(not written to bench/results/analysis.md; run with --write to replace the committed results)\n`);
     }
     return 0;
 }
