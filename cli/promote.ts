@@ -7,7 +7,7 @@ import { PolicyRunner, PromoteResult, cliPolicyRunner, promote } from "../promot
 /**
  * `istio-canary promote --from <stack> --to <stack> [--dry-run] [--config-dir <dir>]`: adds the
  * version that runs at 100% in --from to --to's Pulumi.<stack>.yaml as a canary at weight 0,
- * then runs the offline policy check on --to. README "Promotion" describes the flow.
+ * then runs the offline policy check on --to. docs/promotion.md describes the flow.
  */
 
 /** Where the command prints and how it runs the policy check; tests replace them. */

@@ -5,7 +5,7 @@
  *
  * Deliberately thin: no logic beyond "find the CLI, edit the file, run up, report errors". Applying
  * needs the Pulumi CLI and a cluster, neither of which the test machine has, so the applies are
- * type-checked but not exercised by the tests (README "Progressive rollout" says so); the preflight
+ * type-checked but not exercised by the tests (docs/rollout.md says so); the preflight
  * is, against a PATH with and without a `pulumi`, and the engine is tested through the same
  * interface with a fake.
  */

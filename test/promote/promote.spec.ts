@@ -24,7 +24,7 @@ function run(argv: string[], policy: Partial<PolicyVerdict> = {}, cwd = process.
     return { code, stdout: out.join(""), stderr: err.join(""), policyCalls };
 }
 
-const STAGING_AFTER_PROMOTION = `# staging: receives versions from dev with \`npm run promote -- --from dev --to staging\`.
+const STAGING_AFTER_PROMOTION = `# staging: receives versions from dev with \`npx istio-canary promote --from dev --to staging\`.
 config:
   istio-canary:hosts:
     - staging.myapp.apsissolutions.com

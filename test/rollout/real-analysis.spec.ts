@@ -145,7 +145,7 @@ describe("rollout against a real Prometheus with the real analysis", function ()
                     })(),
                 );
             } else {
-                // healthy and breaks print text (the examples in README "Progressive rollout"), dark prints JSON.
+                // healthy and breaks print text (the examples in docs/rollout.md), dark prints JSON.
                 results.set(
                     app,
                     rollout(app, dir, ["--stack", "dev"], app === "dark").then((r) => [r]),
@@ -153,7 +153,7 @@ describe("rollout against a real Prometheus with the real analysis", function ()
             }
         }
         await Promise.all(results.values());
-        // ROLLOUT_TRANSCRIPT_DIR=<dir> keeps each scenario's output (README "Progressive rollout" quotes them).
+        // ROLLOUT_TRANSCRIPT_DIR=<dir> keeps each scenario's output (docs/rollout.md quotes them).
         const keep = process.env.ROLLOUT_TRANSCRIPT_DIR;
         if (keep !== undefined) {
             fs.mkdirSync(keep, { recursive: true });
