@@ -1,5 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryApp, IstioMesh, Monitoring, TlsSecret, Traffic } from "./components";
+import {
+    CanaryApp,
+    GatewayApiCrds,
+    GatewayApiTraffic,
+    IstioMesh,
+    Monitoring,
+    TlsSecret,
+    Traffic,
+    Waypoint,
+    versionServiceName,
+} from "./components";
 import { loadConfig } from "./config";
 
 /**
@@ -10,39 +20,86 @@ import { loadConfig } from "./config";
 async function program(): Promise<Record<string, unknown>> {
     const config = loadConfig();
     const { app, istio } = config;
+    const { api, allowVirtualServiceInAmbient: _acknowledged, ...routing } = config.routing;
+    const gatewayApi = api === "gateway-api";
+    const ambient = istio.mode === "ambient";
 
+    // The Gateway API CRDs go first: istiod picks up Gateway API resources only when their CRDs exist.
+    const crds =
+        (gatewayApi || ambient) && config.gatewayApi.installCrds
+            ? new GatewayApiCrds("gateway-api", { version: config.gatewayApi.version })
+            : undefined;
     const mesh = istio.install
-        ? new IstioMesh("istio", {
-              version: istio.version,
-              namespace: istio.namespace,
-              gatewayNamespace: istio.gatewayNamespace,
-              gatewayName: istio.gatewayName,
-              gatewayServiceType: istio.gatewayServiceType,
-              chartRepo: istio.chartRepo,
-          })
+        ? new IstioMesh(
+              "istio",
+              {
+                  mode: istio.mode,
+                  ingressGateway: istio.ingressGateway,
+                  version: istio.version,
+                  namespace: istio.namespace,
+                  gatewayNamespace: istio.gatewayNamespace,
+                  gatewayName: istio.gatewayName,
+                  gatewayServiceType: istio.gatewayServiceType,
+                  chartRepo: istio.chartRepo,
+              },
+              crds ? { dependsOn: [crds] } : {},
+          )
         : undefined;
+    const meshReady = [...(crds ? [crds] : []), ...(mesh ? [mesh] : [])];
     // Everything Istio validates or injects goes after istiod and the gateway are up.
-    const afterMesh: pulumi.ComponentResourceOptions = mesh ? { dependsOn: [mesh] } : {};
+    const afterMesh: pulumi.ComponentResourceOptions = meshReady.length > 0 ? { dependsOn: meshReady } : {};
 
     const tls = new TlsSecret(
         "tls",
         { credentialName: config.tls.credentialName, namespace: istio.gatewayNamespace, cert: config.tlsCert, key: config.tlsKey },
         afterMesh,
     );
-    const canary = new CanaryApp(app.name, { app, versions: config.versions, pod: config.pod }, afterMesh);
-    const traffic = new Traffic(
+    const waypointName = `${app.name}-waypoint`;
+    const canary = new CanaryApp(
         app.name,
         {
-            namespace: app.namespace,
-            service: app.name,
-            hosts: config.hosts,
+            app,
             versions: config.versions,
-            gatewaySelector: istio.gatewaySelector,
-            credentialName: tls.credentialName,
-            routing: config.routing,
+            pod: config.pod,
+            dataplane: istio.mode,
+            perVersionServices: gatewayApi,
+            ...(ambient ? { useWaypoint: waypointName } : {}),
         },
-        { dependsOn: [...(mesh ? [mesh] : []), canary.service] },
+        afterMesh,
     );
+    // Ambient: in-mesh HTTP traffic is split (and measured) by a waypoint; ingress traffic by the gateway.
+    const waypoint = ambient
+        ? new Waypoint(waypointName, { namespace: app.namespace, name: waypointName }, { dependsOn: [...meshReady, canary.namespace] })
+        : undefined;
+    const routed = { dependsOn: [...meshReady, canary.service, ...Object.values(canary.versionServices), ...(waypoint ? [waypoint] : [])] };
+    const traffic = gatewayApi
+        ? new GatewayApiTraffic(
+              app.name,
+              {
+                  namespace: app.namespace,
+                  service: app.name,
+                  port: app.port,
+                  hosts: config.hosts,
+                  versions: config.versions,
+                  gatewayNamespace: istio.gatewayNamespace,
+                  credentialName: tls.credentialName,
+                  routing,
+              },
+              routed,
+          )
+        : new Traffic(
+              app.name,
+              {
+                  namespace: app.namespace,
+                  service: app.name,
+                  hosts: config.hosts,
+                  versions: config.versions,
+                  gatewaySelector: istio.gatewaySelector,
+                  credentialName: tls.credentialName,
+                  routing,
+              },
+              routed,
+          );
 
     // Prometheus (scraping Istio), Grafana with the canary dashboard and Kiali, when monitoring.enabled.
     const monitoring = config.monitoring.enabled
@@ -61,12 +118,16 @@ async function program(): Promise<Record<string, unknown>> {
           )
         : undefined;
 
+    // With per-version Services each version's requests carry its own destination_service.
+    const services = gatewayApi
+        ? `destination_service=~"${config.versions.map((v) => `${versionServiceName(app.name, v.name)}.${app.namespace}.svc.cluster.local`.replace(/\./g, "\\\\.")).join("|")}"`
+        : `destination_service="${canary.serviceFqdn}"`;
     const publicHost = config.hosts.find((h) => !h.startsWith("*")) ?? config.hosts[0];
     return {
         url: `https://${publicHost}`,
         serviceFqdn: canary.serviceFqdn,
         weights: traffic.weights,
-        splitQuery: `sum(rate(istio_requests_total{destination_service="${canary.serviceFqdn}"}[5m])) by (destination_version)`,
+        splitQuery: `sum(rate(istio_requests_total{reporter="${config.rollout.reporter}",${services}}[5m])) by (destination_version)`,
         ...(monitoring ? { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafanaUrl } : {}),
     };
 }

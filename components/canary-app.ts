@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceFqdn } from "./facts";
+import { serviceFqdn, versionServiceName } from "./facts";
+import { ISTIO_MODES, IstioMode } from "./istio-mesh";
 import { DEFAULT_REPLICAS, ResolvedVersion, Version, readVersions } from "./version";
 import { Checker, DNS_1035_LABEL, DNS_LABEL, QUANTITY, quantityValue } from "./validation";
 
@@ -62,6 +63,18 @@ export interface CanaryAppArgs {
     versions: readonly Pick<Version, "name" | "image" | "replicas">[];
     /** Probes, resources and security context shared by every version. Defaults: see PodArgs. */
     pod?: PodArgs;
+    /**
+     * How the namespace joins the mesh: `sidecar` labels it `istio-injection=enabled`, `ambient`
+     * labels it `istio.io/dataplane-mode=ambient` (ztunnel, no sidecars). Defaults to `sidecar`.
+     */
+    dataplane?: IstioMode;
+    /**
+     * Also create one Service per version, `<app>-<version>`, selecting `app` and `version`: the
+     * backends of Gateway API routes, which cannot address DestinationRule subsets. Defaults to false.
+     */
+    perVersionServices?: boolean;
+    /** Name of a waypoint (ambient mode) the app's Service uses for L7 traffic: its `istio.io/use-waypoint` label. Defaults to none. */
+    useWaypoint?: string;
 }
 
 /** A probe with its defaults applied. */
@@ -91,6 +104,17 @@ export interface ResolvedCanaryAppArgs {
     versions: ResolvedVersion[];
     /** Pod settings. */
     pod: ResolvedPod;
+    /** Namespace data plane label. */
+    dataplane: IstioMode;
+    /** One Service per version. */
+    perVersionServices: boolean;
+    /** Waypoint the Service uses, when any. */
+    useWaypoint?: string;
+}
+
+/** The labels that put a namespace in the mesh for a data plane mode. Pure. */
+export function meshNamespaceLabels(dataplane: IstioMode): Record<string, string> {
+    return dataplane === "ambient" ? { "istio.io/dataplane-mode": "ambient" } : { "istio-injection": "enabled" };
 }
 
 /** Defaults of AppArgs (name has none). */
@@ -185,10 +209,14 @@ export function readPod(c: Checker, value: unknown): ResolvedPod {
  */
 export function resolveCanaryAppArgs(args: CanaryAppArgs, c?: Checker): ResolvedCanaryAppArgs {
     const check = c ?? new Checker();
-    const resolved = {
+    const useWaypoint = args.useWaypoint === undefined ? undefined : check.string("useWaypoint", args.useWaypoint, "", DNS_LABEL);
+    const resolved: ResolvedCanaryAppArgs = {
         app: readApp(check, args.app),
         versions: readVersions(check, args.versions, ["image"]),
         pod: readPod(check, args.pod),
+        dataplane: check.oneOf("dataplane", args.dataplane, "sidecar", ISTIO_MODES),
+        perVersionServices: check.boolean("perVersionServices", args.perVersionServices, false),
+        ...(useWaypoint !== undefined ? { useWaypoint } : {}),
     };
     if (c === undefined) {
         check.throwIfAny("CanaryApp");
@@ -233,8 +261,9 @@ export function podSpecFor(
 }
 
 /**
- * The application: its namespace labelled for sidecar injection, one Deployment per version and one
- * Service selecting all of them. Adding or removing a version adds or removes only its Deployment.
+ * The application: its namespace labelled for the mesh (sidecar injection or ambient), one Deployment
+ * per version and one Service selecting all of them, plus one Service per version for Gateway API
+ * routes when asked. Adding or removing a version adds or removes only its own resources.
  *
  * ## Example Usage
  * ```typescript
@@ -257,12 +286,14 @@ export class CanaryApp extends pulumi.ComponentResource {
     readonly namespace: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
     /** The Service's cluster FQDN, e.g. `shop.shop.svc.cluster.local` (known at preview). */
     readonly serviceFqdn: string;
+    /** The per-version Services by version name (perVersionServices), named `<app>-<version>`. */
+    readonly versionServices: Record<string, k8s.core.v1.Service> = {};
 
     constructor(name: string, args: CanaryAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-canary:app:CanaryApp", name, {}, opts);
-        const { app, versions, pod } = resolveCanaryAppArgs(args);
+        const { app, versions, pod, dataplane, perVersionServices, useWaypoint } = resolveCanaryAppArgs(args);
         const self = { parent: this };
-        const nsMeta = { name: app.namespace, labels: { "istio-injection": "enabled" } };
+        const nsMeta = { name: app.namespace, labels: meshNamespaceLabels(dataplane) };
         // `default` (or any namespace marked createNamespace: false) already exists: label it with a patch.
         this.namespace = app.createNamespace
             ? new k8s.core.v1.Namespace(`${name}-ns`, { metadata: nsMeta }, self)
@@ -287,7 +318,15 @@ export class CanaryApp extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(
             `${name}-svc`,
             {
-                metadata: { name: app.name, namespace: app.namespace, labels: { app: app.name, "app.kubernetes.io/name": app.name } },
+                metadata: {
+                    name: app.name,
+                    namespace: app.namespace,
+                    labels: {
+                        app: app.name,
+                        "app.kubernetes.io/name": app.name,
+                        ...(useWaypoint !== undefined ? { "istio.io/use-waypoint": useWaypoint } : {}),
+                    },
+                },
                 spec: {
                     selector: { app: app.name },
                     ports: [{ name: "http", port: app.port, targetPort: app.targetPort, appProtocol: "http" }],
@@ -295,6 +334,23 @@ export class CanaryApp extends pulumi.ComponentResource {
             },
             inNamespace,
         );
+        if (perVersionServices) {
+            for (const version of versions) {
+                // Named, because routes address it by name: <app>-<version>.
+                const svcName = versionServiceName(app.name, version.name);
+                this.versionServices[version.name] = new k8s.core.v1.Service(
+                    `${name}-${version.name}-svc`,
+                    {
+                        metadata: { name: svcName, namespace: app.namespace, labels: podLabels(app.name, version.name) },
+                        spec: {
+                            selector: { app: app.name, version: version.name },
+                            ports: [{ name: "http", port: app.port, targetPort: app.targetPort, appProtocol: "http" }],
+                        },
+                    },
+                    inNamespace,
+                );
+            }
+        }
         this.serviceFqdn = serviceFqdn(app.name, app.namespace);
         this.registerOutputs({
             deployments: this.deployments,

@@ -11,6 +11,11 @@ export function serviceFqdn(name: string, namespace: string): string {
     return `${name}.${namespace}.svc.${CLUSTER_DOMAIN}`;
 }
 
+/** The Service of one version (`<app>-<version>`), which a Gateway API backendRef addresses: HTTPRoute cannot address DestinationRule subsets. */
+export function versionServiceName(service: string, version: string): string {
+    return `${service}-${version}`;
+}
+
 /** The labels the Istio gateway chart puts on its pods for a release (or `name` value): `app: <name>`, `istio: <name minus "istio-">`. */
 export function gatewayChartPodLabels(releaseName: string): Record<string, string> {
     return { app: releaseName, istio: releaseName.replace(/^istio-/, "") };

@@ -5,9 +5,11 @@ export * from "./istio-types";
 export {
     IstioMesh,
     IstioMeshArgs,
+    IstioMode,
     ResolvedIstioMeshArgs,
     ISTIO_MESH_DEFAULTS,
     ISTIO_MESH_FIELDS,
+    ISTIO_MODES,
     GATEWAY_SERVICE_TYPES,
     resolveIstioMeshArgs,
 } from "./istio-mesh";
@@ -33,6 +35,7 @@ export {
     APP_FIELDS,
     POD_DEFAULTS,
     SYSTEM_NAMESPACES,
+    meshNamespaceLabels,
     podLabels,
     podSpecFor,
     readApp,
@@ -50,6 +53,7 @@ export {
     RetriesArgs,
     DEFAULT_GATEWAY_SELECTOR,
     RETRY_ON,
+    ROUTING_FIELDS,
     destinationRuleSpec,
     gatewaySpec,
     httpRoutes,
@@ -66,3 +70,16 @@ export {
     MONITORING_CHART_FIELDS,
     resolveMonitoringArgs,
 } from "./monitoring";
+export * from "./gateway-api-types";
+export {
+    GatewayApiTraffic,
+    GatewayApiTrafficArgs,
+    ResolvedGatewayApiTrafficArgs,
+    GATEWAY_API_VERSION,
+    canaryRouteSpec,
+    gatewayApiGatewaySpec,
+    redirectRouteSpec,
+    resolveGatewayApiTrafficArgs,
+} from "./gateway-api-traffic";
+export { GatewayApiCrds, GatewayApiCrdsArgs, resolveGatewayApiCrdsArgs, standardInstallUrl } from "./gateway-api-crds";
+export { Waypoint, WaypointArgs, resolveWaypointArgs, waypointSpec } from "./waypoint";

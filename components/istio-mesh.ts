@@ -7,8 +7,23 @@ import { CHART_VERSION, Checker, DNS_LABEL } from "./validation";
 /** Service types the gateway chart accepts. */
 export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
 
+/** Istio's data plane modes. */
+export const ISTIO_MODES = ["sidecar", "ambient"] as const;
+/** An Istio data plane mode: Envoy sidecars in every pod, or ambient (ztunnel per node, waypoints for L7). */
+export type IstioMode = (typeof ISTIO_MODES)[number];
+
 /** Arguments of IstioMesh. */
 export interface IstioMeshArgs {
+    /**
+     * Data plane: `sidecar` (base, istiod, gateway) or `ambient` (base, istiod with the ambient profile,
+     * cni, ztunnel, then the gateway), each release waiting on the one before. Defaults to `sidecar`.
+     */
+    mode?: IstioMode;
+    /**
+     * Install Istio's ingress gateway chart (for the Istio Gateway API, routing.api: istio). Defaults to
+     * true; false with the Kubernetes Gateway API, where Istio deploys a gateway per Gateway resource.
+     */
+    ingressGateway?: boolean;
     /** Chart version of base, istiod and gateway. Defaults to 1.28.0. */
     version?: string;
     /** Namespace of base and istiod. Defaults to `istio-system`. */
@@ -31,10 +46,21 @@ export interface IstioMeshArgs {
 export type ResolvedIstioMeshArgs = Required<IstioMeshArgs>;
 
 /** The fields of IstioMeshArgs. */
-export const ISTIO_MESH_FIELDS = ["version", "namespace", "gatewayNamespace", "gatewayName", "gatewayServiceType", "chartRepo"] as const;
+export const ISTIO_MESH_FIELDS = [
+    "mode",
+    "ingressGateway",
+    "version",
+    "namespace",
+    "gatewayNamespace",
+    "gatewayName",
+    "gatewayServiceType",
+    "chartRepo",
+] as const;
 
 /** Defaults of IstioMeshArgs (gatewayNamespace follows namespace). */
 export const ISTIO_MESH_DEFAULTS = {
+    mode: "sidecar",
+    ingressGateway: true,
     version: "1.28.0",
     namespace: DEFAULT_GATEWAY_NAMESPACE,
     gatewayName: "istio-ingressgateway",
@@ -52,6 +78,8 @@ export function resolveIstioMeshArgs(args: IstioMeshArgs, c?: Checker): Resolved
     check.object("", args, ISTIO_MESH_FIELDS);
     const namespace = check.string("namespace", args.namespace, d.namespace, DNS_LABEL);
     const resolved: ResolvedIstioMeshArgs = {
+        mode: check.oneOf("mode", args.mode, d.mode, ISTIO_MODES),
+        ingressGateway: check.boolean("ingressGateway", args.ingressGateway, d.ingressGateway),
         version: check.string("version", args.version, d.version, CHART_VERSION),
         namespace,
         gatewayNamespace: check.string("gatewayNamespace", args.gatewayNamespace, namespace, DNS_LABEL),
@@ -75,9 +103,10 @@ export function resolveIstioMeshArgs(args: IstioMeshArgs, c?: Checker): Resolved
 }
 
 /**
- * Istio from its official Helm charts: `base` (CRDs) -> `istiod` -> `gateway`, each a helm.v3.Release
- * that waits for its resources to be ready and depends on the one before, so istiod is up (and its
- * validating and injecting webhooks with it) before anything depends on the mesh.
+ * Istio from its official Helm charts, each a helm.v3.Release that waits for its resources to be
+ * ready and depends on the one before, so istiod is up (and its validating and injecting webhooks
+ * with it) before anything depends on the mesh: `base` (CRDs) -> `istiod` -> `gateway` in sidecar
+ * mode; `base` -> `istiod` (profile ambient) -> `cni` -> `ztunnel` [-> `gateway`] in ambient mode.
  *
  * ## Example Usage
  * ```typescript
@@ -91,17 +120,24 @@ export class IstioMesh extends pulumi.ComponentResource {
     readonly base: k8s.helm.v3.Release;
     /** The istiod release (control plane, webhooks). */
     readonly istiod: k8s.helm.v3.Release;
-    /** The ingress gateway release; its pods carry the labels the Gateway selects. */
-    readonly gateway: k8s.helm.v3.Release;
+    /** The CNI node agent (ambient mode). */
+    readonly cni?: k8s.helm.v3.Release;
+    /** ztunnel, the per-node L4 proxy (ambient mode). */
+    readonly ztunnel?: k8s.helm.v3.Release;
+    /** The ingress gateway release, when ingressGateway; its pods carry the labels the Istio Gateway selects. */
+    readonly gateway?: k8s.helm.v3.Release;
     /** Labels of the ingress gateway pods, e.g. `{ istio: "ingressgateway" }`: the Istio Gateway's selector. */
     readonly gatewaySelector: Record<string, string>;
     /** Namespace of the ingress gateway pods, where the TLS Secret belongs. */
     readonly gatewayNamespace: string;
+    /** The data plane mode. */
+    readonly mode: IstioMode;
 
     constructor(name: string, args: IstioMeshArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("istio-canary:mesh:IstioMesh", name, {}, opts);
         const istio = resolveIstioMeshArgs(args);
         const self = { parent: this };
+        const ambient = istio.mode === "ambient";
         const chart = (chartName: string) => ({
             chart: chartName,
             version: istio.version,
@@ -112,6 +148,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             cleanupOnFail: true,
             timeout: 600,
         });
+        const after = (r: k8s.helm.v3.Release) => ({ ...self, dependsOn: [r] });
         this.base = new k8s.helm.v3.Release(
             `${name}-base`,
             {
@@ -125,29 +162,49 @@ export class IstioMesh extends pulumi.ComponentResource {
         );
         this.istiod = new k8s.helm.v3.Release(
             `${name}-istiod`,
-            { ...chart("istiod"), name: "istiod", namespace: istio.namespace, values: {} },
-            { ...self, dependsOn: [this.base] },
+            { ...chart("istiod"), name: "istiod", namespace: istio.namespace, values: ambient ? { profile: "ambient" } : {} },
+            after(this.base),
         );
+        let last = this.istiod;
+        if (ambient) {
+            this.cni = new k8s.helm.v3.Release(
+                `${name}-cni`,
+                { ...chart("cni"), name: "istio-cni", namespace: istio.namespace, values: { profile: "ambient" } },
+                after(last),
+            );
+            this.ztunnel = new k8s.helm.v3.Release(
+                `${name}-ztunnel`,
+                { ...chart("ztunnel"), name: "ztunnel", namespace: istio.namespace, values: {} },
+                after(this.cni),
+            );
+            last = this.ztunnel;
+        }
         // The chart labels its pods `app: <release>` and `istio: <release minus "istio-">`.
-        this.gateway = new k8s.helm.v3.Release(
-            `${name}-gateway`,
-            {
-                ...chart("gateway"),
-                name: istio.gatewayName,
-                namespace: istio.gatewayNamespace,
-                createNamespace: istio.gatewayNamespace !== istio.namespace,
-                values: { service: { type: istio.gatewayServiceType } },
-            },
-            { ...self, dependsOn: [this.istiod] },
-        );
+        if (istio.ingressGateway) {
+            this.gateway = new k8s.helm.v3.Release(
+                `${name}-gateway`,
+                {
+                    ...chart("gateway"),
+                    name: istio.gatewayName,
+                    namespace: istio.gatewayNamespace,
+                    createNamespace: istio.gatewayNamespace !== istio.namespace,
+                    values: { service: { type: istio.gatewayServiceType } },
+                },
+                after(last),
+            );
+        }
         this.gatewaySelector = { istio: gatewayChartPodLabels(istio.gatewayName).istio };
         this.gatewayNamespace = istio.gatewayNamespace;
+        this.mode = istio.mode;
         this.registerOutputs({
             base: this.base,
             istiod: this.istiod,
+            cni: this.cni,
+            ztunnel: this.ztunnel,
             gateway: this.gateway,
             gatewaySelector: this.gatewaySelector,
             gatewayNamespace: this.gatewayNamespace,
+            mode: this.mode,
         });
     }
 }

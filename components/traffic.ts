@@ -184,9 +184,12 @@ function readVersionRef(c: Checker, key: string, value: unknown, names: readonly
     return name;
 }
 
+/** The fields of RoutingArgs. */
+export const ROUTING_FIELDS = ["httpsRedirect", "mirror", "headerRoute", "timeout", "retries"] as const;
+
 /** Reads `routing`; versions it names must be in `names`. */
 export function readRouting(c: Checker, value: unknown, names: readonly string[]): ResolvedRouting {
-    const r = c.object("routing", value, ["httpsRedirect", "mirror", "headerRoute", "timeout", "retries"]);
+    const r = c.object("routing", value, ROUTING_FIELDS);
     const routing: ResolvedRouting = { httpsRedirect: c.boolean("routing.httpsRedirect", r.httpsRedirect, true) };
     if (r.mirror !== undefined) {
         const m = c.object("routing.mirror", r.mirror, ["version", "percentage"]);

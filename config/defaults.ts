@@ -1,4 +1,11 @@
-import { APP_DEFAULTS, DEFAULT_CREDENTIAL_NAME, ISTIO_MESH_DEFAULTS, MONITORING_DEFAULTS, POD_DEFAULTS } from "../components";
+import {
+    APP_DEFAULTS,
+    DEFAULT_CREDENTIAL_NAME,
+    GATEWAY_API_VERSION,
+    ISTIO_MESH_DEFAULTS,
+    MONITORING_DEFAULTS,
+    POD_DEFAULTS,
+} from "../components";
 import { CanaryConfig } from "./types";
 
 /**
@@ -19,7 +26,7 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
     tls: { credentialName: DEFAULT_CREDENTIAL_NAME },
     istio: { install: true, ...ISTIO_MESH_DEFAULTS },
     pod: POD_DEFAULTS,
-    routing: { httpsRedirect: true },
+    routing: { api: "istio", allowVirtualServiceInAmbient: false, httpsRedirect: true },
     monitoring: {
         enabled: false,
         namespace: MONITORING_DEFAULTS.namespace,
@@ -38,6 +45,7 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         minRequests: 50,
         reporter: "destination",
     },
+    gatewayApi: { installCrds: true, version: GATEWAY_API_VERSION },
     promotionOrder: ["dev", "staging", "prod"],
 };
 
@@ -53,6 +61,7 @@ export const CONFIG_KEYS = [
     "pod",
     "routing",
     "monitoring",
+    "gatewayApi",
     "rollout",
     "promotionOrder",
 ] as const;

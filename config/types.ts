@@ -14,8 +14,29 @@ export type VersionConfig = ResolvedVersion;
 /** `pod`: CanaryApp's pod args with their defaults. */
 export type PodConfig = ResolvedPod;
 
-/** `routing`: Traffic's routing args with their defaults. */
-export type RoutingConfig = ResolvedRouting;
+/** Which API routes the traffic. */
+export const ROUTING_APIS = ["istio", "gateway-api"] as const;
+/** `istio`: Istio Gateway, DestinationRule and VirtualService; `gateway-api`: Kubernetes Gateway API Gateway and HTTPRoute. */
+export type RoutingApi = (typeof ROUTING_APIS)[number];
+
+/** `routing`: the routing args of Traffic / GatewayApiTraffic with their defaults, and which API. */
+export interface RoutingConfig extends ResolvedRouting {
+    /** The routing API. Default `istio`. */
+    api: RoutingApi;
+    /**
+     * Accept routing.api istio in ambient mode, where a VirtualService with subsets behind a
+     * waypoint is Alpha in Istio. Default false (refused with the reason).
+     */
+    allowVirtualServiceInAmbient: boolean;
+}
+
+/** `gatewayApi`: the Kubernetes Gateway API CRDs, used with routing.api gateway-api and with ambient waypoints. */
+export interface GatewayApiConfig {
+    /** Install the standard-channel CRDs (Istio's charts do not). Default true; false on clusters that have them. */
+    installCrds: boolean;
+    /** Gateway API release of the CRDs. Default v1.3.0. */
+    version: string;
+}
 
 /** The TLS secret the Gateway serves. */
 export interface TlsConfig {
@@ -23,7 +44,7 @@ export interface TlsConfig {
     credentialName: string;
 }
 
-/** `istio`: IstioMesh's args plus the switch and the selector. */
+/** `istio`: IstioMesh's args (`ingressGateway` derived from routing.api) plus the switch and the selector. */
 export interface IstioConfig extends ResolvedIstioMeshArgs {
     /** Install Istio (base, istiod, gateway charts). Default true; false when the cluster already runs Istio. */
     install: boolean;
@@ -83,6 +104,8 @@ export interface CanaryConfig {
     routing: RoutingConfig;
     /** In-cluster monitoring. */
     monitoring: MonitoringConfig;
+    /** The Gateway API CRDs. */
+    gatewayApi: GatewayApiConfig;
     /** The rollout. */
     rollout: RolloutConfig;
     /** Stacks in promotion order. Default [dev, staging, prod]. */

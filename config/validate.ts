@@ -3,9 +3,15 @@ import {
     APP_FIELDS,
     Checker,
     ISTIO_MESH_FIELDS,
+    IstioMode,
     MONITORING_CHART_FIELDS,
+    ROUTING_FIELDS,
+    ResolvedRouting,
     gatewayChartPodLabels,
     resolveCanaryAppArgs,
+    serviceFqdn as fqdnOf,
+    resolveGatewayApiCrdsArgs,
+    resolveGatewayApiTrafficArgs,
     resolveIstioMeshArgs,
     resolveMonitoringArgs,
     resolveTlsSecretArgs,
@@ -13,12 +19,21 @@ import {
 } from "../components";
 import { ConfigError, PROJECT, plainSecretProblem } from "./check";
 import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS } from "./defaults";
-import { CanaryConfig, IstioConfig, RolloutConfig } from "./types";
+import { CanaryConfig, IstioConfig, ROUTING_APIS, RolloutConfig, RoutingApi } from "./types";
 
 /** Raw config of one stack: key (without the `istio-canary:` prefix) to its parsed value. */
 export type RawConfig = Record<string, unknown>;
 
 const MAX = Number.MAX_SAFE_INTEGER;
+
+/** How the traffic components' fields are named in the stack. */
+const TRAFFIC_RENAMES: Record<string, string> = {
+    namespace: "app.namespace",
+    service: "app.name",
+    credentialName: "tls.credentialName",
+    gatewaySelector: "istio.gatewaySelector",
+    gatewayNamespace: "istio.gatewayNamespace",
+};
 
 /** The fields of `raw[key]` named in `fields`, when it is an object. */
 function pick(value: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
@@ -52,9 +67,30 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
     const app = resolveCanaryAppArgs({ app: appArgs as never, versions: versionsRaw as never, pod: raw.pod as never }, c);
 
     // istio: IstioMesh's rules, plus the install switch and the selector of a mesh installed elsewhere.
-    const istioRaw = c.object("istio", raw.istio, [...ISTIO_MESH_FIELDS, "install", "gatewaySelector"]);
+    // routing.api decides which traffic component's rules apply and whether Istio's ingress gateway chart is installed.
+    const routingRaw = c.object("routing", raw.routing, [...ROUTING_FIELDS, "api", "allowVirtualServiceInAmbient"]);
+    const api: RoutingApi = c.oneOf("routing.api", routingRaw.api, DEFAULTS.routing.api, ROUTING_APIS);
+    const allowVirtualServiceInAmbient = c.boolean(
+        "routing.allowVirtualServiceInAmbient",
+        routingRaw.allowVirtualServiceInAmbient,
+        DEFAULTS.routing.allowVirtualServiceInAmbient,
+    );
+    const meshFields = ISTIO_MESH_FIELDS.filter((f) => f !== "ingressGateway");
+    const istioRaw = c.object("istio", raw.istio, [...meshFields, "install", "gatewaySelector"]);
     const install = c.boolean("istio.install", istioRaw.install, DEFAULTS.istio.install);
-    const mesh = resolveIstioMeshArgs(pick(istioRaw, ISTIO_MESH_FIELDS), c.scope({ prefix: `${PROJECT}:istio.` }));
+    const mesh = resolveIstioMeshArgs(
+        { ...pick(istioRaw, meshFields), ingressGateway: api === "istio" },
+        c.scope({ prefix: `${PROJECT}:istio.` }),
+    );
+    if (mesh.mode === "ambient" && api === "istio" && !allowVirtualServiceInAmbient) {
+        c.fail(
+            "routing.api",
+            api,
+            "in ambient mode (istio.mode: ambient) a VirtualService with DestinationRule subsets behind a waypoint is Alpha in Istio, " +
+                "and mixing it with an HTTPRoute for the same workload is undefined: set routing.api: gateway-api, " +
+                "or set routing.allowVirtualServiceInAmbient: true to accept the Alpha behaviour",
+        );
+    }
     if (install && istioRaw.gatewaySelector !== undefined) {
         c.fail(
             "istio.gatewaySelector",
@@ -83,36 +119,61 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
         c.scope({ rename: { credentialName: "tls.credentialName", namespace: "istio.gatewayNamespace" } }),
     );
 
-    // hosts, weights, routing: Traffic's rules.
-    const traffic = resolveTrafficArgs(
-        {
-            // As written: a bad value gives CanaryApp's message once, not a second one about its fallback.
-            namespace: appArgs.namespace as string | undefined,
-            service: appArgs.name as string,
-            hosts: (raw.hosts ?? DEFAULTS.hosts) as string[],
-            versions: versionsRaw as never,
-            gatewaySelector: install ? { istio: gatewayChartPodLabels(mesh.gatewayName).istio } : (istioRaw.gatewaySelector as never),
-            credentialName: tls.credentialName,
-            routing: raw.routing as never,
-        },
-        c.scope({
-            rename: {
-                namespace: "app.namespace",
-                service: "app.name",
-                credentialName: "tls.credentialName",
-                gatewaySelector: "istio.gatewaySelector",
+    // hosts, weights, routing: the rules of the traffic component routing.api picks.
+    const trafficNaming = c.scope({ rename: TRAFFIC_RENAMES });
+    const trafficArgs = {
+        // As written: a bad value gives CanaryApp's message once, not a second one about its fallback.
+        namespace: appArgs.namespace as string | undefined,
+        service: appArgs.name as string,
+        hosts: (raw.hosts ?? DEFAULTS.hosts) as string[],
+        versions: versionsRaw as never,
+        credentialName: tls.credentialName,
+        routing: pick(routingRaw, ROUTING_FIELDS),
+    };
+    let routing: ResolvedRouting;
+    let hosts: string[];
+    let gatewaySelector: Record<string, string>;
+    let serviceFqdn: string;
+    if (api === "istio") {
+        const traffic = resolveTrafficArgs(
+            {
+                ...trafficArgs,
+                gatewaySelector: install ? { istio: gatewayChartPodLabels(mesh.gatewayName).istio } : (istioRaw.gatewaySelector as never),
             },
-        }),
-    );
-    const istio: IstioConfig = { ...mesh, install, gatewaySelector: traffic.gatewaySelector };
+            trafficNaming,
+        );
+        ({ routing, hosts, gatewaySelector, serviceFqdn } = traffic);
+    } else {
+        const traffic = resolveGatewayApiTrafficArgs(
+            { ...trafficArgs, port: app.app.port, gatewayNamespace: mesh.gatewayNamespace },
+            // The port is app.port, which CanaryApp's rules checked.
+            c.scope({ rename: TRAFFIC_RENAMES, ignore: ["port"] }),
+        );
+        ({ routing, hosts } = traffic);
+        gatewaySelector = install
+            ? { istio: gatewayChartPodLabels(mesh.gatewayName).istio }
+            : c.labels("istio.gatewaySelector", istioRaw.gatewaySelector, {});
+        serviceFqdn = fqdnOf(app.app.name, app.app.namespace);
+    }
+    const istio: IstioConfig = { ...mesh, install, gatewaySelector };
 
-    const rollout = readRollout(c, raw.rollout);
+    // gatewayApi: the CRDs for the Gateway API routes and for ambient waypoints.
+    const gatewayApiRaw = c.object("gatewayApi", raw.gatewayApi, ["installCrds", "version"]);
+    const gatewayApi = {
+        installCrds: c.boolean("gatewayApi.installCrds", gatewayApiRaw.installCrds, DEFAULTS.gatewayApi.installCrds),
+        version: resolveGatewayApiCrdsArgs(
+            { version: gatewayApiRaw.version as string | undefined },
+            c.scope({ prefix: `${PROJECT}:gatewayApi.` }),
+        ).version,
+    };
+
+    const rollout = readRollout(c, raw.rollout, mesh.mode);
 
     // monitoring: the switch and Monitoring's rules (its dashboard reads the rollout's reporter).
     const monitoringRaw = c.object("monitoring", raw.monitoring, ["enabled", ...MONITORING_CHART_FIELDS]);
     const monitoringArgs = resolveMonitoringArgs(
         {
-            serviceFqdn: traffic.serviceFqdn,
+            serviceFqdn,
             istioNamespace: mesh.namespace,
             reporter: rollout.reporter,
             ...pick(monitoringRaw, MONITORING_CHART_FIELDS),
@@ -133,12 +194,12 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
 
     const config: CanaryConfig = {
         app: app.app,
-        hosts: traffic.hosts,
+        hosts,
         versions: app.versions,
         tls: { credentialName: tls.credentialName },
         istio,
         pod: app.pod,
-        routing: traffic.routing,
+        routing: { ...routing, api, allowVirtualServiceInAmbient },
         monitoring: {
             enabled: c.boolean("monitoring.enabled", monitoringRaw.enabled, DEFAULTS.monitoring.enabled),
             namespace: monitoringArgs.namespace,
@@ -146,6 +207,7 @@ export function validateConfig(raw: RawConfig): CanaryConfig {
             grafanaChartVersion: monitoringArgs.grafanaChartVersion,
             kialiChartVersion: monitoringArgs.kialiChartVersion,
         },
+        gatewayApi,
         rollout,
         promotionOrder: readPromotionOrder(c, raw.promotionOrder),
     };
@@ -168,7 +230,11 @@ export const ROLLOUT_FIELDS = [
     "reporter",
 ] as const;
 
-function readRollout(c: Checker, value: unknown): RolloutConfig {
+/**
+ * Reads `rollout`. In ambient mode ztunnel reports no HTTP metrics, so the reporter defaults to
+ * `waypoint` there, and `destination` (which would see nothing) is refused.
+ */
+function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig {
     const r = c.object("rollout", value, ROLLOUT_FIELDS);
     const d = DEFAULTS.rollout;
     let steps = [...d.steps];
@@ -215,8 +281,21 @@ function readRollout(c: Checker, value: unknown): RolloutConfig {
         maxErrorRate: c.number("rollout.maxErrorRate", r.maxErrorRate, d.maxErrorRate, 0, 1, { min: true, max: true }),
         maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, { min: true }),
         minRequests: c.integer("rollout.minRequests", r.minRequests, d.minRequests, 1, MAX),
-        reporter: c.oneOf("rollout.reporter", r.reporter, d.reporter, REPORTERS),
+        reporter: readReporter(c, r.reporter, mode),
     };
+}
+
+function readReporter(c: Checker, value: unknown, mode: IstioMode): string {
+    const reporter = c.oneOf("rollout.reporter", value, mode === "ambient" ? "waypoint" : DEFAULTS.rollout.reporter, REPORTERS);
+    if (mode === "ambient" && reporter === "destination") {
+        c.fail(
+            "rollout.reporter",
+            reporter,
+            "in ambient mode the destination is ztunnel, which reports only TCP metrics (istio_tcp_*): use waypoint " +
+                "(in-mesh HTTP through the app's waypoint, the default in ambient mode) or source (what the ingress gateway saw)",
+        );
+    }
+    return reporter;
 }
 
 function readPromotionOrder(c: Checker, value: unknown): string[] {

@@ -67,6 +67,14 @@ function details(r: RecordedResource): string {
             return `host ${i.spec?.host}, subsets ${(i.spec?.subsets ?? []).map((s: Json) => s.name).join(", ")}`;
         case "kubernetes:networking.istio.io/v1:VirtualService":
             return `hosts ${(i.spec?.hosts ?? []).join(", ")}; gateways ${(i.spec?.gateways ?? []).join(", ")}`;
+        case "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+            return `class ${i.spec?.gatewayClassName}, ${(i.spec?.listeners ?? []).map((l: Json) => `${l.port}/${l.protocol}${l.hostname ? ` ${l.hostname}` : ""}`).join(" + ")}`;
+        case "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": {
+            const rules: Json[] = i.spec?.rules ?? [];
+            return rules.every((rule) => (rule.backendRefs ?? []).length === 0)
+                ? "redirect to https (301)"
+                : `${rules.length} rule${rules.length === 1 ? "" : "s"}; backends ${[...new Set(rules.flatMap((rule) => (rule.backendRefs ?? []).map((b: Json) => b.name)))].join(", ")}`;
+        }
         default:
             return "";
     }
@@ -111,7 +119,7 @@ function bar(weight: number, width = 40): string {
     return "█".repeat(filled) + "░".repeat(width - filled);
 }
 
-/** The traffic split of every VirtualService route, drawn as bars so the split is seen at a glance. */
+/** The traffic split of every VirtualService route and HTTPRoute rule, drawn as bars so the split is seen at a glance. */
 export function trafficSplit(resources: RecordedResource[]): string {
     const lines: string[] = [];
     for (const vs of resources.filter((r) => r.type.endsWith(":VirtualService"))) {
@@ -144,6 +152,40 @@ export function trafficSplit(resources: RecordedResource[]): string {
                 lines.push(
                     `    retries ${route.retries.attempts}${route.retries.perTryTimeout ? ` x ${route.retries.perTryTimeout}` : ""}${route.retries.retryOn ? ` on ${route.retries.retryOn}` : ""}`,
                 );
+            }
+        });
+    }
+    for (const route of resources.filter((r) => r.type === "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) {
+        const spec = route.inputs.spec ?? {};
+        const rules: Json[] = spec.rules ?? [];
+        if (!rules.some((rule) => (rule.backendRefs ?? []).length > 0)) {
+            continue; // the port-80 redirect: no backends
+        }
+        const parents = Array.isArray(spec.parentRefs)
+            ? (spec.parentRefs as Json[])
+                  .map((p) => (p.kind === "Service" ? `Service ${p.name}` : `Gateway listener ${p.sectionName ?? ""}`))
+                  .join(", ")
+            : "the Gateway and the Service";
+        lines.push(`HTTPRoute ${route.name} (attached to ${parents})`);
+        rules.forEach((rule, index) => {
+            const match = (rule.matches ?? [])
+                .map((m: Json) => ((m.headers ?? []) as Json[]).map((h) => `header ${h.name} = ${JSON.stringify(h.value)}`).join(" and "))
+                .join(" or ");
+            lines.push(`  rules[${index}] ${rule.name ?? ""}${match ? `  when ${match}` : "  (all other requests)"}`);
+            const backends: Json[] = rule.backendRefs ?? [];
+            for (const b of backends) {
+                const weight: number = b.weight ?? (backends.length === 1 ? 100 : 1);
+                lines.push(`    ${String(b.name).padEnd(10)} ${bar(weight)} ${String(weight).padStart(3)}%`);
+            }
+            for (const f of (rule.filters ?? []) as Json[]) {
+                if (f.type === "RequestMirror") {
+                    lines.push(
+                        `    mirror ${f.requestMirror?.backendRef?.name}: ${f.requestMirror?.percent ?? 100}% of requests copied, responses discarded`,
+                    );
+                }
+            }
+            if (rule.timeouts?.request) {
+                lines.push(`    timeout ${rule.timeouts.request}`);
             }
         });
     }

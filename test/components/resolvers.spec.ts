@@ -51,6 +51,8 @@ describe("component args: defaults applied with ??", () => {
 
     it("IstioMesh, TlsSecret and Monitoring work without args beyond the required ones", () => {
         assert.deepEqual(resolveIstioMeshArgs({}), {
+            mode: "sidecar",
+            ingressGateway: true,
             version: "1.28.0",
             namespace: "istio-system",
             gatewayNamespace: "istio-system",
@@ -127,7 +129,7 @@ describe("component args: one error listing every problem, word for word", () =>
         assert.equal(
             messageOf(() => resolveIstioMeshArgs({ gatewayServiceType: "Ingress", revision: "canary" } as never)),
             "IstioMesh: invalid args (2 problems):\n" +
-                "  - revision is not a known field; known fields: version, namespace, gatewayNamespace, gatewayName, gatewayServiceType, chartRepo\n" +
+                "  - revision is not a known field; known fields: mode, ingressGateway, version, namespace, gatewayNamespace, gatewayName, gatewayServiceType, chartRepo\n" +
                 '  - gatewayServiceType is "Ingress"; it must be one of LoadBalancer, NodePort, ClusterIP (NodePort on clusters without a load-balancer implementation, such as plain kind)',
         );
     });

@@ -121,7 +121,7 @@ const INVALID: [string, RawConfig, string][] = [
     [
         "an unknown config key",
         { verisons: [] },
-        "istio-canary:verisons is not a known config key; known keys: app, hosts, versions, tlsCert, tlsKey, tls, istio, pod, routing, monitoring, rollout, promotionOrder",
+        "istio-canary:verisons is not a known config key; known keys: app, hosts, versions, tlsCert, tlsKey, tls, istio, pod, routing, monitoring, gatewayApi, rollout, promotionOrder",
     ],
     [
         "a credentialName that is not a Secret name",

@@ -2,6 +2,8 @@ import * as assert from "node:assert/strict";
 import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
 import { Gateway } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Gateway";
 import { VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService";
+import { Gateway as GatewayApiGateway } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway";
+import { HTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -21,6 +23,9 @@ const MODELS: Record<string, (o: any) => Model> = {
     "kubernetes:networking.istio.io/v1:Gateway": (o) => new Gateway({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
     "kubernetes:networking.istio.io/v1:DestinationRule": (o) => new DestinationRule({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
     "kubernetes:networking.istio.io/v1:VirtualService": (o) => new VirtualService({ ...o, apiVersion: "networking.istio.io/v1beta1" }),
+    // Gateway API v1 as published in @kubernetes-models/gateway-api 0.5.1 (types and required fields are checked; unknown fields are not).
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": (o) => new GatewayApiGateway(o),
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": (o) => new HTTPRoute(o),
 };
 
 /** The object as the API server would receive it: the provider's auto-name filled in, secrets as placeholders. */
@@ -60,6 +65,28 @@ describe("emitted objects against the published Kubernetes and Istio schemas", (
             },
         });
         assert.ok(validateAll(run.resources).includes("kubernetes:core/v1:Namespace"));
+    });
+
+    it("validates the Gateway API objects, per-version Services and the waypoint of an ambient gateway-api stack", async () => {
+        const run = await runWith({
+            istio: { mode: "ambient" },
+            routing: { api: "gateway-api", headerRoute: { header: "x-canary", value: "true", version: "v2" }, timeout: "10s" },
+        });
+        const validated = validateAll(run.resources.filter((r) => r.type !== "kubernetes:yaml/v2:ConfigFile"));
+        assert.equal(validated.filter((t) => t === "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").length, 2);
+        assert.equal(
+            validated.filter((t) => t === "kubernetes:gateway.networking.k8s.io/v1:Gateway").length,
+            2,
+            "the ingress Gateway and the waypoint",
+        );
+    });
+
+    it("would catch a Gateway API weight of the wrong type (the schema check can fail)", () => {
+        const route = new HTTPRoute({
+            metadata: { name: "x" },
+            spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "a", port: 80, weight: "90" as unknown as number }] }] },
+        });
+        assert.throws(() => route.validate(), /weight must be integer/);
     });
 
     it("would catch a weight of the wrong type (the schema check can fail)", () => {

@@ -144,7 +144,7 @@ describe("the program under each committed stack", () => {
                 assert.equal(run.outputs.url, EXPECTED[stack].url);
                 assert.equal(
                     run.outputs.splitQuery,
-                    'sum(rate(istio_requests_total{destination_service="myapp.default.svc.cluster.local"}[5m])) by (destination_version)',
+                    'sum(rate(istio_requests_total{reporter="destination",destination_service="myapp.default.svc.cluster.local"}[5m])) by (destination_version)',
                 );
             });
         });
