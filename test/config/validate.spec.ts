@@ -333,6 +333,7 @@ describe("config validation", () => {
         assert.deepEqual(config.pod, DEFAULTS.pod);
         assert.deepEqual(config.routing, DEFAULTS.routing);
         assert.deepEqual(config.monitoring, DEFAULTS.monitoring);
+        assert.deepEqual(config.gatewayApi, DEFAULTS.gatewayApi);
         assert.deepEqual(config.rollout, DEFAULTS.rollout);
         assert.deepEqual(config.promotionOrder, DEFAULTS.promotionOrder);
         const { gatewaySelector: _s, gatewayNamespace: _n, ...istio } = config.istio;
