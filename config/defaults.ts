@@ -6,6 +6,8 @@ import {
     MONITORING_DEFAULTS,
     POD_DEFAULTS,
 } from "../components";
+import { monitoringUrls } from "../components/monitoring";
+import { ANALYSIS_DEFAULTS } from "../analysis/options";
 import { CanaryConfig } from "./types";
 
 /**
@@ -39,11 +41,13 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         waitSeconds: 60,
         analysisIntervalSeconds: 15,
         maxInconclusive: 8,
-        prometheusUrl: "http://prometheus.istio-system:9090",
-        maxErrorRate: 0.01,
-        maxP99Ms: 200,
-        minRequests: 50,
-        reporter: "destination",
+        // Where the Monitoring component's Prometheus answers in its default namespace.
+        prometheusUrl: monitoringUrls(MONITORING_DEFAULTS.namespace).prometheus,
+        // The analysis's own defaults: one definition for `istio-canary analyze` and the rollout.
+        maxErrorRate: ANALYSIS_DEFAULTS.maxErrorRate,
+        maxP99Ms: ANALYSIS_DEFAULTS.maxP99Ms,
+        minRequests: ANALYSIS_DEFAULTS.minRequests,
+        reporter: ANALYSIS_DEFAULTS.reporter,
     },
     gatewayApi: { installCrds: true, version: GATEWAY_API_VERSION },
     promotionOrder: ["dev", "staging", "prod"],
