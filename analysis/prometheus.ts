@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import axios, { AxiosError } from "axios";
 
 /**
@@ -17,7 +18,10 @@ export interface InstantSample {
 export interface InstantQueryOptions {
     /** Evaluation instant. */
     time: Date;
-    /** HTTP timeout in ms (also sent to Prometheus as its evaluation timeout). */
+    /**
+     * Total deadline in ms, from the connection to the last byte of the answer (also sent to
+     * Prometheus as its evaluation timeout). A body that keeps trickling in does not extend it.
+     */
     timeoutMs: number;
 }
 
@@ -123,44 +127,100 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
     });
 }
 
+/** Why reading an answer stopped early. */
+class BodyError extends Error {}
+
+/**
+ * Reads a streamed body as text, at most `maxBytes`; rejects as soon as `signal` aborts (the body
+ * is then destroyed), so a body that trickles in cannot outlast the deadline.
+ */
+function readBody(stream: Readable, signal: AbortSignal, maxBytes: number, progress: (bytes: number) => void): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        let done = false;
+        const finish = (e?: Error): void => {
+            if (done) return;
+            done = true;
+            signal.removeEventListener("abort", onAbort);
+            if (e !== undefined) {
+                stream.destroy();
+                reject(e);
+            } else resolve(Buffer.concat(chunks).toString("utf8"));
+        };
+        const onAbort = (): void => finish(new BodyError("aborted"));
+        if (signal.aborted) return onAbort();
+        signal.addEventListener("abort", onAbort);
+        stream.on("data", (chunk: Buffer | string) => {
+            const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+            bytes += b.length;
+            progress(bytes);
+            if (bytes > maxBytes) finish(new BodyError(`the answer is larger than ${maxBytes} bytes`));
+            else chunks.push(b);
+        });
+        stream.on("end", () => finish());
+        stream.on("error", (e: Error) => finish(e));
+        stream.on("close", () => finish(new BodyError("the connection closed before the answer was complete")));
+    });
+}
+
 /**
  * Runs an instant query and returns the vector.
  *
- * @throws PrometheusError when Prometheus is unreachable, times out, answers an HTTP error or an
- * error status, warns that the answer may be partial, or answers something that is not a vector
- * of finite numbers.
+ * @throws PrometheusError when Prometheus is unreachable, misses the total deadline, answers an
+ * HTTP error or an error status, warns that the answer may be partial, or answers something that
+ * is not a vector of finite numbers.
  */
 export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
     const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
-    let status: number;
-    let text: string;
+    const ms = options.timeoutMs;
+    // One deadline for the whole query: connection, headers, every byte of the body, and the retry.
+    // (axios's own `timeout` is an idle timeout in Node: a body sent a byte at a time never trips it.)
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        deadline.abort();
+    }, ms);
+    let received: number | undefined;
     const get = () =>
-        axios.get<string>(url, {
+        axios.get<Readable>(url, {
             params: {
                 query,
                 time: (options.time.getTime() / 1000).toFixed(3),
-                timeout: `${Math.max(1, Math.ceil(options.timeoutMs / 1000))}s`,
+                timeout: `${Math.max(1, Math.ceil(ms / 1000))}s`,
             },
-            timeout: options.timeoutMs,
-            responseType: "text",
-            transformResponse: (d: unknown) => d,
+            responseType: "stream",
             validateStatus: () => true,
-            maxContentLength: MAX_ANSWER_BYTES,
             maxRedirects: 0,
+            signal: deadline.signal,
         });
+    let status: number;
+    let text: string;
     try {
         let res;
         try {
             res = await get();
         } catch (e) {
             // A pooled keep-alive connection that the server closed meanwhile: retry once on a new one.
-            if (e instanceof AxiosError && e.code === "ECONNRESET") res = await get();
+            if (e instanceof AxiosError && e.code === "ECONNRESET" && !timedOut) res = await get();
             else throw e;
         }
         status = res.status;
-        text = typeof res.data === "string" ? res.data : String(res.data);
+        received = 0;
+        text = await readBody(res.data, deadline.signal, MAX_ANSWER_BYTES, (bytes) => (received = bytes));
     } catch (e) {
-        throw new PrometheusError(describeTransportError(e, options.timeoutMs));
+        if (timedOut) {
+            throw new PrometheusError(
+                received === undefined
+                    ? `no answer within ${ms} ms (timeout)`
+                    : `no complete answer within ${ms} ms (timeout: the total deadline of a query; the answer was still arriving, ${received} bytes so far)`,
+            );
+        }
+        if (e instanceof BodyError) throw new PrometheusError(`incomplete answer: ${e.message}`);
+        throw new PrometheusError(describeTransportError(e, ms));
+    } finally {
+        clearTimeout(timer);
     }
     let body: unknown;
     try {

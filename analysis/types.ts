@@ -44,7 +44,11 @@ export interface AnalysisOptions {
      * (errorRateMargin, latencyMargin) is passed; default 0.2, the conventional 80% power.
      */
     beta?: number;
-    /** HTTP timeout per Prometheus query in ms; default 10000. */
+    /**
+     * Total deadline of each Prometheus query in ms, from the connection to the last byte of the
+     * answer (a body that trickles in counts as late); default 10000. The four queries run in
+     * parallel, so one analysis takes at most about this.
+     */
     timeoutMs?: number;
     /**
      * Smallest increase of the 5xx ratio over the baseline that must not pass (absolute, as a

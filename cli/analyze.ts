@@ -158,7 +158,10 @@ export async function runAnalyze(argv: string[], io: Pick<CliIO, "out" | "err">)
             `5xx increase over the baseline that must not pass (default ${ANALYSIS_DEFAULTS.errorRateMargin})`,
         )
         .option("--latency-margin <fraction>", `latency slowdown that must not pass (default ${ANALYSIS_DEFAULTS.latencyMargin})`)
-        .option("--timeout-ms <ms>", `HTTP timeout per Prometheus query (default ${ANALYSIS_DEFAULTS.timeoutMs})`)
+        .option(
+            "--timeout-ms <ms>",
+            `total deadline per Prometheus query, connection to last byte (default ${ANALYSIS_DEFAULTS.timeoutMs})`,
+        )
         .option("--json", "print one JSON object instead of the report")
         .showHelpAfterError("(run with --help for the flags)")
         .addHelpText(

@@ -9,7 +9,19 @@ import { analyze, AnalysisResult } from "../../analysis";
  */
 
 type Mode =
-    "healthy" | "http500" | "notJson" | "nan" | "inf" | "partial" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty" | "noCode";
+    | "healthy"
+    | "http500"
+    | "notJson"
+    | "nan"
+    | "inf"
+    | "partial"
+    | "matrix"
+    | "errorStatus"
+    | "hang"
+    | "latencyFails"
+    | "empty"
+    | "noCode"
+    | "slowBody";
 
 const vector = (samples: Array<[Record<string, string>, string]>): string =>
     JSON.stringify({
@@ -91,6 +103,15 @@ describe("analysis when Prometheus misbehaves", () => {
                     );
                 case "empty":
                     return send(200, vector([]));
+                case "slowBody": {
+                    // Headers at once, then one byte every 50 ms, forever: never idle, never complete.
+                    res.writeHead(200, { "Content-Type": "application/json" });
+                    res.write('{"status":"success",');
+                    const timer = setInterval(() => res.write(" "), 50);
+                    res.on("close", () => clearInterval(timer));
+                    hanging.push(res);
+                    return undefined;
+                }
                 case "hang":
                     hanging.push(res);
                     return undefined;
@@ -186,6 +207,19 @@ describe("analysis when Prometheus misbehaves", () => {
         assert.deepEqual(r.queryErrors, [
             'Prometheus answered 1000 requests without a response_code label for canary "v2": their 5xx cannot be counted (is the response_code label removed from istio_requests_total?)',
         ]);
+    });
+
+    it("is inconclusive when the answer trickles in past the total deadline (never idle, never complete)", async function () {
+        this.timeout(5000);
+        const started = Date.now();
+        const r = await run("slowBody");
+        assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+        assert.equal(r.verdict, "inconclusive");
+        assert.equal(r.queryErrors.length, 4);
+        assert.match(
+            r.reasons[0],
+            /requests failed at .*: no complete answer within 500 ms \(timeout: the total deadline of a query; the answer was still arriving, \d+ bytes so far\)$/,
+        );
     });
 
     it("is inconclusive on empty vectors, saying there were no series", async () => {
