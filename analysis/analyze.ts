@@ -2,7 +2,7 @@ import { decide, VersionCounts } from "./decide";
 import { Bucket, histogramQuantile, normalizeBuckets, totalCount } from "./histogram";
 import { resolveAnalysisOptions, ResolvedAnalysisOptions } from "./options";
 import { InstantSample, queryVector, redactUrl } from "./prometheus";
-import { isServerErrorCode, latencyBucketsQuery, REQUESTS_METRIC, requestsByCodeQuery } from "./promql";
+import { isServerErrorCode, isValidResponseCode, latencyBucketsQuery, REQUESTS_METRIC, requestsByCodeQuery } from "./promql";
 import { AnalysisOptions, AnalysisQueries, AnalysisResult, VersionStats } from "./types";
 
 /** What the queries of one version gave: counts, or the problems that prevented them. */
@@ -12,14 +12,58 @@ interface VersionReading {
     notes: string[];
 }
 
-/** Runs a query, turning any failure into a sentence naming the query and what went wrong. */
-async function ask(o: ResolvedAnalysisOptions, what: string, query: string): Promise<{ samples: InstantSample[] } | { problem: string }> {
+/**
+ * Runs a query, turning any failure into a sentence naming the query and what went wrong. `labels`
+ * are the labels its aggregation keeps (`sum by (...)`): a series with any other label is an answer
+ * Prometheus never gives for it (a proxy or recording rule in between), and is refused.
+ */
+async function ask(
+    o: ResolvedAnalysisOptions,
+    what: string,
+    query: string,
+    labels: readonly string[],
+): Promise<{ samples: InstantSample[] } | { problem: string }> {
+    let samples: InstantSample[];
     try {
-        return { samples: await queryVector(o.prometheusUrl, query, { time: o.time, timeoutMs: o.timeoutMs }) };
+        samples = await queryVector(o.prometheusUrl, query, { time: o.time, timeoutMs: o.timeoutMs });
     } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         return { problem: `Prometheus query for ${what} failed at ${redactUrl(o.prometheusUrl)}: ${message}` };
     }
+    for (const s of samples) {
+        const other = Object.keys(s.labels).filter((k) => !labels.includes(k));
+        if (other.length > 0) {
+            const by = labels.length === 0 ? "sum(...)" : `sum by (${labels.join(", ")})`;
+            return {
+                problem:
+                    `Prometheus answered a series with other labels than ${labels.length === 0 ? "none" : labels.join(", ")} for ${what}: ` +
+                    `${JSON.stringify(s.labels)} (${other.join(", ")}); a ${by} query never has them: is a proxy or recording rule changing the answer?`,
+            };
+        }
+    }
+    return { samples };
+}
+
+/** The problem with a series' response_code (missing, empty, not a status code), or undefined. */
+function responseCodeProblem(code: string | undefined, value: number, who: string): string | undefined {
+    if (value <= 0) return undefined;
+    if (code === undefined) {
+        // Such requests could be 5xx or not: counting them as successes could pass a failing canary.
+        return (
+            `Prometheus answered ${value} requests without a response_code label for ${who}: their 5xx cannot be counted ` +
+            `(is the response_code label removed from ${REQUESTS_METRIC}?)`
+        );
+    }
+    if (code === "") {
+        return (
+            `Prometheus answered ${value} requests with an empty response_code for ${who}: their 5xx cannot be counted ` +
+            `(Prometheus never answers an empty label value; a proxy or recording rule in between?)`
+        );
+    }
+    if (!isValidResponseCode(code)) {
+        return `Prometheus answered ${value} requests with response_code ${JSON.stringify(code)} for ${who}: not an HTTP status code, their 5xx cannot be counted`;
+    }
+    return undefined;
 }
 
 /** Reads the requests and latency of one version. */
@@ -30,7 +74,10 @@ async function readVersion(
 ): Promise<VersionReading> {
     const version = role === "canary" ? o.canary : o.baseline;
     const who = `${role} ${JSON.stringify(version)}`;
-    const [requests, latency] = await Promise.all([ask(o, `${who} requests`, queries.requests), ask(o, `${who} latency`, queries.latency)]);
+    const [requests, latency] = await Promise.all([
+        ask(o, `${who} requests`, queries.requests, ["response_code"]),
+        ask(o, `${who} latency`, queries.latency, ["le"]),
+    ]);
     const problems: string[] = [];
     const notes: string[] = [];
     let total = 0;
@@ -48,12 +95,9 @@ async function readVersion(
                 problems.push(`Prometheus answered a negative request count (${s.value}) for ${who}`);
                 continue;
             }
-            if (s.labels.response_code === undefined && s.value > 0) {
-                // Such requests could be 5xx or not: counting them as successes could pass a failing canary.
-                problems.push(
-                    `Prometheus answered ${s.value} requests without a response_code label for ${who}: their 5xx cannot be counted ` +
-                        `(is the response_code label removed from ${REQUESTS_METRIC}?)`,
-                );
+            const codeProblem = responseCodeProblem(s.labels.response_code, s.value, who);
+            if (codeProblem !== undefined) {
+                problems.push(codeProblem);
                 continue;
             }
             total += s.value;
@@ -98,8 +142,10 @@ function versionStats(version: string, counts: VersionCounts): VersionStats {
  * histogram of both versions over the window (four instant queries at one evaluation instant),
  * then decides with the sequential tests of decide.ts.
  *
- * Never throws for Prometheus problems: unreachable, HTTP errors, timeouts, malformed answers,
- * partial answers (warnings), NaN or infinite values all give an inconclusive verdict whose reasons
+ * Never throws for Prometheus problems: unreachable, HTTP errors, a missed total deadline,
+ * malformed answers, partial answers (warnings), NaN or infinite values, and answers Prometheus
+ * itself never gives (a series twice, other labels than the query keeps, an empty response_code,
+ * samples not stamped with the evaluation instant) all give an inconclusive verdict whose reasons
  * name the failing query and what went wrong.
  *
  * @throws InvalidAnalysisOptionsError when the options are invalid (check them first with

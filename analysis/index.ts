@@ -32,6 +32,7 @@ export {
     REQUESTS_METRIC,
     escapeLabelValue,
     isServerErrorCode,
+    isValidResponseCode,
     labelMatchers,
     latencyBucketsQuery,
     requestsByCodeQuery,

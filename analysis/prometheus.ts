@@ -91,8 +91,31 @@ function parseValue(raw: unknown, labels: Record<string, string>): number {
     return value;
 }
 
-/** Checks the shape of a query answer body and returns its samples. */
-export function parseVectorAnswer(body: unknown): InstantSample[] {
+/** Largest distance (ms) between a sample's timestamp and the evaluation instant asked for. */
+const MAX_TIMESTAMP_SKEW_MS = 1000;
+
+/** An instant (seconds since the epoch, as Prometheus writes it) for a message. */
+function isoOf(seconds: number): string {
+    const d = new Date(seconds * 1000);
+    return Number.isFinite(d.getTime()) ? d.toISOString() : String(seconds);
+}
+
+/** A label set as a key that does not depend on the order of the labels. */
+function seriesKey(labels: Record<string, string>): string {
+    return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Checks the shape of a query answer body and returns its samples.
+ *
+ * Beyond the shape, it refuses what Prometheus itself never answers for an instant query, but a
+ * proxy in front of it (Thanos, Mimir, a caching or merging layer) can: a series that appears twice
+ * (replicas merged without deduplication: summing both would double the counts) and, when
+ * `evaluationTime` is given, a sample not stamped with that instant (Prometheus stamps every sample
+ * of an instant vector with the evaluation time; another stamp, such as 1970, is a stale or cached
+ * answer).
+ */
+export function parseVectorAnswer(body: unknown, evaluationTime?: Date): InstantSample[] {
     if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
     const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
     if (b.status !== "success") {
@@ -110,6 +133,7 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
     if (data.resultType !== "vector")
         throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
     if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
+    const seen = new Set<string>();
     return data.result.map((s: unknown) => {
         const sample = s as { metric?: unknown; value?: unknown };
         if (typeof sample !== "object" || sample === null || typeof sample.metric !== "object" || sample.metric === null) {
@@ -122,6 +146,26 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
         }
         if (!Array.isArray(sample.value) || sample.value.length !== 2) {
             throw new PrometheusError("malformed answer: a sample value is not a [time, value] pair");
+        }
+        const key = seriesKey(labels);
+        if (seen.has(key)) {
+            throw new PrometheusError(
+                `malformed answer: the series ${JSON.stringify(labels)} appears twice (Prometheus never answers a series twice; ` +
+                    `a proxy merging replicas without deduplicating them?)`,
+            );
+        }
+        seen.add(key);
+        const stamp: unknown = sample.value[0];
+        if (typeof stamp !== "number" || !Number.isFinite(stamp)) {
+            throw new PrometheusError(
+                `malformed answer: the sample for ${JSON.stringify(labels)} has the timestamp ${JSON.stringify(stamp)}, not a number`,
+            );
+        }
+        if (evaluationTime !== undefined && Math.abs(stamp * 1000 - evaluationTime.getTime()) > MAX_TIMESTAMP_SKEW_MS) {
+            throw new PrometheusError(
+                `stale answer: the sample for ${JSON.stringify(labels)} is timestamped ${isoOf(stamp)}, not at the evaluation instant ` +
+                    `${evaluationTime.toISOString()} (Prometheus stamps every sample of an instant query with it; a cached or stale answer?)`,
+            );
         }
         return { labels, value: parseValue(sample.value[1], labels) };
     });
@@ -169,7 +213,8 @@ function readBody(stream: Readable, signal: AbortSignal, maxBytes: number, progr
  *
  * @throws PrometheusError when Prometheus is unreachable, misses the total deadline, answers an
  * HTTP error or an error status, warns that the answer may be partial, or answers something that
- * is not a vector of finite numbers.
+ * is not a vector of finite numbers, holds a series twice or is not stamped with the evaluation
+ * instant.
  */
 export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
     const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
@@ -236,5 +281,5 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
         throw new PrometheusError(`HTTP ${status}${detail}`);
     }
     if (body === undefined) throw new PrometheusError(`malformed answer: not JSON (${JSON.stringify(text.slice(0, 80))})`);
-    return parseVectorAnswer(body);
+    return parseVectorAnswer(body, options.time);
 }

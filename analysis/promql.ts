@@ -56,6 +56,14 @@ export function latencyBucketsQuery(s: SeriesSelector, window: string): string {
     return `sum by (le) (increase(${DURATION_BUCKET_METRIC}{${labelMatchers(s)}}[${window}]))`;
 }
 
+/**
+ * True for a `response_code` value Istio can report: an HTTP status of up to three digits, or "0"
+ * when no response was sent (the client went away, a TCP-level failure).
+ */
+export function isValidResponseCode(code: string): boolean {
+    return /^\d{1,3}$/.test(code);
+}
+
 /** True for an Istio `response_code` that counts as a server error (5xx). */
 export function isServerErrorCode(code: string | undefined): boolean {
     return code !== undefined && /^5\d\d$/.test(code);

@@ -197,6 +197,9 @@ export interface AnalysisResult {
     statistics: AnalysisStatistics;
     /** Queries sent. */
     queries: AnalysisQueries;
-    /** What went wrong talking to Prometheus (each also in reasons); empty when every query answered. */
+    /**
+     * What went wrong talking to Prometheus, or answers it would never give (each also in reasons);
+     * empty when every query answered usably.
+     */
     queryErrors: string[];
 }
