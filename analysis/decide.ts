@@ -21,7 +21,10 @@ import { AnalysisThresholds, SequentialTest, Verdict } from "./types";
  *   canary's share of requests is taken from the request counts, thousands of requests that pin it
  *   down far more tightly than the few 5xx being tested.
  * - latency-vs-baseline: the same on "slow" requests, those above the baseline's median bucket
- *   boundary (a sign test on the histogram).
+ *   boundary (a sign test on the histogram). When every baseline request falls into one bucket
+ *   there is no median boundary: the test then counts requests above that bucket's upper boundary
+ *   (so a canary slower than the whole bucket still fails), and the analysis never passes, since a
+ *   slowdown inside the bucket cannot be seen.
  * - errors-vs-limit: is the canary's 5xx ratio credibly above maxErrorRate?
  * - p99-vs-limit: do credibly more than 1% of canary requests exceed the smallest bucket boundary
  *   >= maxP99Ms (so its p99 is credibly above the limit)?
@@ -154,8 +157,9 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
 /**
  * Decides pass, fail or inconclusive from the counts of canary and baseline (see the module comment
  * for the tests). Order: below minRequests canary requests -> inconclusive (never pass); any failing
- * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse, 5xx ratio
- * below maxErrorRate, p99 below maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
+ * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse (which needs
+ * a baseline histogram spread over more than one bucket), 5xx ratio below maxErrorRate, p99 below
+ * maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
  */
 export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names?: DecisionNames): Decision {
     const c = names === undefined ? "canary" : `canary ${names.canary}`;
@@ -176,7 +180,20 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     const canaryShare = canary.requests > 0 && baseline.requests > 0 ? canary.requests / (canary.requests + baseline.requests) : null;
     // Only boundaries both histograms have can be compared (different Istio versions may bucket differently).
     const shared = cBuckets === null || bBuckets === null ? [] : bBuckets.filter((x) => cBuckets.some((y) => y.le === x.le));
-    const tau = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
+    const tauMedian = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
+    // Every baseline request in one (shared) bucket: no boundary splits it, so no comparison inside it.
+    let oneBucket: { lower: number; upper: number } | null = null;
+    if (tauMedian === null && bTotal > 0 && cTotal > 0) {
+        const i = shared.findIndex((x) => x.count === bTotal);
+        if (i >= 0) oneBucket = { lower: i === 0 ? 0 : shared[i - 1].le, upper: shared[i].le };
+    }
+    const bucketText = (x: { lower: number; upper: number }): string =>
+        `(${x.lower}, ${x.upper === Infinity ? "+Inf" : x.upper}]${x.upper === Infinity ? "" : " ms"}`;
+    const tau = tauMedian ?? (oneBucket !== null && oneBucket.upper !== Infinity ? oneBucket.upper : null);
+    const tauWhy =
+        tauMedian !== null || oneBucket === null
+            ? "the baseline's median bucket boundary"
+            : `the upper boundary of the one bucket ${bucketText(oneBucket)} that holds every baseline request`;
     const tauLimit = cBuckets !== null && cTotal > 0 ? smallestBoundaryAtLeast(s.maxP99Ms, cBuckets) : null;
 
     // Failing tests.
@@ -216,7 +233,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
             describe: (e, thr, rejected) =>
                 rejected
                     ? `${c} is credibly slower than ${b}: ${pct(cSlow / cTotal)} of canary requests vs ${pct(bSlow / bTotal)} of baseline requests took longer than ${tau} ms ` +
-                      `(the baseline's median bucket boundary), e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                      `(${tauWhy}), e-value ${fmtE(e)} >= ${fmtE(thr)}`
                     : `${c} is not credibly slower than ${b} (${pct(cSlow / cTotal)} vs ${pct(bSlow / bTotal)} of requests above ${tau} ms, e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
@@ -276,7 +293,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         });
     }
     let latencyNotWorse: SequentialTest | undefined;
-    if (tau !== null && bBuckets !== null) {
+    if (tauMedian !== null && tau !== null && bBuckets !== null) {
         const slowed = interpolatedCdf(tau / (1 + s.latencyMargin), shared);
         const bound = slowed === null ? 1 : 1 - slowed;
         const slower = `${Math.round(s.latencyMargin * 100)}%`;
@@ -331,8 +348,15 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         if (baseline.requests > 0) missing.push(`${b} has no latency histogram in the window: the canary's latency cannot be compared`);
     } else if (latencyNotWorse !== undefined) {
         (latencyNotWorse.rejected ? evidence : missing).push(latencyNotWorse.summary);
+    } else if (oneBucket !== null) {
+        missing.push(
+            `the latency comparison with ${b} cannot be made: every ${b} request falls into one histogram bucket ${bucketText(oneBucket)}, ` +
+                `so a slowdown inside it cannot be seen` +
+                (oneBucket.upper === Infinity ? "" : ` (${c} was checked only for requests slower than ${oneBucket.upper} ms)`) +
+                `; no pass without the comparison`,
+        );
     } else if (cTotal > 0) {
-        evidence.push(`latency comparison skipped: every ${b} request falls into one histogram bucket, so only the p99 limit applies`);
+        missing.push(`the latency comparison with ${b} cannot be made: the histograms share no bucket boundary; no pass without it`);
     }
     if (cRate !== null && cRate >= s.maxErrorRate) {
         missing.push(`${c} 5xx ratio ${pct(cRate)} is not below max-error-rate ${pct(s.maxErrorRate)} (nor credibly above it yet)`);

@@ -92,6 +92,29 @@ describe("decide (the verdict from counts)", () => {
     });
 });
 
+describe("decide where the histogram cannot tell", () => {
+    /** n requests, all in (10, 25] ms (le 10: 0, le 25: n). */
+    const oneBucket = (n: number): VersionCounts => ({ requests: n, errors: 0, buckets: hist(n, [0, 1, 1, 1, 1]) });
+
+    it("never passes when every baseline request falls into one bucket, saying the latency comparison cannot be made", () => {
+        const d = decide(oneBucket(5000), oneBucket(45000), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.deepEqual(d.reasons, [
+            "the latency comparison with baseline cannot be made: every baseline request falls into one histogram bucket (10, 25] ms, " +
+                "so a slowdown inside it cannot be seen (canary was checked only for requests slower than 25 ms); no pass without the comparison",
+        ]);
+        assert.equal(d.latencyComparisonMs, 25);
+    });
+
+    it("fails a canary slower than the whole bucket that holds every baseline request", () => {
+        const d = decide(version(5000, 0, [0, 0, 0.5, 1, 1]), oneBucket(45000), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.deepEqual(rejectedFails(d), ["latency-vs-baseline"]);
+        assert.match(d.reasons[0], /\(the upper boundary of the one bucket \(10, 25\] ms that holds every baseline request\)/);
+    });
+
+});
+
 describe("decide's evidence", () => {
     it("reports each test's level and threshold without binary noise", () => {
         const d = decide(version(1000, 5), version(9000, 45), SETTINGS, { canary: '"v2"', baseline: '"v1"' });
