@@ -192,7 +192,13 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
             verdict: "inconclusive",
             ...stats,
             reasons: [...queryErrors, "no verdict without complete data: a failed query is never a pass"],
-            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
+            statistics: {
+                canaryShareOfRequests: null,
+                latencyComparisonMs: null,
+                p99LimitBoundaryMs: null,
+                p99PassBoundaryMs: null,
+                tests: [],
+            },
             ...common,
         };
     }
@@ -205,7 +211,13 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
             verdict: "inconclusive",
             ...stats,
             reasons: [`the answers could not be analysed: ${e instanceof Error ? e.message : String(e)}`],
-            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
+            statistics: {
+                canaryShareOfRequests: null,
+                latencyComparisonMs: null,
+                p99LimitBoundaryMs: null,
+                p99PassBoundaryMs: null,
+                tests: [],
+            },
             ...common,
         };
     }
@@ -218,6 +230,7 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
             canaryShareOfRequests: d.canaryShareOfRequests,
             latencyComparisonMs: d.latencyComparisonMs,
             p99LimitBoundaryMs: d.p99LimitBoundaryMs,
+            p99PassBoundaryMs: d.p99PassBoundaryMs,
             tests: d.tests,
         },
         ...common,

@@ -3,6 +3,7 @@ import {
     countAtOrBelow,
     histogramQuantile,
     interpolatedCdf,
+    largestBoundaryAtMost,
     medianBoundary,
     smallestBoundaryAtLeast,
     totalCount,
@@ -28,10 +29,14 @@ import { AnalysisThresholds, SequentialTest, Verdict } from "./types";
  * - errors-vs-limit: is the canary's 5xx ratio credibly above maxErrorRate?
  * - p99-vs-limit: do credibly more than 1% of canary requests exceed the smallest bucket boundary
  *   >= maxP99Ms (so its p99 is credibly above the limit)?
- * Two passing tests, each compared with 1/beta, give the positive evidence a pass needs:
+ * Three passing tests, each compared with 1/beta, give the positive evidence a pass needs:
  * - errors-not-worse: is the canary's 5xx ratio credibly below baseline ratio + errorRateMargin?
  * - latency-not-worse: is the canary's share of slow requests credibly below what a canary
  *   latencyMargin slower than the baseline would show?
+ * - p99-within-limit: do credibly at most 1% of canary requests exceed the largest bucket boundary
+ *   <= maxP99Ms? Only a boundary can be shown: the p99 interpolated inside a bucket is a guess (a
+ *   canary whose true p99 is 245 ms reads 190 ms inside (100, 250]), so when the limit falls inside
+ *   a bucket, the pass is shown at that bucket's lower boundary.
  */
 
 /** Counts of one version over the window. */
@@ -72,6 +77,8 @@ export interface Decision {
     latencyComparisonMs: number | null;
     /** Boundary (ms) used to test the p99 limit, or null. */
     p99LimitBoundaryMs: number | null;
+    /** Boundary (ms) at which a pass of the p99 limit is shown (the largest <= maxP99Ms), or null. */
+    p99PassBoundaryMs: number | null;
 }
 
 /**
@@ -159,7 +166,7 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
  * for the tests). Order: below minRequests canary requests -> inconclusive (never pass); any failing
  * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse (which needs
  * a baseline histogram spread over more than one bucket), 5xx ratio below maxErrorRate, p99 below
- * maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
+ * maxP99Ms, p99-within-limit} -> pass; otherwise inconclusive, naming what is missing.
  */
 export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names?: DecisionNames): Decision {
     const c = names === undefined ? "canary" : `canary ${names.canary}`;
@@ -195,6 +202,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
             ? "the baseline's median bucket boundary"
             : `the upper boundary of the one bucket ${bucketText(oneBucket)} that holds every baseline request`;
     const tauLimit = cBuckets !== null && cTotal > 0 ? smallestBoundaryAtLeast(s.maxP99Ms, cBuckets) : null;
+    const tauPass = cBuckets !== null && cTotal > 0 ? largestBoundaryAtMost(s.maxP99Ms, cBuckets) : null;
 
     // Failing tests.
     if (canaryShare !== null) {
@@ -315,6 +323,29 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         });
     }
 
+    let p99Pass: SequentialTest | undefined;
+    let p99Above = 0;
+    if (tauPass !== null && cBuckets !== null) {
+        const above = cTotal - countAtOrBelow(tauPass, cBuckets);
+        p99Above = above;
+        p99Pass = add({
+            name: "p99-within-limit",
+            purpose: "pass",
+            nullHypothesis: `more than 1% of ${c} requests take longer than ${tauPass} ms`,
+            successes: above,
+            trials: cTotal,
+            nullProbability: P99_TAIL,
+            side: "less",
+            level: s.beta,
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `credibly at most 1% of ${c} requests take longer than ${tauPass} ms (${above}/${cTotal} = ${pct(above / cTotal)}), ` +
+                      `so its p99 is at most ${tauPass} ms <= max-p99-ms ${s.maxP99Ms} ms: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `not yet enough evidence that at most 1% of ${c} requests take longer than ${tauPass} ms ` +
+                      `(${above}/${cTotal} = ${pct(above / cTotal)} do, e-value ${fmtE(e)} of ${fmtE(thr)} needed)`,
+        });
+    }
+
     const result = (verdict: Verdict, reasons: string[]): Decision => ({
         verdict,
         reasons,
@@ -322,6 +353,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         canaryShareOfRequests: canaryShare,
         latencyComparisonMs: tau,
         p99LimitBoundaryMs: tauLimit,
+        p99PassBoundaryMs: tauPass,
     });
     const failed = tests.filter((t) => t.purpose === "fail" && t.rejected);
 
@@ -370,8 +402,29 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
                     ? ` (no bucket boundary at or above ${s.maxP99Ms} ms to test it against)`
                     : ` (nor credibly above ${tauLimit} ms yet)`),
         );
+    } else if (p99Pass === undefined || tauPass === null) {
+        missing.push(
+            `${c} p99 ${ms(cP99)} cannot be shown below max-p99-ms ${s.maxP99Ms} ms: its histogram has no bucket boundary at or below the limit`,
+        );
+    } else if (!p99Pass.rejected) {
+        const bucket = `(${tauPass}, ${tauLimit ?? "+Inf"}]${tauLimit === null ? "" : " ms"}`;
+        if (tauPass < s.maxP99Ms && cP99 > tauPass) {
+            missing.push(
+                `${c} p99 cannot be shown below max-p99-ms ${s.maxP99Ms} ms: the limit falls inside the histogram bucket ${bucket}, ` +
+                    `where the interpolated p99 (${ms(cP99)}) is a guess, so a pass needs credible evidence that at most 1% of canary requests ` +
+                    `take longer than ${tauPass} ms, and ${pct(p99Above / cTotal)} (${p99Above}/${cTotal}) do: ${p99Pass.summary}`,
+            );
+        } else if (tauPass < s.maxP99Ms) {
+            missing.push(
+                `${p99Pass.summary}; ${tauPass} ms is the largest bucket boundary at or below max-p99-ms ${s.maxP99Ms} ms, which falls inside the bucket ${bucket}`,
+            );
+        } else {
+            missing.push(p99Pass.summary);
+        }
     }
     if (missing.length > 0) return result("inconclusive", missing);
-    evidence.push(`${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms`);
+    evidence.push(
+        `${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms; ${p99Pass?.summary ?? ""}`,
+    );
     return result("pass", evidence);
 }

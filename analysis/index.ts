@@ -10,6 +10,7 @@ export {
     countAtOrBelow,
     histogramQuantile,
     interpolatedCdf,
+    largestBoundaryAtMost,
     medianBoundary,
     normalizeBuckets,
     smallestBoundaryAtLeast,

@@ -95,7 +95,13 @@ export interface VersionStats {
 
 /** Names of the sequential tests the decision runs. */
 export type SequentialTestName =
-    "errors-vs-baseline" | "latency-vs-baseline" | "errors-vs-limit" | "p99-vs-limit" | "errors-not-worse" | "latency-not-worse";
+    | "errors-vs-baseline"
+    | "latency-vs-baseline"
+    | "errors-vs-limit"
+    | "p99-vs-limit"
+    | "errors-not-worse"
+    | "latency-not-worse"
+    | "p99-within-limit";
 
 /** Evidence of one anytime-valid one-sided test (an e-value against its null hypothesis). */
 export interface SequentialTest {
@@ -153,6 +159,11 @@ export interface AnalysisStatistics {
     latencyComparisonMs: number | null;
     /** Latency boundary (ms) used to test the p99 limit: the smallest bucket boundary >= maxP99Ms. */
     p99LimitBoundaryMs: number | null;
+    /**
+     * Latency boundary (ms) a pass of the p99 limit is shown at: the largest bucket boundary <= maxP99Ms
+     * (at most 1% of canary requests credibly above it), or null when there is none.
+     */
+    p99PassBoundaryMs: number | null;
     /** Every test that was run, failing and passing ones. */
     tests: SequentialTest[];
 }

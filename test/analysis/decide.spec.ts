@@ -113,6 +113,24 @@ describe("decide where the histogram cannot tell", () => {
         assert.match(d.reasons[0], /\(the upper boundary of the one bucket \(10, 25\] ms that holds every baseline request\)/);
     });
 
+    it("does not pass a p99 interpolated below the limit when the limit falls inside its bucket (100, 250]", () => {
+        // 2.5% of requests in (100, 250]: interpolated p99 100 + 150 * 0.6 = 190 ms, the true one may be 245 ms.
+        const shares: [number, number, number, number, number] = [0.2, 0.6, 0.95, 0.975, 1];
+        const d = decide(version(5000, 0, shares), version(45000, 0, shares), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.equal(d.p99PassBoundaryMs, 100);
+        assert.match(
+            d.reasons.join("\n"),
+            /^canary p99 cannot be shown below max-p99-ms 200 ms: the limit falls inside the histogram bucket \(100, 250\] ms, where the interpolated p99 \(190 ms\) is a guess, so a pass needs credible evidence that at most 1% of canary requests take longer than 100 ms, and 2\.50% \(125\/5000\) do/,
+        );
+    });
+
+    it("passes the p99 limit only with credible evidence at a boundary at or below it", () => {
+        const d = decide(version(2000, 10), version(18000, 90), SETTINGS);
+        const t = d.tests.find((x) => x.name === "p99-within-limit");
+        assert.ok(t !== undefined && t.rejected && t.purpose === "pass");
+        assert.deepEqual([t.successes, t.trials, t.nullProbability, t.side], [0, 2000, 0.01, "less"]);
+    });
 });
 
 describe("decide's evidence", () => {

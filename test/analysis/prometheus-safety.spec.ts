@@ -14,10 +14,13 @@ const WINDOW = `${WINDOW_S}s`;
 const svc = (name: string): string => `${name}.shop.svc.cluster.local`;
 /** Every request in (10, 25] ms: 15 ms exactly. */
 const ONE_BUCKET: TrafficProfile = { rps: 300, errorRate: 0, latencyMs: 15, latencySpread: 0 };
+/** 97.5% fast (10 ms median), 2.5% at 245 ms: true p99 245 ms; interpolated inside (100, 250] it reads about 190 ms. */
+const STRADDLING: TrafficProfile = { rps: 600, errorRate: 0.002, latencyMs: 10, tail: { share: 0.025, latencyMs: 245 } };
 
 const SCENARIOS: Record<string, Record<string, TrafficProfile>> = {
     [svc("onebucket-slow")]: { v1: ONE_BUCKET, v2: { ...ONE_BUCKET, latencyMs: 60 } },
     [svc("onebucket-same")]: { v1: ONE_BUCKET, v2: ONE_BUCKET },
+    [svc("straddle")]: { v1: STRADDLING, v2: STRADDLING },
 };
 
 describe("analysis never passes a bad canary (real Prometheus)", function () {
@@ -77,6 +80,17 @@ describe("analysis never passes a bad canary (real Prometheus)", function () {
         assert.match(
             text(r),
             /the latency comparison with baseline "v1" cannot be made: every baseline "v1" request falls into one histogram bucket \(10, 25\] ms, so a slowdown inside it cannot be seen \(canary "v2" was checked only for requests slower than 25 ms\); no pass without the comparison/,
+        );
+    });
+
+    it("does not pass a canary whose true p99 is 245 ms against a 200 ms limit inside the (100, 250] bucket", async () => {
+        const r = await analyze(options("straddle"));
+        assert.equal(r.verdict, "inconclusive", text(r));
+        assert.ok(r.canary.p99Ms !== null && r.canary.p99Ms < 200, `interpolated p99 ${r.canary.p99Ms} (the reading that used to pass)`);
+        assert.equal(r.statistics.p99PassBoundaryMs, 100);
+        assert.match(
+            text(r),
+            /canary "v2" p99 cannot be shown below max-p99-ms 200 ms: the limit falls inside the histogram bucket \(100, 250\] ms, where the interpolated p99 \(1\d\d\.\d ms\) is a guess, so a pass needs credible evidence that at most 1% of canary requests take longer than 100 ms, and 2\.\d\d% \(\d+\/\d+\) do/,
         );
     });
 });
