@@ -122,7 +122,7 @@ function ratio(a: number, b: number): number | null {
 }
 
 /** What a test is run on: the reported fields known beforehand, and how to state its result. */
-interface TestSpec extends Pick<
+export interface TestSpec extends Pick<
     SequentialTest,
     "name" | "purpose" | "nullHypothesis" | "successes" | "trials" | "nullProbability" | "side" | "level"
 > {
@@ -131,7 +131,7 @@ interface TestSpec extends Pick<
 }
 
 /** Runs one test: the e-value of its counts against the (clamped) null probability, compared with 1/level. */
-function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
+export function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
     const nullProbability = Math.min(1 - EDGE, Math.max(EDGE, spec.nullProbability));
     const { eValue, logEValue } = bernoulliMixtureTest({
         successes: spec.successes,

@@ -37,6 +37,10 @@ const vector = (samples: Array<[Record<string, string>, string]>, at = stamp): s
     });
 
 function healthyAnswer(query: string): string {
+    // The traffic checks: one unlabelled sum over the freshness window (both versions alike, like
+    // their shares over the window), and an empty callers' view (no reporter="source" series).
+    if (query.startsWith("sum(increase(")) return vector([[{}, "10000"]]);
+    if (query.includes('reporter="source"')) return vector([]);
     if (query.includes("_bucket")) {
         return vector([
             [{ le: "10" }, "4000"],
