@@ -1,9 +1,18 @@
-import { decide, VersionCounts } from "./decide";
+import { decide, DecisionNames, VersionCounts } from "./decide";
 import { Bucket, histogramQuantile, normalizeBuckets, totalCount } from "./histogram";
 import { resolveAnalysisOptions, ResolvedAnalysisOptions } from "./options";
 import { InstantSample, queryVector, redactUrl } from "./prometheus";
-import { isServerErrorCode, latencyBucketsQuery, REQUESTS_METRIC, requestsByCodeQuery } from "./promql";
-import { AnalysisOptions, AnalysisQueries, AnalysisResult, VersionStats } from "./types";
+import {
+    isServerErrorCode,
+    isValidResponseCode,
+    latencyBucketsQuery,
+    REQUESTS_METRIC,
+    requestsByCodeQuery,
+    sourceViewQuery,
+    totalRequestsQuery,
+} from "./promql";
+import { checkTrafficShares, crossCheckSourceView, TrafficFindings } from "./traffic";
+import { AnalysisOptions, AnalysisQueries, AnalysisResult, AnalysisStatistics, SourceViewStats, VersionStats } from "./types";
 
 /** What the queries of one version gave: counts, or the problems that prevented them. */
 interface VersionReading {
@@ -12,14 +21,58 @@ interface VersionReading {
     notes: string[];
 }
 
-/** Runs a query, turning any failure into a sentence naming the query and what went wrong. */
-async function ask(o: ResolvedAnalysisOptions, what: string, query: string): Promise<{ samples: InstantSample[] } | { problem: string }> {
+/**
+ * Runs a query, turning any failure into a sentence naming the query and what went wrong. `labels`
+ * are the labels its aggregation keeps (`sum by (...)`): a series with any other label is an answer
+ * Prometheus never gives for it (a proxy or recording rule in between), and is refused.
+ */
+async function ask(
+    o: ResolvedAnalysisOptions,
+    what: string,
+    query: string,
+    labels: readonly string[],
+): Promise<{ samples: InstantSample[] } | { problem: string }> {
+    let samples: InstantSample[];
     try {
-        return { samples: await queryVector(o.prometheusUrl, query, { time: o.time, timeoutMs: o.timeoutMs }) };
+        samples = await queryVector(o.prometheusUrl, query, { time: o.time, timeoutMs: o.timeoutMs });
     } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         return { problem: `Prometheus query for ${what} failed at ${redactUrl(o.prometheusUrl)}: ${message}` };
     }
+    for (const s of samples) {
+        const other = Object.keys(s.labels).filter((k) => !labels.includes(k));
+        if (other.length > 0) {
+            const by = labels.length === 0 ? "sum(...)" : `sum by (${labels.join(", ")})`;
+            return {
+                problem:
+                    `Prometheus answered a series with other labels than ${labels.length === 0 ? "none" : labels.join(", ")} for ${what}: ` +
+                    `${JSON.stringify(s.labels)} (${other.join(", ")}); a ${by} query never has them: is a proxy or recording rule changing the answer?`,
+            };
+        }
+    }
+    return { samples };
+}
+
+/** The problem with a series' response_code (missing, empty, not a status code), or undefined. */
+function responseCodeProblem(code: string | undefined, value: number, who: string): string | undefined {
+    if (value <= 0) return undefined;
+    if (code === undefined) {
+        // Such requests could be 5xx or not: counting them as successes could pass a failing canary.
+        return (
+            `Prometheus answered ${value} requests without a response_code label for ${who}: their 5xx cannot be counted ` +
+            `(is the response_code label removed from ${REQUESTS_METRIC}?)`
+        );
+    }
+    if (code === "") {
+        return (
+            `Prometheus answered ${value} requests with an empty response_code for ${who}: their 5xx cannot be counted ` +
+            `(Prometheus never answers an empty label value; a proxy or recording rule in between?)`
+        );
+    }
+    if (!isValidResponseCode(code)) {
+        return `Prometheus answered ${value} requests with response_code ${JSON.stringify(code)} for ${who}: not an HTTP status code, their 5xx cannot be counted`;
+    }
+    return undefined;
 }
 
 /** Reads the requests and latency of one version. */
@@ -30,7 +83,10 @@ async function readVersion(
 ): Promise<VersionReading> {
     const version = role === "canary" ? o.canary : o.baseline;
     const who = `${role} ${JSON.stringify(version)}`;
-    const [requests, latency] = await Promise.all([ask(o, `${who} requests`, queries.requests), ask(o, `${who} latency`, queries.latency)]);
+    const [requests, latency] = await Promise.all([
+        ask(o, `${who} requests`, queries.requests, ["response_code"]),
+        ask(o, `${who} latency`, queries.latency, ["le"]),
+    ]);
     const problems: string[] = [];
     const notes: string[] = [];
     let total = 0;
@@ -48,12 +104,9 @@ async function readVersion(
                 problems.push(`Prometheus answered a negative request count (${s.value}) for ${who}`);
                 continue;
             }
-            if (s.labels.response_code === undefined && s.value > 0) {
-                // Such requests could be 5xx or not: counting them as successes could pass a failing canary.
-                problems.push(
-                    `Prometheus answered ${s.value} requests without a response_code label for ${who}: their 5xx cannot be counted ` +
-                        `(is the response_code label removed from ${REQUESTS_METRIC}?)`,
-                );
+            const codeProblem = responseCodeProblem(s.labels.response_code, s.value, who);
+            if (codeProblem !== undefined) {
+                problems.push(codeProblem);
                 continue;
             }
             total += s.value;
@@ -93,13 +146,120 @@ function versionStats(version: string, counts: VersionCounts): VersionStats {
     };
 }
 
+/** What the second round of queries (the traffic checks) read. */
+interface TrafficReading {
+    recent: { canary: number; baseline: number } | null;
+    source: SourceViewStats | null;
+    problems: string[];
+}
+
+/** The single value of a `sum(...)` answer (0 for an empty one: no series, no requests). */
+function single(answer: { samples: InstantSample[] }): number {
+    return Math.round(answer.samples.reduce((a, s) => a + s.value, 0));
+}
+
+/** Reads the freshness window and the callers' view (the second round of queries). */
+async function readTraffic(o: ResolvedAnalysisOptions, queries: AnalysisQueries): Promise<TrafficReading> {
+    const problems: string[] = [];
+    const canaryWho = `canary ${JSON.stringify(o.canary)}`;
+    const baselineWho = `baseline ${JSON.stringify(o.baseline)}`;
+    const none = Promise.resolve(undefined);
+    const [rc, rb, src] = await Promise.all([
+        queries.canaryRecentRequests === null
+            ? none
+            : ask(o, `${canaryWho} requests over the last ${o.freshnessWindow}`, queries.canaryRecentRequests, []),
+        queries.baselineRecentRequests === null
+            ? none
+            : ask(o, `${baselineWho} requests over the last ${o.freshnessWindow}`, queries.baselineRecentRequests, []),
+        queries.sourceRequests === null
+            ? none
+            : ask(o, `the callers' (reporter="source") requests to ${o.service}`, queries.sourceRequests, [
+                  "destination_version",
+                  "response_code",
+              ]),
+    ]);
+    let recent: TrafficReading["recent"] = null;
+    for (const a of [rc, rb, src]) if (a !== undefined && "problem" in a) problems.push(a.problem);
+    if (rc !== undefined && rb !== undefined && !("problem" in rc) && !("problem" in rb)) {
+        for (const [a, w] of [
+            [rc, canaryWho],
+            [rb, baselineWho],
+        ] as const) {
+            if (a.samples.some((s) => s.value < 0)) problems.push(`Prometheus answered a negative recent request count for ${w}`);
+        }
+        recent = { canary: single(rc), baseline: single(rb) };
+    }
+    let source: SourceViewStats | null = null;
+    if (src !== undefined && !("problem" in src)) {
+        const v: SourceViewStats = {
+            canaryRequests: 0,
+            canaryErrors: 0,
+            baselineRequests: 0,
+            baselineErrors: 0,
+            unattributedRequests: 0,
+            unattributedErrors: 0,
+        };
+        for (const s of src.samples) {
+            const version = s.labels.destination_version;
+            const code = s.labels.response_code;
+            const where = `callers' requests to ${version === undefined ? "no destination_version" : JSON.stringify(version)}`;
+            if (s.value < 0) {
+                problems.push(`Prometheus answered a negative request count (${s.value}) for the ${where}`);
+                continue;
+            }
+            const codeProblem = responseCodeProblem(code, s.value, `the ${where}`);
+            if (codeProblem !== undefined) {
+                problems.push(codeProblem);
+                continue;
+            }
+            const n = Math.round(s.value);
+            const e = isServerErrorCode(code) ? n : 0;
+            if (version === o.canary) {
+                v.canaryRequests += n;
+                v.canaryErrors += e;
+            } else if (version === o.baseline) {
+                v.baselineRequests += n;
+                v.baselineErrors += e;
+            } else if (version === undefined || version === "" || version === "unknown") {
+                v.unattributedRequests += n;
+                v.unattributedErrors += e;
+            }
+            // Other versions of the service (a third one, say) are theirs.
+        }
+        source = v;
+    }
+    return { recent, source, problems };
+}
+
+/** Statistics of a result without a decision. */
+function emptyStatistics(o: ResolvedAnalysisOptions): AnalysisStatistics {
+    return {
+        canaryShareOfRequests: null,
+        latencyComparisonMs: null,
+        p99LimitBoundaryMs: null,
+        p99PassBoundaryMs: null,
+        tests: [],
+        expectedCanaryShare: o.expectedCanaryShare,
+        freshnessWindow: null,
+        recentCanaryRequests: null,
+        recentBaselineRequests: null,
+        sourceView: null,
+    };
+}
+
 /**
- * Analyses a canary against its baseline on Prometheus: queries Istio's request counter and latency
- * histogram of both versions over the window (four instant queries at one evaluation instant),
- * then decides with the sequential tests of decide.ts.
+ * Analyses a canary against its baseline on Prometheus, in two rounds of parallel instant queries
+ * at one evaluation instant:
+ * 1. Istio's request counter and latency histogram of both versions over the window; decide.ts's
+ *    sequential tests decide on them.
+ * 2. The traffic checks of traffic.ts: both versions' requests over the freshness window (when the
+ *    window is longer), and, with reporter "destination", the callers' view (reporter "source").
+ *    Their findings turn a pass into inconclusive; they never fail a canary.
  *
- * Never throws for Prometheus problems: unreachable, HTTP errors, timeouts, malformed answers,
- * partial answers (warnings), NaN or infinite values all give an inconclusive verdict whose reasons
+ * Never throws for Prometheus problems: unreachable, HTTP errors, a missed total deadline,
+ * malformed answers, partial answers (warnings), NaN or infinite values, and answers Prometheus
+ * itself never gives (a series twice, other labels than the query keeps, an empty response_code,
+ * samples not stamped with the evaluation instant) all give an inconclusive verdict whose reasons
  * name the failing query and what went wrong.
  *
  * @throws InvalidAnalysisOptionsError when the options are invalid (check them first with
@@ -109,11 +269,15 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
     const o = resolveAnalysisOptions(options);
     const canarySel = { reporter: o.reporter, service: o.service, version: o.canary };
     const baselineSel = { reporter: o.reporter, service: o.service, version: o.baseline };
+    const fresh = o.freshnessSeconds < o.windowSeconds;
     const queries: AnalysisQueries = {
         canaryRequests: requestsByCodeQuery(canarySel, o.window),
         canaryLatency: latencyBucketsQuery(canarySel, o.window),
         baselineRequests: requestsByCodeQuery(baselineSel, o.window),
         baselineLatency: latencyBucketsQuery(baselineSel, o.window),
+        canaryRecentRequests: fresh ? totalRequestsQuery(canarySel, o.freshnessWindow) : null,
+        baselineRecentRequests: fresh ? totalRequestsQuery(baselineSel, o.freshnessWindow) : null,
+        sourceRequests: o.reporter === "destination" ? sourceViewQuery(o.service, o.window) : null,
     };
     const [canary, baseline] = await Promise.all([
         readVersion(o, "canary", { requests: queries.canaryRequests, latency: queries.canaryLatency }),
@@ -128,7 +292,6 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
         errorRateMargin: o.errorRateMargin,
         latencyMargin: o.latencyMargin,
     };
-    const queryErrors = [...canary.problems, ...baseline.problems];
     const stats = { canary: versionStats(o.canary, canary.counts), baseline: versionStats(o.baseline, baseline.counts) };
     const common = {
         service: o.service,
@@ -139,41 +302,86 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
         evaluatedAt: o.time.toISOString(),
         thresholds,
         queries,
-        queryErrors,
     };
-    if (queryErrors.length > 0) {
-        return {
-            verdict: "inconclusive",
-            ...stats,
-            reasons: [...queryErrors, "no verdict without complete data: a failed query is never a pass"],
-            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
-            ...common,
-        };
-    }
+    const noVerdict = (queryErrors: string[]): AnalysisResult => ({
+        verdict: "inconclusive",
+        ...stats,
+        reasons: [...queryErrors, "no verdict without complete data: a failed query is never a pass"],
+        statistics: emptyStatistics(o),
+        ...common,
+        queryErrors,
+    });
+    // The traffic checks are asked only once the counts are complete: without counts there is no verdict anyway.
+    if (canary.problems.length > 0 || baseline.problems.length > 0) return noVerdict([...canary.problems, ...baseline.problems]);
+    const traffic = await readTraffic(o, queries);
+    if (traffic.problems.length > 0) return noVerdict(traffic.problems);
+
+    const names: DecisionNames = { canary: JSON.stringify(o.canary), baseline: JSON.stringify(o.baseline) };
     let d;
+    let findings: TrafficFindings;
     try {
-        d = decide(canary.counts, baseline.counts, thresholds, { canary: JSON.stringify(o.canary), baseline: JSON.stringify(o.baseline) });
+        d = decide(canary.counts, baseline.counts, thresholds, names);
+        const shares = checkTrafficShares(
+            {
+                canaryRequests: canary.counts.requests,
+                baselineRequests: baseline.counts.requests,
+                expectedCanaryShare: o.expectedCanaryShare,
+                recent: traffic.recent === null ? null : { ...traffic.recent, window: o.freshnessWindow },
+            },
+            names,
+        );
+        const cross =
+            traffic.source === null
+                ? { blockers: [], notes: [], tests: [] }
+                : crossCheckSourceView(traffic.source, canary.counts, baseline.counts, thresholds, o.service, names);
+        findings = {
+            blockers: [...shares.blockers, ...cross.blockers],
+            notes: [...shares.notes, ...cross.notes],
+            tests: [...shares.tests, ...cross.tests],
+        };
     } catch (e) {
         // Data no test expected must not escape as an exception: no verdict, never a pass.
         return {
             verdict: "inconclusive",
             ...stats,
             reasons: [`the answers could not be analysed: ${e instanceof Error ? e.message : String(e)}`],
-            statistics: { canaryShareOfRequests: null, latencyComparisonMs: null, p99LimitBoundaryMs: null, tests: [] },
+            statistics: emptyStatistics(o),
             ...common,
+            queryErrors: [],
         };
     }
     const notes = d.verdict === "pass" ? [] : [...canary.notes, ...baseline.notes];
+    let verdict = d.verdict;
+    let reasons: string[];
+    if (verdict === "pass" && findings.blockers.length > 0) {
+        verdict = "inconclusive";
+        reasons = [
+            ...findings.blockers,
+            "the counts alone would pass, but not while the traffic checks above fail: no pass on counts that may not describe the canary",
+        ];
+    } else if (verdict === "inconclusive") {
+        reasons = [...findings.blockers, ...d.reasons, ...notes];
+    } else {
+        reasons = [...d.reasons, ...findings.blockers, ...notes];
+    }
+    reasons.push(...findings.notes);
     return {
-        verdict: d.verdict,
+        verdict,
         ...stats,
-        reasons: [...d.reasons, ...notes],
+        reasons,
         statistics: {
             canaryShareOfRequests: d.canaryShareOfRequests,
             latencyComparisonMs: d.latencyComparisonMs,
             p99LimitBoundaryMs: d.p99LimitBoundaryMs,
-            tests: d.tests,
+            p99PassBoundaryMs: d.p99PassBoundaryMs,
+            tests: [...d.tests, ...findings.tests],
+            expectedCanaryShare: o.expectedCanaryShare,
+            freshnessWindow: traffic.recent === null ? null : o.freshnessWindow,
+            recentCanaryRequests: traffic.recent?.canary ?? null,
+            recentBaselineRequests: traffic.recent?.baseline ?? null,
+            sourceView: traffic.source,
         },
         ...common,
+        queryErrors: [],
     };
 }

@@ -3,6 +3,7 @@ import {
     countAtOrBelow,
     histogramQuantile,
     interpolatedCdf,
+    largestBoundaryAtMost,
     medianBoundary,
     smallestBoundaryAtLeast,
     totalCount,
@@ -21,14 +22,21 @@ import { AnalysisThresholds, SequentialTest, Verdict } from "./types";
  *   canary's share of requests is taken from the request counts, thousands of requests that pin it
  *   down far more tightly than the few 5xx being tested.
  * - latency-vs-baseline: the same on "slow" requests, those above the baseline's median bucket
- *   boundary (a sign test on the histogram).
+ *   boundary (a sign test on the histogram). When every baseline request falls into one bucket
+ *   there is no median boundary: the test then counts requests above that bucket's upper boundary
+ *   (so a canary slower than the whole bucket still fails), and the analysis never passes, since a
+ *   slowdown inside the bucket cannot be seen.
  * - errors-vs-limit: is the canary's 5xx ratio credibly above maxErrorRate?
  * - p99-vs-limit: do credibly more than 1% of canary requests exceed the smallest bucket boundary
  *   >= maxP99Ms (so its p99 is credibly above the limit)?
- * Two passing tests, each compared with 1/beta, give the positive evidence a pass needs:
+ * Three passing tests, each compared with 1/beta, give the positive evidence a pass needs:
  * - errors-not-worse: is the canary's 5xx ratio credibly below baseline ratio + errorRateMargin?
  * - latency-not-worse: is the canary's share of slow requests credibly below what a canary
  *   latencyMargin slower than the baseline would show?
+ * - p99-within-limit: do credibly at most 1% of canary requests exceed the largest bucket boundary
+ *   <= maxP99Ms? Only a boundary can be shown: the p99 interpolated inside a bucket is a guess (a
+ *   canary whose true p99 is 245 ms reads 190 ms inside (100, 250]), so when the limit falls inside
+ *   a bucket, the pass is shown at that bucket's lower boundary.
  */
 
 /** Counts of one version over the window. */
@@ -69,6 +77,8 @@ export interface Decision {
     latencyComparisonMs: number | null;
     /** Boundary (ms) used to test the p99 limit, or null. */
     p99LimitBoundaryMs: number | null;
+    /** Boundary (ms) at which a pass of the p99 limit is shown (the largest <= maxP99Ms), or null. */
+    p99PassBoundaryMs: number | null;
 }
 
 /**
@@ -112,7 +122,7 @@ function ratio(a: number, b: number): number | null {
 }
 
 /** What a test is run on: the reported fields known beforehand, and how to state its result. */
-interface TestSpec extends Pick<
+export interface TestSpec extends Pick<
     SequentialTest,
     "name" | "purpose" | "nullHypothesis" | "successes" | "trials" | "nullProbability" | "side" | "level"
 > {
@@ -121,7 +131,7 @@ interface TestSpec extends Pick<
 }
 
 /** Runs one test: the e-value of its counts against the (clamped) null probability, compared with 1/level. */
-function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
+export function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest {
     const nullProbability = Math.min(1 - EDGE, Math.max(EDGE, spec.nullProbability));
     const { eValue, logEValue } = bernoulliMixtureTest({
         successes: spec.successes,
@@ -154,8 +164,9 @@ function runTest(spec: TestSpec, priorScale: number | undefined): SequentialTest
 /**
  * Decides pass, fail or inconclusive from the counts of canary and baseline (see the module comment
  * for the tests). Order: below minRequests canary requests -> inconclusive (never pass); any failing
- * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse, 5xx ratio
- * below maxErrorRate, p99 below maxP99Ms} -> pass; otherwise inconclusive, naming what is missing.
+ * test rejected -> fail; all of {baseline traffic, errors-not-worse, latency-not-worse (which needs
+ * a baseline histogram spread over more than one bucket), 5xx ratio below maxErrorRate, p99 below
+ * maxP99Ms, p99-within-limit} -> pass; otherwise inconclusive, naming what is missing.
  */
 export function decide(canary: VersionCounts, baseline: VersionCounts, s: DecisionSettings, names?: DecisionNames): Decision {
     const c = names === undefined ? "canary" : `canary ${names.canary}`;
@@ -176,8 +187,22 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     const canaryShare = canary.requests > 0 && baseline.requests > 0 ? canary.requests / (canary.requests + baseline.requests) : null;
     // Only boundaries both histograms have can be compared (different Istio versions may bucket differently).
     const shared = cBuckets === null || bBuckets === null ? [] : bBuckets.filter((x) => cBuckets.some((y) => y.le === x.le));
-    const tau = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
+    const tauMedian = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
+    // Every baseline request in one (shared) bucket: no boundary splits it, so no comparison inside it.
+    let oneBucket: { lower: number; upper: number } | null = null;
+    if (tauMedian === null && bTotal > 0 && cTotal > 0) {
+        const i = shared.findIndex((x) => x.count === bTotal);
+        if (i >= 0) oneBucket = { lower: i === 0 ? 0 : shared[i - 1].le, upper: shared[i].le };
+    }
+    const bucketText = (x: { lower: number; upper: number }): string =>
+        `(${x.lower}, ${x.upper === Infinity ? "+Inf" : x.upper}]${x.upper === Infinity ? "" : " ms"}`;
+    const tau = tauMedian ?? (oneBucket !== null && oneBucket.upper !== Infinity ? oneBucket.upper : null);
+    const tauWhy =
+        tauMedian !== null || oneBucket === null
+            ? "the baseline's median bucket boundary"
+            : `the upper boundary of the one bucket ${bucketText(oneBucket)} that holds every baseline request`;
     const tauLimit = cBuckets !== null && cTotal > 0 ? smallestBoundaryAtLeast(s.maxP99Ms, cBuckets) : null;
+    const tauPass = cBuckets !== null && cTotal > 0 ? largestBoundaryAtMost(s.maxP99Ms, cBuckets) : null;
 
     // Failing tests.
     if (canaryShare !== null) {
@@ -216,7 +241,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
             describe: (e, thr, rejected) =>
                 rejected
                     ? `${c} is credibly slower than ${b}: ${pct(cSlow / cTotal)} of canary requests vs ${pct(bSlow / bTotal)} of baseline requests took longer than ${tau} ms ` +
-                      `(the baseline's median bucket boundary), e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                      `(${tauWhy}), e-value ${fmtE(e)} >= ${fmtE(thr)}`
                     : `${c} is not credibly slower than ${b} (${pct(cSlow / cTotal)} vs ${pct(bSlow / bTotal)} of requests above ${tau} ms, e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
@@ -276,7 +301,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         });
     }
     let latencyNotWorse: SequentialTest | undefined;
-    if (tau !== null && bBuckets !== null) {
+    if (tauMedian !== null && tau !== null && bBuckets !== null) {
         const slowed = interpolatedCdf(tau / (1 + s.latencyMargin), shared);
         const bound = slowed === null ? 1 : 1 - slowed;
         const slower = `${Math.round(s.latencyMargin * 100)}%`;
@@ -298,6 +323,29 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         });
     }
 
+    let p99Pass: SequentialTest | undefined;
+    let p99Above = 0;
+    if (tauPass !== null && cBuckets !== null) {
+        const above = cTotal - countAtOrBelow(tauPass, cBuckets);
+        p99Above = above;
+        p99Pass = add({
+            name: "p99-within-limit",
+            purpose: "pass",
+            nullHypothesis: `more than 1% of ${c} requests take longer than ${tauPass} ms`,
+            successes: above,
+            trials: cTotal,
+            nullProbability: P99_TAIL,
+            side: "less",
+            level: s.beta,
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `credibly at most 1% of ${c} requests take longer than ${tauPass} ms (${above}/${cTotal} = ${pct(above / cTotal)}), ` +
+                      `so its p99 is at most ${tauPass} ms <= max-p99-ms ${s.maxP99Ms} ms: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `not yet enough evidence that at most 1% of ${c} requests take longer than ${tauPass} ms ` +
+                      `(${above}/${cTotal} = ${pct(above / cTotal)} do, e-value ${fmtE(e)} of ${fmtE(thr)} needed)`,
+        });
+    }
+
     const result = (verdict: Verdict, reasons: string[]): Decision => ({
         verdict,
         reasons,
@@ -305,6 +353,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         canaryShareOfRequests: canaryShare,
         latencyComparisonMs: tau,
         p99LimitBoundaryMs: tauLimit,
+        p99PassBoundaryMs: tauPass,
     });
     const failed = tests.filter((t) => t.purpose === "fail" && t.rejected);
 
@@ -331,8 +380,15 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         if (baseline.requests > 0) missing.push(`${b} has no latency histogram in the window: the canary's latency cannot be compared`);
     } else if (latencyNotWorse !== undefined) {
         (latencyNotWorse.rejected ? evidence : missing).push(latencyNotWorse.summary);
+    } else if (oneBucket !== null) {
+        missing.push(
+            `the latency comparison with ${b} cannot be made: every ${b} request falls into one histogram bucket ${bucketText(oneBucket)}, ` +
+                `so a slowdown inside it cannot be seen` +
+                (oneBucket.upper === Infinity ? "" : ` (${c} was checked only for requests slower than ${oneBucket.upper} ms)`) +
+                `; no pass without the comparison`,
+        );
     } else if (cTotal > 0) {
-        evidence.push(`latency comparison skipped: every ${b} request falls into one histogram bucket, so only the p99 limit applies`);
+        missing.push(`the latency comparison with ${b} cannot be made: the histograms share no bucket boundary; no pass without it`);
     }
     if (cRate !== null && cRate >= s.maxErrorRate) {
         missing.push(`${c} 5xx ratio ${pct(cRate)} is not below max-error-rate ${pct(s.maxErrorRate)} (nor credibly above it yet)`);
@@ -346,8 +402,29 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
                     ? ` (no bucket boundary at or above ${s.maxP99Ms} ms to test it against)`
                     : ` (nor credibly above ${tauLimit} ms yet)`),
         );
+    } else if (p99Pass === undefined || tauPass === null) {
+        missing.push(
+            `${c} p99 ${ms(cP99)} cannot be shown below max-p99-ms ${s.maxP99Ms} ms: its histogram has no bucket boundary at or below the limit`,
+        );
+    } else if (!p99Pass.rejected) {
+        const bucket = `(${tauPass}, ${tauLimit ?? "+Inf"}]${tauLimit === null ? "" : " ms"}`;
+        if (tauPass < s.maxP99Ms && cP99 > tauPass) {
+            missing.push(
+                `${c} p99 cannot be shown below max-p99-ms ${s.maxP99Ms} ms: the limit falls inside the histogram bucket ${bucket}, ` +
+                    `where the interpolated p99 (${ms(cP99)}) is a guess, so a pass needs credible evidence that at most 1% of canary requests ` +
+                    `take longer than ${tauPass} ms, and ${pct(p99Above / cTotal)} (${p99Above}/${cTotal}) do: ${p99Pass.summary}`,
+            );
+        } else if (tauPass < s.maxP99Ms) {
+            missing.push(
+                `${p99Pass.summary}; ${tauPass} ms is the largest bucket boundary at or below max-p99-ms ${s.maxP99Ms} ms, which falls inside the bucket ${bucket}`,
+            );
+        } else {
+            missing.push(p99Pass.summary);
+        }
     }
     if (missing.length > 0) return result("inconclusive", missing);
-    evidence.push(`${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms`);
+    evidence.push(
+        `${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms; ${p99Pass?.summary ?? ""}`,
+    );
     return result("pass", evidence);
 }

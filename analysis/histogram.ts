@@ -131,3 +131,12 @@ export function smallestBoundaryAtLeast(x: number, buckets: readonly Bucket[]): 
     }
     return null;
 }
+
+/** The largest finite boundary <= x, or null when x is below every finite boundary. */
+export function largestBoundaryAtMost(x: number, buckets: readonly Bucket[]): number | null {
+    let best: number | null = null;
+    for (const b of buckets) {
+        if (b.le !== Infinity && b.le <= x) best = b.le;
+    }
+    return best;
+}

@@ -10,6 +10,7 @@ export {
     countAtOrBelow,
     histogramQuantile,
     interpolatedCdf,
+    largestBoundaryAtMost,
     medianBoundary,
     normalizeBuckets,
     smallestBoundaryAtLeast,
@@ -32,11 +33,16 @@ export {
     REQUESTS_METRIC,
     escapeLabelValue,
     isServerErrorCode,
+    isValidResponseCode,
     labelMatchers,
     latencyBucketsQuery,
     requestsByCodeQuery,
+    sourceViewQuery,
+    totalRequestsQuery,
 } from "./promql";
 export type { SeriesSelector } from "./promql";
+export { SHARE_TOLERANCE, TRAFFIC_CHECK_LEVEL, checkTrafficShares, crossCheckSourceView } from "./traffic";
+export type { ShareInput, TrafficFindings } from "./traffic";
 export { DEFAULT_PRIOR_SCALE, bernoulliMixtureTest, sprtExpectedSampleSize } from "./sequential";
 export type { BernoulliTestInput, BernoulliTestResult, Side } from "./sequential";
 export type {
@@ -48,6 +54,7 @@ export type {
     ReportedBucket,
     SequentialTest,
     SequentialTestName,
+    SourceViewStats,
     Verdict,
     VersionStats,
 } from "./types";

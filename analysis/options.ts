@@ -15,6 +15,8 @@ export const ANALYSIS_DEFAULTS = {
     timeoutMs: 10_000,
     errorRateMargin: 0.01,
     latencyMargin: 0.25,
+    // Two scrapes at Istio's usual 15 s interval: increase() needs two samples in the range.
+    freshnessWindow: "30s",
 } as const;
 
 /** Istio `reporter` label values. */
@@ -45,6 +47,12 @@ export interface ResolvedAnalysisOptions extends AnalysisThresholds {
     timeoutMs: number;
     /** See {@link AnalysisOptions.time}. */
     time: Date;
+    /** See {@link AnalysisOptions.expectedCanaryShare}; null when not given. */
+    expectedCanaryShare: number | null;
+    /** See {@link AnalysisOptions.freshnessWindow}. */
+    freshnessWindow: string;
+    /** The freshness window in seconds. */
+    freshnessSeconds: number;
 }
 
 /** Display names for option keys in error messages, e.g. CLI flag names; default the key itself. */
@@ -131,13 +139,25 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
             `${name("canary")}: ${show(o.canary)} is not allowed; the canary version must differ from the baseline version (${name("baseline")})`,
         );
     }
-    if (o.window !== undefined) {
-        const seconds = typeof o.window === "string" ? parsePromDuration(o.window) : undefined;
+    for (const k of ["window", "freshnessWindow"] as const) {
+        const v = o[k];
+        if (v === undefined) continue;
+        const seconds = typeof v === "string" ? parsePromDuration(v) : undefined;
         if (seconds === undefined) {
-            bad("window", o.window, "expected a PromQL duration such as 30s, 1m, 95s or 1h30m (integers, units ms s m h d w y)");
+            bad(k, v, "expected a PromQL duration such as 30s, 1m, 95s or 1h30m (integers, units ms s m h d w y)");
         } else if (seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
-            bad("window", o.window, "expected a duration from 1s to 30d");
+            bad(k, v, "expected a duration from 1s to 30d");
         }
+    }
+    if (
+        o.expectedCanaryShare !== undefined &&
+        !(typeof o.expectedCanaryShare === "number" && o.expectedCanaryShare > 0 && o.expectedCanaryShare < 1)
+    ) {
+        bad(
+            "expectedCanaryShare",
+            o.expectedCanaryShare,
+            "expected the canary's share of the weights of canary and baseline, greater than 0 and less than 1, e.g. 0.1 for 10/90",
+        );
     }
     const ratio = (k: "maxErrorRate" | "errorRateMargin", example: string): void => {
         const v = o[k];
@@ -197,6 +217,7 @@ export function resolveAnalysisOptions(o: AnalysisOptions): ResolvedAnalysisOpti
     const problems = validateAnalysisOptions(o);
     if (problems.length > 0) throw new InvalidAnalysisOptionsError(problems);
     const window = o.window ?? ANALYSIS_DEFAULTS.window;
+    const freshnessWindow = o.freshnessWindow ?? ANALYSIS_DEFAULTS.freshnessWindow;
     return {
         prometheusUrl: o.prometheusUrl,
         service: o.service,
@@ -214,5 +235,8 @@ export function resolveAnalysisOptions(o: AnalysisOptions): ResolvedAnalysisOpti
         errorRateMargin: o.errorRateMargin ?? ANALYSIS_DEFAULTS.errorRateMargin,
         latencyMargin: o.latencyMargin ?? ANALYSIS_DEFAULTS.latencyMargin,
         time: o.time ?? new Date(),
+        expectedCanaryShare: o.expectedCanaryShare ?? null,
+        freshnessWindow,
+        freshnessSeconds: parsePromDuration(freshnessWindow) ?? 30,
     };
 }

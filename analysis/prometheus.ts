@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import axios, { AxiosError } from "axios";
 
 /**
@@ -17,7 +18,10 @@ export interface InstantSample {
 export interface InstantQueryOptions {
     /** Evaluation instant. */
     time: Date;
-    /** HTTP timeout in ms (also sent to Prometheus as its evaluation timeout). */
+    /**
+     * Total deadline in ms, from the connection to the last byte of the answer (also sent to
+     * Prometheus as its evaluation timeout). A body that keeps trickling in does not extend it.
+     */
     timeoutMs: number;
 }
 
@@ -87,8 +91,31 @@ function parseValue(raw: unknown, labels: Record<string, string>): number {
     return value;
 }
 
-/** Checks the shape of a query answer body and returns its samples. */
-export function parseVectorAnswer(body: unknown): InstantSample[] {
+/** Largest distance (ms) between a sample's timestamp and the evaluation instant asked for. */
+const MAX_TIMESTAMP_SKEW_MS = 1000;
+
+/** An instant (seconds since the epoch, as Prometheus writes it) for a message. */
+function isoOf(seconds: number): string {
+    const d = new Date(seconds * 1000);
+    return Number.isFinite(d.getTime()) ? d.toISOString() : String(seconds);
+}
+
+/** A label set as a key that does not depend on the order of the labels. */
+function seriesKey(labels: Record<string, string>): string {
+    return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Checks the shape of a query answer body and returns its samples.
+ *
+ * Beyond the shape, it refuses what Prometheus itself never answers for an instant query, but a
+ * proxy in front of it (Thanos, Mimir, a caching or merging layer) can: a series that appears twice
+ * (replicas merged without deduplication: summing both would double the counts) and, when
+ * `evaluationTime` is given, a sample not stamped with that instant (Prometheus stamps every sample
+ * of an instant vector with the evaluation time; another stamp, such as 1970, is a stale or cached
+ * answer).
+ */
+export function parseVectorAnswer(body: unknown, evaluationTime?: Date): InstantSample[] {
     if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
     const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
     if (b.status !== "success") {
@@ -106,6 +133,7 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
     if (data.resultType !== "vector")
         throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
     if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
+    const seen = new Set<string>();
     return data.result.map((s: unknown) => {
         const sample = s as { metric?: unknown; value?: unknown };
         if (typeof sample !== "object" || sample === null || typeof sample.metric !== "object" || sample.metric === null) {
@@ -119,48 +147,125 @@ export function parseVectorAnswer(body: unknown): InstantSample[] {
         if (!Array.isArray(sample.value) || sample.value.length !== 2) {
             throw new PrometheusError("malformed answer: a sample value is not a [time, value] pair");
         }
+        const key = seriesKey(labels);
+        if (seen.has(key)) {
+            throw new PrometheusError(
+                `malformed answer: the series ${JSON.stringify(labels)} appears twice (Prometheus never answers a series twice; ` +
+                    `a proxy merging replicas without deduplicating them?)`,
+            );
+        }
+        seen.add(key);
+        const stamp: unknown = sample.value[0];
+        if (typeof stamp !== "number" || !Number.isFinite(stamp)) {
+            throw new PrometheusError(
+                `malformed answer: the sample for ${JSON.stringify(labels)} has the timestamp ${JSON.stringify(stamp)}, not a number`,
+            );
+        }
+        if (evaluationTime !== undefined && Math.abs(stamp * 1000 - evaluationTime.getTime()) > MAX_TIMESTAMP_SKEW_MS) {
+            throw new PrometheusError(
+                `stale answer: the sample for ${JSON.stringify(labels)} is timestamped ${isoOf(stamp)}, not at the evaluation instant ` +
+                    `${evaluationTime.toISOString()} (Prometheus stamps every sample of an instant query with it; a cached or stale answer?)`,
+            );
+        }
         return { labels, value: parseValue(sample.value[1], labels) };
+    });
+}
+
+/** Why reading an answer stopped early. */
+class BodyError extends Error {}
+
+/**
+ * Reads a streamed body as text, at most `maxBytes`; rejects as soon as `signal` aborts (the body
+ * is then destroyed), so a body that trickles in cannot outlast the deadline.
+ */
+function readBody(stream: Readable, signal: AbortSignal, maxBytes: number, progress: (bytes: number) => void): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        let done = false;
+        const finish = (e?: Error): void => {
+            if (done) return;
+            done = true;
+            signal.removeEventListener("abort", onAbort);
+            if (e !== undefined) {
+                stream.destroy();
+                reject(e);
+            } else resolve(Buffer.concat(chunks).toString("utf8"));
+        };
+        const onAbort = (): void => finish(new BodyError("aborted"));
+        if (signal.aborted) return onAbort();
+        signal.addEventListener("abort", onAbort);
+        stream.on("data", (chunk: Buffer | string) => {
+            const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+            bytes += b.length;
+            progress(bytes);
+            if (bytes > maxBytes) finish(new BodyError(`the answer is larger than ${maxBytes} bytes`));
+            else chunks.push(b);
+        });
+        stream.on("end", () => finish());
+        stream.on("error", (e: Error) => finish(e));
+        stream.on("close", () => finish(new BodyError("the connection closed before the answer was complete")));
     });
 }
 
 /**
  * Runs an instant query and returns the vector.
  *
- * @throws PrometheusError when Prometheus is unreachable, times out, answers an HTTP error or an
- * error status, warns that the answer may be partial, or answers something that is not a vector
- * of finite numbers.
+ * @throws PrometheusError when Prometheus is unreachable, misses the total deadline, answers an
+ * HTTP error or an error status, warns that the answer may be partial, or answers something that
+ * is not a vector of finite numbers, holds a series twice or is not stamped with the evaluation
+ * instant.
  */
 export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
     const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
-    let status: number;
-    let text: string;
+    const ms = options.timeoutMs;
+    // One deadline for the whole query: connection, headers, every byte of the body, and the retry.
+    // (axios's own `timeout` is an idle timeout in Node: a body sent a byte at a time never trips it.)
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        deadline.abort();
+    }, ms);
+    let received: number | undefined;
     const get = () =>
-        axios.get<string>(url, {
+        axios.get<Readable>(url, {
             params: {
                 query,
                 time: (options.time.getTime() / 1000).toFixed(3),
-                timeout: `${Math.max(1, Math.ceil(options.timeoutMs / 1000))}s`,
+                timeout: `${Math.max(1, Math.ceil(ms / 1000))}s`,
             },
-            timeout: options.timeoutMs,
-            responseType: "text",
-            transformResponse: (d: unknown) => d,
+            responseType: "stream",
             validateStatus: () => true,
-            maxContentLength: MAX_ANSWER_BYTES,
             maxRedirects: 0,
+            signal: deadline.signal,
         });
+    let status: number;
+    let text: string;
     try {
         let res;
         try {
             res = await get();
         } catch (e) {
             // A pooled keep-alive connection that the server closed meanwhile: retry once on a new one.
-            if (e instanceof AxiosError && e.code === "ECONNRESET") res = await get();
+            if (e instanceof AxiosError && e.code === "ECONNRESET" && !timedOut) res = await get();
             else throw e;
         }
         status = res.status;
-        text = typeof res.data === "string" ? res.data : String(res.data);
+        received = 0;
+        text = await readBody(res.data, deadline.signal, MAX_ANSWER_BYTES, (bytes) => (received = bytes));
     } catch (e) {
-        throw new PrometheusError(describeTransportError(e, options.timeoutMs));
+        if (timedOut) {
+            throw new PrometheusError(
+                received === undefined
+                    ? `no answer within ${ms} ms (timeout)`
+                    : `no complete answer within ${ms} ms (timeout: the total deadline of a query; the answer was still arriving, ${received} bytes so far)`,
+            );
+        }
+        if (e instanceof BodyError) throw new PrometheusError(`incomplete answer: ${e.message}`);
+        throw new PrometheusError(describeTransportError(e, ms));
+    } finally {
+        clearTimeout(timer);
     }
     let body: unknown;
     try {
@@ -176,5 +281,5 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
         throw new PrometheusError(`HTTP ${status}${detail}`);
     }
     if (body === undefined) throw new PrometheusError(`malformed answer: not JSON (${JSON.stringify(text.slice(0, 80))})`);
-    return parseVectorAnswer(body);
+    return parseVectorAnswer(body, options.time);
 }

@@ -51,9 +51,35 @@ export function requestsByCodeQuery(s: SeriesSelector, window: string): string {
     return `sum by (response_code) (increase(${REQUESTS_METRIC}{${labelMatchers(s)}}[${window}]))`;
 }
 
+/** All requests of one version over a window, one sample without labels (the freshness check). */
+export function totalRequestsQuery(s: SeriesSelector, window: string): string {
+    return `sum(increase(${REQUESTS_METRIC}{${labelMatchers(s)}}[${window}]))`;
+}
+
+/**
+ * The callers' view of a service over the window: requests recorded by reporter="source" (the
+ * ingress gateway, client sidecars), by destination_version and response code. It holds what the
+ * destination reporter cannot: requests that reached no pod of a version (503 with
+ * destination_version "unknown").
+ */
+export function sourceViewQuery(service: string, window: string): string {
+    return (
+        `sum by (destination_version, response_code) (increase(${REQUESTS_METRIC}{reporter="source",` +
+        `destination_service="${escapeLabelValue(service)}"}[${window}]))`
+    );
+}
+
 /** Latency histogram buckets of one version over the window, by le. */
 export function latencyBucketsQuery(s: SeriesSelector, window: string): string {
     return `sum by (le) (increase(${DURATION_BUCKET_METRIC}{${labelMatchers(s)}}[${window}]))`;
+}
+
+/**
+ * True for a `response_code` value Istio can report: an HTTP status of up to three digits, or "0"
+ * when no response was sent (the client went away, a TCP-level failure).
+ */
+export function isValidResponseCode(code: string): boolean {
+    return /^\d{1,3}$/.test(code);
 }
 
 /** True for an Istio `response_code` that counts as a server error (5xx). */

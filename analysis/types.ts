@@ -44,7 +44,12 @@ export interface AnalysisOptions {
      * (errorRateMargin, latencyMargin) is passed; default 0.2, the conventional 80% power.
      */
     beta?: number;
-    /** HTTP timeout per Prometheus query in ms; default 10000. */
+    /**
+     * Total deadline of each Prometheus query in ms, from the connection to the last byte of the
+     * answer (a body that trickles in counts as late); default 10000. The queries run in two rounds
+     * of parallel queries (the counts, then the traffic checks), so one analysis takes at most about
+     * twice this.
+     */
     timeoutMs?: number;
     /**
      * Smallest increase of the 5xx ratio over the baseline that must not pass (absolute, as a
@@ -59,6 +64,22 @@ export interface AnalysisOptions {
     latencyMargin?: number;
     /** Instant at which the queries are evaluated; default now. */
     time?: Date;
+    /**
+     * Share of the requests of canary and baseline that the applied traffic weights send to the
+     * canary: canary weight / (canary weight + baseline weight), e.g. 0.1 at 10/90; default unknown.
+     * When given, a canary share credibly below half of it, or a baseline share credibly below half
+     * of its own (1 - this), makes the analysis inconclusive: the traffic does not follow the
+     * weights, so the counts do not describe the split being judged. The freshness check compares
+     * the most recent requests with it (without it, with the share over the whole window).
+     */
+    expectedCanaryShare?: number;
+    /**
+     * PromQL duration of the most recent stretch of the window whose requests must still show the
+     * canary serving (freshness check), e.g. "30s"; default "30s". It must hold at least two scrapes
+     * of Istio's metrics (Prometheus's increase() needs two samples), so raise it when the scrape
+     * interval is longer than 15 s. The check is skipped when the window is not longer than this.
+     */
+    freshnessWindow?: string;
 }
 
 /** One cumulative latency bucket as reported: requests with duration <= le ms ("+Inf" for the last). */
@@ -89,16 +110,29 @@ export interface VersionStats {
     latencyBuckets: ReportedBucket[];
 }
 
-/** Names of the sequential tests the decision runs. */
+/** Names of the sequential tests the decision runs (the decision's and the traffic checks'). */
 export type SequentialTestName =
-    "errors-vs-baseline" | "latency-vs-baseline" | "errors-vs-limit" | "p99-vs-limit" | "errors-not-worse" | "latency-not-worse";
+    | "errors-vs-baseline"
+    | "latency-vs-baseline"
+    | "errors-vs-limit"
+    | "p99-vs-limit"
+    | "errors-not-worse"
+    | "latency-not-worse"
+    | "p99-within-limit"
+    | "canary-share-vs-weight"
+    | "baseline-share-vs-weight"
+    | "recent-canary-share";
 
 /** Evidence of one anytime-valid one-sided test (an e-value against its null hypothesis). */
 export interface SequentialTest {
     /** Which test. */
     name: SequentialTestName;
-    /** "fail": rejecting the null rolls the canary back; "pass": rejecting it is needed to promote. */
-    purpose: "fail" | "pass";
+    /**
+     * "fail": rejecting the null rolls the canary back; "pass": rejecting it is needed to promote;
+     * "hold": rejecting it makes the analysis inconclusive (a traffic check: the counts do not
+     * describe the canary as deployed).
+     */
+    purpose: "fail" | "pass" | "hold";
     /** The null hypothesis in words. */
     nullHypothesis: string;
     /** Events counted (e.g. canary 5xx). */
@@ -149,8 +183,44 @@ export interface AnalysisStatistics {
     latencyComparisonMs: number | null;
     /** Latency boundary (ms) used to test the p99 limit: the smallest bucket boundary >= maxP99Ms. */
     p99LimitBoundaryMs: number | null;
-    /** Every test that was run, failing and passing ones. */
+    /**
+     * Latency boundary (ms) a pass of the p99 limit is shown at: the largest bucket boundary <= maxP99Ms
+     * (at most 1% of canary requests credibly above it), or null when there is none.
+     */
+    p99PassBoundaryMs: number | null;
+    /** Every test that was run: failing, passing and traffic checks ("hold"). */
     tests: SequentialTest[];
+    /** See {@link AnalysisOptions.expectedCanaryShare}; null when not given. */
+    expectedCanaryShare: number | null;
+    /** The freshness window as a PromQL duration, or null when the freshness check did not run. */
+    freshnessWindow: string | null;
+    /** Canary requests over the freshness window, or null when the check did not run. */
+    recentCanaryRequests: number | null;
+    /** Baseline requests over the freshness window, or null when the check did not run. */
+    recentBaselineRequests: number | null;
+    /** The callers' view (reporter="source") of the window, or null when it was not read. */
+    sourceView: SourceViewStats | null;
+}
+
+/**
+ * What the callers (reporter="source": the ingress gateway, client sidecars) recorded for the service
+ * over the window. With reporter="destination", requests that never reached a canary pod (a subset
+ * without healthy endpoints answers 503 "UH" at the caller) are recorded only here, under
+ * destination_version "unknown".
+ */
+export interface SourceViewStats {
+    /** Requests recorded under the canary's version. */
+    canaryRequests: number;
+    /** 5xx recorded under the canary's version. */
+    canaryErrors: number;
+    /** Requests recorded under the baseline's version. */
+    baselineRequests: number;
+    /** 5xx recorded under the baseline's version. */
+    baselineErrors: number;
+    /** Requests recorded without a known version (destination_version "unknown" or none). */
+    unattributedRequests: number;
+    /** 5xx recorded without a known version. */
+    unattributedErrors: number;
 }
 
 /** PromQL queries sent to Prometheus, for the record and for reproducing a verdict by hand. */
@@ -163,6 +233,12 @@ export interface AnalysisQueries {
     baselineRequests: string;
     /** Baseline latency buckets by le. */
     baselineLatency: string;
+    /** Canary requests over the freshness window; null when the check did not run. */
+    canaryRecentRequests: string | null;
+    /** Baseline requests over the freshness window; null when the check did not run. */
+    baselineRecentRequests: string | null;
+    /** The callers' requests to the service by version and response code; null unless reporter is "destination". */
+    sourceRequests: string | null;
 }
 
 /** Verdict of one analysis with all its evidence. */
@@ -193,6 +269,9 @@ export interface AnalysisResult {
     statistics: AnalysisStatistics;
     /** Queries sent. */
     queries: AnalysisQueries;
-    /** What went wrong talking to Prometheus (each also in reasons); empty when every query answered. */
+    /**
+     * What went wrong talking to Prometheus, or answers it would never give (each also in reasons);
+     * empty when every query answered usably.
+     */
     queryErrors: string[];
 }

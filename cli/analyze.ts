@@ -9,7 +9,7 @@ import { EXIT } from "./exit-codes";
  * `istio-canary analyze --prometheus <url> --service <fqdn> --baseline <version> --canary <version>
  * [--window <duration>] [--max-error-rate <ratio>] [--max-p99-ms <ms>] [--min-requests <n>]
  * [--reporter <r>] [--alpha <p>] [--beta <p>] [--error-margin <ratio>] [--latency-margin <fraction>]
- * [--timeout-ms <ms>] [--json]`
+ * [--timeout-ms <ms>] [--expected-canary-share <ratio>] [--freshness-window <duration>] [--json]`
  *
  * One analysis of a canary against its baseline on Prometheus. Exit code: 0 pass, 1 fail,
  * 3 inconclusive (also when Prometheus cannot be asked), 2 bad usage or bad input.
@@ -34,6 +34,8 @@ const FLAGS: OptionNames = {
     errorRateMargin: "--error-margin",
     latencyMargin: "--latency-margin",
     timeoutMs: "--timeout-ms",
+    expectedCanaryShare: "--expected-canary-share",
+    freshnessWindow: "--freshness-window",
 };
 
 interface RawFlags {
@@ -51,6 +53,8 @@ interface RawFlags {
     errorMargin?: string;
     latencyMargin?: string;
     timeoutMs?: string;
+    expectedCanaryShare?: string;
+    freshnessWindow?: string;
     json?: boolean;
 }
 
@@ -82,6 +86,8 @@ function toOptions(f: RawFlags): AnalysisOptions {
         errorRateMargin: numeric(f.errorMargin),
         latencyMargin: numeric(f.latencyMargin),
         timeoutMs: numeric(f.timeoutMs),
+        expectedCanaryShare: numeric(f.expectedCanaryShare),
+        freshnessWindow: f.freshnessWindow,
     };
 }
 
@@ -158,7 +164,18 @@ export async function runAnalyze(argv: string[], io: Pick<CliIO, "out" | "err">)
             `5xx increase over the baseline that must not pass (default ${ANALYSIS_DEFAULTS.errorRateMargin})`,
         )
         .option("--latency-margin <fraction>", `latency slowdown that must not pass (default ${ANALYSIS_DEFAULTS.latencyMargin})`)
-        .option("--timeout-ms <ms>", `HTTP timeout per Prometheus query (default ${ANALYSIS_DEFAULTS.timeoutMs})`)
+        .option(
+            "--timeout-ms <ms>",
+            `total deadline per Prometheus query, connection to last byte (default ${ANALYSIS_DEFAULTS.timeoutMs})`,
+        )
+        .option(
+            "--expected-canary-share <ratio>",
+            "canary weight / (canary + baseline weight) as applied, e.g. 0.1; a canary getting credibly less than half of it is never passed",
+        )
+        .option(
+            "--freshness-window <duration>",
+            `recent stretch of the window in which the canary must still get its share (default ${ANALYSIS_DEFAULTS.freshnessWindow}; at least two scrapes)`,
+        )
         .option("--json", "print one JSON object instead of the report")
         .showHelpAfterError("(run with --help for the flags)")
         .addHelpText(

@@ -7,9 +7,18 @@
  * the shift, e.g. "95s"), never a sliding window. There is no config cap on it: a cap would
  * turn later looks into sliding windows and void the tests' error guarantees. It is capped at the
  * analysis's 30-day maximum only.
+ *
+ * Weights: when the engine passes the weights it applied for the step, the judge gives the analysis
+ * the canary's expected share of the traffic, so a canary that gets much less than its weight (pods
+ * not serving, traffic that bypasses the route) is never passed on old or foreign counts.
+ *
+ * Deadline: every judgement ends within `deadlineMs`. The analysis bounds each query by its own
+ * total deadline; this one bounds everything else (a bug, a lookup that hangs), so a step can never
+ * hang forever. A judgement past its deadline is inconclusive, never a pass.
  */
-import { AnalysisOptions, AnalysisResult, analyze, validateAnalysisOptions } from "../analysis";
+import { AnalysisOptions, AnalysisResult, ANALYSIS_DEFAULTS, analyze, validateAnalysisOptions } from "../analysis";
 import { CanaryJudge, Judgement } from "./types";
+import { Weights } from "./weights";
 
 /** Longest window the analysis accepts (30 days). */
 const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
@@ -28,16 +37,55 @@ export interface JudgeSettings {
     minRequests: number;
     /** rollout.reporter. */
     reporter: string;
-    /** HTTP timeout per Prometheus query in ms; default: the analysis's (10 s). */
+    /** Total deadline per Prometheus query in ms; default: the analysis's (10 s). */
     timeoutMs?: number;
+    /**
+     * Total deadline of one judgement in ms; default twice the query deadline plus 5 s (the analysis
+     * runs two rounds of parallel queries, each bounded by the query deadline).
+     */
+    deadlineMs?: number;
+}
+
+/** What the judge is asked: the engine's input, and the weights applied for the step when it passes them. */
+export interface JudgeInput {
+    /** Baseline version. */
+    baseline: string;
+    /** Canary version. */
+    canary: string;
+    /** Seconds since the step's traffic shift: the window analysed. */
+    sinceSeconds: number;
+    /** The weights the rollout applied for the step, by version; optional. */
+    weights?: Weights;
+}
+
+/** A {@link CanaryJudge} that also takes the applied weights. */
+export interface AnalysisJudge extends CanaryJudge {
+    /** Judges the step; resolves within the judge's deadline. */
+    judge(input: JudgeInput): Promise<Judgement>;
+}
+
+/** The judge's deadline in ms for these settings. */
+export function judgeDeadlineMs(settings: JudgeSettings): number {
+    return settings.deadlineMs ?? 2 * (settings.timeoutMs ?? ANALYSIS_DEFAULTS.timeoutMs) + 5000;
+}
+
+/**
+ * The canary's expected share of the requests of canary and baseline under these weights, or
+ * undefined when the weights do not give one strictly between 0 and 1 (then nothing is compared).
+ */
+export function expectedCanaryShare(weights: Weights | undefined, baseline: string, canary: string): number | undefined {
+    if (weights === undefined) return undefined;
+    const c = weights[canary];
+    const b = weights[baseline];
+    if (typeof c !== "number" || typeof b !== "number" || !(c >= 0 && b >= 0) || c + b <= 0) return undefined;
+    const share = c / (c + b);
+    return share > 0 && share < 1 ? share : undefined;
 }
 
 /** The analysis options for one judgement. */
-export function analysisOptions(
-    settings: JudgeSettings,
-    input: { baseline: string; canary: string; sinceSeconds: number },
-): AnalysisOptions {
+export function analysisOptions(settings: JudgeSettings, input: JudgeInput): AnalysisOptions {
     const seconds = Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.ceil(input.sinceSeconds)));
+    const share = expectedCanaryShare(input.weights, input.baseline, input.canary);
     return {
         prometheusUrl: settings.prometheusUrl,
         service: settings.service,
@@ -49,6 +97,7 @@ export function analysisOptions(
         minRequests: settings.minRequests,
         reporter: settings.reporter,
         timeoutMs: settings.timeoutMs,
+        ...(share === undefined ? {} : { expectedCanaryShare: share }),
     };
 }
 
@@ -57,16 +106,24 @@ export function analysisOptions(
  * The analysis would otherwise reject them at the first step, after a traffic shift.
  */
 export function checkJudgeSettings(settings: JudgeSettings, baseline: string, canary: string): string[] {
-    return validateAnalysisOptions(analysisOptions(settings, { baseline, canary, sinceSeconds: 60 }), {
-        prometheusUrl: "istio-canary:rollout.prometheusUrl",
-        maxErrorRate: "istio-canary:rollout.maxErrorRate",
-        maxP99Ms: "istio-canary:rollout.maxP99Ms",
-        minRequests: "istio-canary:rollout.minRequests",
-        reporter: "istio-canary:rollout.reporter",
-        service: "service (from istio-canary:app)",
-        baseline: "baseline (istio-canary:versions[0].name)",
-        canary: "canary (istio-canary:versions[1].name)",
-    });
+    const d = settings.deadlineMs;
+    const deadline =
+        d === undefined || (Number.isInteger(d) && d >= 1)
+            ? []
+            : [`deadlineMs: ${String(d)} is not allowed; expected whole milliseconds >= 1, e.g. 25000`];
+    return [
+        ...deadline,
+        ...validateAnalysisOptions(analysisOptions(settings, { baseline, canary, sinceSeconds: 60 }), {
+            prometheusUrl: "istio-canary:rollout.prometheusUrl",
+            maxErrorRate: "istio-canary:rollout.maxErrorRate",
+            maxP99Ms: "istio-canary:rollout.maxP99Ms",
+            minRequests: "istio-canary:rollout.minRequests",
+            reporter: "istio-canary:rollout.reporter",
+            service: "service (from istio-canary:app)",
+            baseline: "baseline (istio-canary:versions[0].name)",
+            canary: "canary (istio-canary:versions[1].name)",
+        }),
+    ];
 }
 
 /** An AnalysisResult as the engine stores it: verdict, both versions, reasons, and the rest as evidence. */
@@ -75,9 +132,31 @@ export function toJudgement(result: AnalysisResult): Judgement {
     return { verdict, canary, baseline, reasons, evidence };
 }
 
-/** A judge that runs the analysis module against Prometheus. */
-export function analysisJudge(settings: JudgeSettings, run: (o: AnalysisOptions) => Promise<AnalysisResult> = analyze): CanaryJudge {
+/** The inconclusive judgement of an analysis that missed the judge's deadline. */
+function lateJudgement(input: JudgeInput, deadlineMs: number): Judgement {
+    const empty = (version: string) => ({ version, requests: 0, errors: 0, errorRate: null, p99Ms: null });
     return {
-        judge: async (input) => toJudgement(await run(analysisOptions(settings, input))),
+        verdict: "inconclusive",
+        baseline: empty(input.baseline),
+        canary: empty(input.canary),
+        reasons: [`the analysis did not finish within ${deadlineMs} ms (the judge's deadline): no verdict, never a pass`],
+    };
+}
+
+/** A judge that runs the analysis module against Prometheus, each judgement within its deadline. */
+export function analysisJudge(settings: JudgeSettings, run: (o: AnalysisOptions) => Promise<AnalysisResult> = analyze): AnalysisJudge {
+    const deadlineMs = judgeDeadlineMs(settings);
+    return {
+        judge: async (input) => {
+            let timer: NodeJS.Timeout | undefined;
+            const late = new Promise<Judgement>((resolve) => {
+                timer = setTimeout(() => resolve(lateJudgement(input, deadlineMs)), deadlineMs);
+            });
+            try {
+                return await Promise.race([run(analysisOptions(settings, input)).then(toJudgement), late]);
+            } finally {
+                clearTimeout(timer);
+            }
+        },
     };
 }

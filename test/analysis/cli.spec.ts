@@ -36,6 +36,7 @@ const CASES = {
     missingService: ["--prometheus", "http://127.0.0.1:1", "--baseline", "v1", "--canary", "v2"],
     badNumbers: [...BASE, "--max-error-rate", "abc", "--window", "5x", "--min-requests", "2.5"],
     unknownFlag: [...BASE, "--max-eror-rate", "0.01"],
+    badTrafficChecks: [...BASE, "--expected-canary-share", "1.5", "--freshness-window", "soon"],
     sameVersion: ["--prometheus", "http://127.0.0.1:1", "--service", "s", "--baseline", "v1", "--canary", "v1"],
     unreachable: [...BASE, "--timeout-ms", "2000", "--json"],
     unreachableReport: [...BASE, "--timeout-ms", "2000", "--latency-margin", "0.07", "--error-margin", "0.005"],
@@ -76,6 +77,17 @@ describe("the analyze command's flags and exit codes", function () {
         );
         assert.match(r.stderr, /error: --min-requests: 2.5 is not allowed; expected a whole number of requests >= 1, e.g. 50/);
         assert.equal(r.stdout, "");
+        noStack(r);
+    });
+
+    it("exits 2 on a bad expected canary share or freshness window, naming the flag", () => {
+        const r = get("badTrafficChecks");
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /error: --freshness-window: "soon" is not allowed; expected a PromQL duration/);
+        assert.match(
+            r.stderr,
+            /error: --expected-canary-share: 1\.5 is not allowed; expected the canary's share of the weights of canary and baseline, greater than 0 and less than 1/,
+        );
         noStack(r);
     });
 
@@ -133,6 +145,8 @@ describe("the analyze command's flags and exit codes", function () {
             "--error-margin",
             "--latency-margin",
             "--timeout-ms",
+            "--expected-canary-share",
+            "--freshness-window",
             "--json",
         ]) {
             assert.ok(r.stdout.includes(flag), `help lacks ${flag}`);

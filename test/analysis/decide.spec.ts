@@ -92,6 +92,47 @@ describe("decide (the verdict from counts)", () => {
     });
 });
 
+describe("decide where the histogram cannot tell", () => {
+    /** n requests, all in (10, 25] ms (le 10: 0, le 25: n). */
+    const oneBucket = (n: number): VersionCounts => ({ requests: n, errors: 0, buckets: hist(n, [0, 1, 1, 1, 1]) });
+
+    it("never passes when every baseline request falls into one bucket, saying the latency comparison cannot be made", () => {
+        const d = decide(oneBucket(5000), oneBucket(45000), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.deepEqual(d.reasons, [
+            "the latency comparison with baseline cannot be made: every baseline request falls into one histogram bucket (10, 25] ms, " +
+                "so a slowdown inside it cannot be seen (canary was checked only for requests slower than 25 ms); no pass without the comparison",
+        ]);
+        assert.equal(d.latencyComparisonMs, 25);
+    });
+
+    it("fails a canary slower than the whole bucket that holds every baseline request", () => {
+        const d = decide(version(5000, 0, [0, 0, 0.5, 1, 1]), oneBucket(45000), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.deepEqual(rejectedFails(d), ["latency-vs-baseline"]);
+        assert.match(d.reasons[0], /\(the upper boundary of the one bucket \(10, 25\] ms that holds every baseline request\)/);
+    });
+
+    it("does not pass a p99 interpolated below the limit when the limit falls inside its bucket (100, 250]", () => {
+        // 2.5% of requests in (100, 250]: interpolated p99 100 + 150 * 0.6 = 190 ms, the true one may be 245 ms.
+        const shares: [number, number, number, number, number] = [0.2, 0.6, 0.95, 0.975, 1];
+        const d = decide(version(5000, 0, shares), version(45000, 0, shares), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.equal(d.p99PassBoundaryMs, 100);
+        assert.match(
+            d.reasons.join("\n"),
+            /^canary p99 cannot be shown below max-p99-ms 200 ms: the limit falls inside the histogram bucket \(100, 250\] ms, where the interpolated p99 \(190 ms\) is a guess, so a pass needs credible evidence that at most 1% of canary requests take longer than 100 ms, and 2\.50% \(125\/5000\) do/,
+        );
+    });
+
+    it("passes the p99 limit only with credible evidence at a boundary at or below it", () => {
+        const d = decide(version(2000, 10), version(18000, 90), SETTINGS);
+        const t = d.tests.find((x) => x.name === "p99-within-limit");
+        assert.ok(t !== undefined && t.rejected && t.purpose === "pass");
+        assert.deepEqual([t.successes, t.trials, t.nullProbability, t.side], [0, 2000, 0.01, "less"]);
+    });
+});
+
 describe("decide's evidence", () => {
     it("reports each test's level and threshold without binary noise", () => {
         const d = decide(version(1000, 5), version(9000, 45), SETTINGS, { canary: '"v2"', baseline: '"v1"' });

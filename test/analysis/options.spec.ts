@@ -80,6 +80,17 @@ describe("analysis options", () => {
         );
     });
 
+    it("defaults the traffic checks (no expected share, a 30 s freshness window) and refuses bad values, naming them", () => {
+        const r = resolveAnalysisOptions(VALID);
+        assert.deepEqual([r.expectedCanaryShare, r.freshnessWindow, r.freshnessSeconds], [null, "30s", 30]);
+        assert.deepEqual(resolveAnalysisOptions({ ...VALID, expectedCanaryShare: 0.1, freshnessWindow: "1m" }).freshnessSeconds, 60);
+        assert.deepEqual(validateAnalysisOptions({ ...VALID, expectedCanaryShare: 1, freshnessWindow: "soon" }), [
+            'freshnessWindow: "soon" is not allowed; expected a PromQL duration such as 30s, 1m, 95s or 1h30m (integers, units ms s m h d w y)',
+            "expectedCanaryShare: 1 is not allowed; expected the canary's share of the weights of canary and baseline, greater than 0 and less than 1, e.g. 0.1 for 10/90",
+        ]);
+        assert.deepEqual(validateAnalysisOptions({ ...VALID, expectedCanaryShare: 0 }).length, 1);
+    });
+
     it("uses display names (CLI flags, config keys) when given", () => {
         assert.deepEqual(validateAnalysisOptions({ ...VALID, canary: "" }, { canary: "--canary" }), [
             '--canary: "" is not allowed; the destination_version label value must not be empty',

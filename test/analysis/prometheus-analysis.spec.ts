@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { analyze, AnalysisOptions, AnalysisResult, escapeLabelValue } from "../../analysis";
 import { RunningIstioExporter, startIstioExporter, TrafficProfile } from "../support/istio-exporter";
@@ -181,15 +181,23 @@ describe("analysis against a real Prometheus", function () {
     });
 
     describe("the analyze command", () => {
-        const cli = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
-            const root = path.resolve(__dirname, "..", "..");
-            const res = spawnSync(process.execPath, [path.join(root, "cli", "istio-canary.js"), "analyze", ...args], {
-                cwd: root,
-                encoding: "utf8",
-                timeout: 30_000,
+        // Asynchronous on purpose: spawnSync would block this process, and with it the exporter that
+        // Prometheus scrapes, for as long as the command runs (seconds on a loaded machine), leaving a
+        // gap in the very window the command analyses.
+        const cli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+            new Promise((resolve, reject) => {
+                const root = path.resolve(__dirname, "..", "..");
+                const child = spawn(process.execPath, [path.join(root, "cli", "istio-canary.js"), "analyze", ...args], {
+                    cwd: root,
+                    timeout: 30_000,
+                });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+                child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                child.on("error", reject);
+                child.on("close", (status) => resolve({ status, stdout, stderr }));
             });
-            return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-        };
         const flags = (service: string): string[] => [
             "--prometheus",
             (prom as RunningPrometheus).url,
@@ -203,9 +211,9 @@ describe("analysis against a real Prometheus", function () {
             "15s",
         ];
 
-        it("exits 0 and prints one JSON object with the verdict and evidence for a healthy canary", function () {
+        it("exits 0 and prints one JSON object with the verdict and evidence for a healthy canary", async function () {
             this.timeout(30_000);
-            const res = cli([...flags("healthy"), "--json"]);
+            const res = await cli([...flags("healthy"), "--json"]);
             assert.equal(res.status, 0, res.stderr + res.stdout);
             const json = JSON.parse(res.stdout) as AnalysisResult;
             assert.equal(json.verdict, "pass");
@@ -218,9 +226,9 @@ describe("analysis against a real Prometheus", function () {
             assert.ok(Array.isArray(json.reasons) && json.reasons.length > 0);
         });
 
-        it("exits 1 and says why for a canary with 5 points more 5xx", function () {
+        it("exits 1 and says why for a canary with 5 points more 5xx", async function () {
             this.timeout(30_000);
-            const res = cli(flags("errors"));
+            const res = await cli(flags("errors"));
             assert.equal(res.status, 1, res.stderr + res.stdout);
             assert.match(res.stdout, /verdict: FAIL/);
             assert.match(res.stdout, /credibly higher than baseline/);

@@ -9,15 +9,38 @@ import { analyze, AnalysisResult } from "../../analysis";
  */
 
 type Mode =
-    "healthy" | "http500" | "notJson" | "nan" | "inf" | "partial" | "matrix" | "errorStatus" | "hang" | "latencyFails" | "empty" | "noCode";
+    | "healthy"
+    | "http500"
+    | "notJson"
+    | "nan"
+    | "inf"
+    | "partial"
+    | "matrix"
+    | "errorStatus"
+    | "hang"
+    | "latencyFails"
+    | "empty"
+    | "noCode"
+    | "duplicated"
+    | "emptyCode"
+    | "otherLabels"
+    | "stale1970"
+    | "slowBody";
 
-const vector = (samples: Array<[Record<string, string>, string]>): string =>
+/** The evaluation instant of the query being answered (Prometheus stamps every sample with it). */
+let stamp = 1700000000;
+
+const vector = (samples: Array<[Record<string, string>, string]>, at = stamp): string =>
     JSON.stringify({
         status: "success",
-        data: { resultType: "vector", result: samples.map(([metric, v]) => ({ metric, value: [1700000000, v] })) },
+        data: { resultType: "vector", result: samples.map(([metric, v]) => ({ metric, value: [at, v] })) },
     });
 
 function healthyAnswer(query: string): string {
+    // The traffic checks: one unlabelled sum over the freshness window (both versions alike, like
+    // their shares over the window), and an empty callers' view (no reporter="source" series).
+    if (query.startsWith("sum(increase(")) return vector([[{}, "10000"]]);
+    if (query.includes('reporter="source"')) return vector([]);
     if (query.includes("_bucket")) {
         return vector([
             [{ le: "10" }, "4000"],
@@ -41,7 +64,10 @@ describe("analysis when Prometheus misbehaves", () => {
 
     before(async () => {
         server = http.createServer((req, res) => {
-            const query = new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "";
+            const params = new URL(req.url ?? "/", "http://x").searchParams;
+            const query = params.get("query") ?? "";
+            stamp = Number(params.get("time") ?? "1700000000");
+            const canaryRequests = query.includes('destination_version="v2"') && query.startsWith("sum by (response_code)");
             const send = (status: number, body: string): void => {
                 res.writeHead(status, { "Content-Type": "application/json" }).end(body);
             };
@@ -91,6 +117,56 @@ describe("analysis when Prometheus misbehaves", () => {
                     );
                 case "empty":
                     return send(200, vector([]));
+                case "duplicated":
+                    // A proxy merging two replicas without deduplication: every canary series twice.
+                    return send(
+                        200,
+                        canaryRequests
+                            ? vector([
+                                  [{ response_code: "200" }, "19990"],
+                                  [{ response_code: "503" }, "10"],
+                                  [{ response_code: "200" }, "19990"],
+                                  [{ response_code: "503" }, "10"],
+                              ])
+                            : healthyAnswer(query),
+                    );
+                case "emptyCode":
+                    // The canary's 5xx under an empty response_code (a bad relabelling or recording rule).
+                    return send(
+                        200,
+                        canaryRequests
+                            ? vector([
+                                  [{ response_code: "200" }, "19000"],
+                                  [{ response_code: "" }, "1000"],
+                              ])
+                            : healthyAnswer(query),
+                    );
+                case "otherLabels":
+                    // A recording rule that kept destination_version: a third version's requests mixed into the canary's.
+                    return send(
+                        200,
+                        canaryRequests
+                            ? vector([
+                                  [{ response_code: "200", destination_version: "v3" }, "19990"],
+                                  [{ response_code: "503" }, "10"],
+                              ])
+                            : healthyAnswer(query),
+                    );
+                case "stale1970": {
+                    // Healthy numbers, but every sample stamped at the epoch (a stale cache entry, a broken proxy).
+                    const body = JSON.parse(healthyAnswer(query)) as { data: { result: Array<{ value: [number, string] }> } };
+                    for (const r of body.data.result) r.value[0] = 0;
+                    return send(200, JSON.stringify(body));
+                }
+                case "slowBody": {
+                    // Headers at once, then one byte every 50 ms, forever: never idle, never complete.
+                    res.writeHead(200, { "Content-Type": "application/json" });
+                    res.write('{"status":"success",');
+                    const timer = setInterval(() => res.write(" "), 50);
+                    res.on("close", () => clearInterval(timer));
+                    hanging.push(res);
+                    return undefined;
+                }
                 case "hang":
                     hanging.push(res);
                     return undefined;
@@ -186,6 +262,54 @@ describe("analysis when Prometheus misbehaves", () => {
         assert.deepEqual(r.queryErrors, [
             'Prometheus answered 1000 requests without a response_code label for canary "v2": their 5xx cannot be counted (is the response_code label removed from istio_requests_total?)',
         ]);
+    });
+
+    it("is inconclusive when a series appears twice (a proxy merging replicas), naming it", async () => {
+        const r = await run("duplicated");
+        assert.equal(r.verdict, "inconclusive", r.reasons.join("\n"));
+        assert.match(
+            r.reasons[0],
+            /^Prometheus query for canary "v2" requests failed at .*: malformed answer: the series \{"response_code":"200"\} appears twice \(Prometheus never answers a series twice; a proxy merging replicas without deduplicating them\?\)$/,
+        );
+    });
+
+    it("is inconclusive when requests come with an empty response_code, since their 5xx cannot be counted", async () => {
+        const r = await run("emptyCode");
+        assert.equal(r.verdict, "inconclusive", r.reasons.join("\n"));
+        assert.deepEqual(r.queryErrors, [
+            'Prometheus answered 1000 requests with an empty response_code for canary "v2": their 5xx cannot be counted (Prometheus never answers an empty label value; a proxy or recording rule in between?)',
+        ]);
+    });
+
+    it("is inconclusive when a series has other labels than the query keeps (sum by response_code)", async () => {
+        const r = await run("otherLabels");
+        assert.equal(r.verdict, "inconclusive", r.reasons.join("\n"));
+        assert.deepEqual(r.queryErrors, [
+            'Prometheus answered a series with other labels than response_code for canary "v2" requests: {"response_code":"200","destination_version":"v3"} (destination_version); a sum by (response_code) query never has them: is a proxy or recording rule changing the answer?',
+        ]);
+    });
+
+    it("is inconclusive on samples timestamped in 1970, not at the evaluation instant, although their numbers would pass", async () => {
+        const r = await run("stale1970");
+        assert.equal(r.verdict, "inconclusive", r.reasons.join("\n"));
+        assert.equal(r.queryErrors.length, 4);
+        assert.match(
+            r.reasons[0],
+            /requests failed at .*: stale answer: the sample for \{"response_code":"200"\} is timestamped 1970-01-01T00:00:00\.000Z, not at the evaluation instant \d{4}-\d\d-\d\dT[\d:.]+Z/,
+        );
+    });
+
+    it("is inconclusive when the answer trickles in past the total deadline (never idle, never complete)", async function () {
+        this.timeout(5000);
+        const started = Date.now();
+        const r = await run("slowBody");
+        assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+        assert.equal(r.verdict, "inconclusive");
+        assert.equal(r.queryErrors.length, 4);
+        assert.match(
+            r.reasons[0],
+            /requests failed at .*: no complete answer within 500 ms \(timeout: the total deadline of a query; the answer was still arriving, \d+ bytes so far\)$/,
+        );
     });
 
     it("is inconclusive on empty vectors, saying there were no series", async () => {

@@ -19,8 +19,21 @@ export interface TrafficProfile {
     errorRate: number;
     /** Median latency in ms. */
     latencyMs: number;
-    /** Spread of the log-logistic latency (its shape 1/beta); default 0.3 (p99 ~ 4x the median). */
+    /** Spread of the log-logistic latency (its shape 1/beta); default 0.3 (p99 ~ 4x the median); 0 gives every request latencyMs. */
     latencySpread?: number;
+    /**
+     * A share of requests served with a second, slower latency (bimodal traffic: a slow code path);
+     * default none. The slow requests are spread evenly like the 5xx.
+     */
+    tail?: { share: number; latencyMs: number; spread?: number };
+    /**
+     * The version's pods are gone (default false): its own sidecars no longer report, so every
+     * reporter="destination" series of the version disappears from the scrape (Prometheus marks them
+     * stale) and nothing more is recorded under its version; callers (reporter="source", e.g. the
+     * gateway) still route `rps` requests to it and record each as a 503 with destination_version
+     * and destination_workload "unknown", as Envoy does for a subset without healthy endpoints (UH).
+     */
+    down?: boolean;
 }
 
 /** Options of {@link startIstioExporter}. */
@@ -66,11 +79,25 @@ function checkProfile(service: string, version: string, p: TrafficProfile): void
     if (!(p.latencyMs > 0 && Number.isFinite(p.latencyMs))) throw new Error(`${where}: latencyMs ${p.latencyMs} must be > 0`);
     const spread = p.latencySpread ?? 0.3;
     if (!(spread >= 0 && spread < 2)) throw new Error(`${where}: latencySpread ${spread} must be in [0, 2)`);
+    if (p.tail !== undefined) {
+        if (!(p.tail.share > 0 && p.tail.share < 1)) throw new Error(`${where}: tail.share ${p.tail.share} must be in (0, 1)`);
+        if (!(p.tail.latencyMs > 0 && Number.isFinite(p.tail.latencyMs))) throw new Error(`${where}: tail.latencyMs must be > 0`);
+    }
 }
 
-/** Latency of request `i` of a stream: the (i-th low-discrepancy) quantile of a log-logistic distribution. */
+/** Whether request `i` is one of `share` of the requests, spread evenly (the k-th such request at about k / share). */
+function every(i: number, share: number): boolean {
+    return Math.floor((i + 1) * share) > Math.floor(i * share);
+}
+
+/**
+ * Latency of request `i` of a stream: the (i-th low-discrepancy) quantile of a log-logistic
+ * distribution, or of the tail's when request `i` belongs to the tail.
+ */
 function latencyOf(i: number, p: TrafficProfile): number {
     const u = Math.min(1 - 1e-9, Math.max(1e-9, ((i + 0.5) * PHI) % 1));
+    // The tail's requests are picked half a request out of phase with the 5xx, so the two do not coincide.
+    if (p.tail !== undefined && every(i + 0.5, p.tail.share)) return p.tail.latencyMs * Math.pow(u / (1 - u), p.tail.spread ?? 0);
     return p.latencyMs * Math.pow(u / (1 - u), p.latencySpread ?? 0.3);
 }
 
@@ -105,11 +132,36 @@ export async function startIstioExporter(options: IstioExporterOptions): Promise
 
     const streams = new Map<string, Stream>();
     const key = (service: string, version: string): string => JSON.stringify([service, version]);
+    /** The labels of one stream's series under one reporter, without response_code. */
+    const labelsOf = (s: Stream, reporter: string, down: boolean) => {
+        const name = s.service.split(".")[0];
+        return {
+            reporter,
+            source_workload: "loadgen",
+            destination_service: s.service,
+            destination_service_name: name,
+            destination_workload: down ? "unknown" : `${name}-${s.version}`,
+            destination_version: down ? "unknown" : s.version,
+            request_protocol: "http",
+        };
+    };
+    /** Its pods are gone: the series their sidecars exported disappear from the scrape. */
+    const removeDestinationSeries = (s: Stream): void => {
+        for (const reporter of reporters.filter((r) => r === "destination")) {
+            for (const response_code of ["200", "503"]) {
+                const labels = { ...labelsOf(s, reporter, false), response_code };
+                requests.remove(labels);
+                duration.remove(labels);
+            }
+        }
+    };
     const set = (service: string, version: string, profile: TrafficProfile): void => {
         checkProfile(service, version, profile);
         const existing = streams.get(key(service, version));
-        if (existing !== undefined) existing.profile = { ...profile };
-        else streams.set(key(service, version), { service, version, profile: { ...profile }, carry: 0, index: 0, errors: 0 });
+        if (existing !== undefined) {
+            if (profile.down === true && existing.profile.down !== true) removeDestinationSeries(existing);
+            existing.profile = { ...profile };
+        } else streams.set(key(service, version), { service, version, profile: { ...profile }, carry: 0, index: 0, errors: 0 });
     };
     for (const [service, versions] of Object.entries(options.services)) {
         for (const [version, profile] of Object.entries(versions)) set(service, version, profile);
@@ -125,25 +177,26 @@ export async function startIstioExporter(options: IstioExporterOptions): Promise
             const n = Math.floor(s.carry);
             if (n <= 0) continue;
             s.carry -= n;
+            if (s.profile.down === true) {
+                // No healthy upstream: only the callers record the requests, as 503 to an unknown version.
+                for (const reporter of reporters.filter((r) => r !== "destination")) {
+                    const labels = { ...labelsOf(s, reporter, true), response_code: "503" };
+                    requests.inc(labels, n);
+                    for (let k = 0; k < n; k++) duration.observe(labels, 0.2);
+                }
+                continue;
+            }
             let errors = 0;
             const latencies: Array<{ ms: number; error: boolean }> = [];
             for (let k = 0; k < n; k++) {
                 const i = s.index++;
-                const error = Math.floor((i + 1) * s.profile.errorRate) > Math.floor(i * s.profile.errorRate);
+                const error = every(i, s.profile.errorRate);
                 if (error) errors++;
                 latencies.push({ ms: latencyOf(i, s.profile), error });
             }
             s.errors += errors;
             for (const reporter of reporters) {
-                const base = {
-                    reporter,
-                    source_workload: "loadgen",
-                    destination_service: s.service,
-                    destination_service_name: s.service.split(".")[0],
-                    destination_workload: `${s.service.split(".")[0]}-${s.version}`,
-                    destination_version: s.version,
-                    request_protocol: "http",
-                };
+                const base = labelsOf(s, reporter, false);
                 if (n - errors > 0) requests.inc({ ...base, response_code: "200" }, n - errors);
                 if (errors > 0) requests.inc({ ...base, response_code: "503" }, errors);
                 const ok = { ...base, response_code: "200" };
