@@ -96,7 +96,7 @@ async function readVersion(
     } else {
         if (requests.samples.length === 0) {
             notes.push(
-                `Prometheus has no ${REQUESTS_METRIC} series for ${who} of ${o.service} (reporter ${o.reporter}) in the last ${o.window}`,
+                `Prometheus has no ${REQUESTS_METRIC} series for ${who} of ${role === "canary" ? o.canaryService : o.baselineService} (reporter ${o.reporter}) in the last ${o.window}`,
             );
         }
         for (const s of requests.samples) {
@@ -267,8 +267,8 @@ function emptyStatistics(o: ResolvedAnalysisOptions): AnalysisStatistics {
  */
 export async function analyze(options: AnalysisOptions): Promise<AnalysisResult> {
     const o = resolveAnalysisOptions(options);
-    const canarySel = { reporter: o.reporter, service: o.service, version: o.canary };
-    const baselineSel = { reporter: o.reporter, service: o.service, version: o.baseline };
+    const canarySel = { reporter: o.reporter, service: o.canaryService, version: o.canary };
+    const baselineSel = { reporter: o.reporter, service: o.baselineService, version: o.baseline };
     const fresh = o.freshnessSeconds < o.windowSeconds;
     const queries: AnalysisQueries = {
         canaryRequests: requestsByCodeQuery(canarySel, o.window),
@@ -277,7 +277,7 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
         baselineLatency: latencyBucketsQuery(baselineSel, o.window),
         canaryRecentRequests: fresh ? totalRequestsQuery(canarySel, o.freshnessWindow) : null,
         baselineRecentRequests: fresh ? totalRequestsQuery(baselineSel, o.freshnessWindow) : null,
-        sourceRequests: o.reporter === "destination" ? sourceViewQuery(o.service, o.window) : null,
+        sourceRequests: o.reporter === "destination" ? sourceViewQuery([o.baselineService, o.canaryService], o.window) : null,
     };
     const [canary, baseline] = await Promise.all([
         readVersion(o, "canary", { requests: queries.canaryRequests, latency: queries.canaryLatency }),

@@ -1,3 +1,4 @@
+import { versionServiceName } from "../components/facts";
 import { AnalysisOptions, AnalysisThresholds } from "./types";
 
 /** Defaults of every optional {@link AnalysisOptions} field (see each field for why). */
@@ -19,13 +20,19 @@ export const ANALYSIS_DEFAULTS = {
     freshnessWindow: "30s",
 } as const;
 
+/** The per-version Service FQDN of `service` (`<name>.<rest>`) for a version: `<name>-<version>.<rest>`. */
+export function versionService(service: string, version: string): string {
+    const dot = service.indexOf(".");
+    return dot < 0 ? versionServiceName(service, version) : `${versionServiceName(service.slice(0, dot), version)}${service.slice(dot)}`;
+}
+
 /** Istio `reporter` label values. */
 export const REPORTERS: readonly string[] = ["destination", "source", "waypoint"];
 
 /** Longest accepted label value (a DNS name's limit; Kubernetes label values are at most 63). */
 const MAX_LABEL_LENGTH = 253;
 /** Longest accepted window: 30 days. */
-const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
+export const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
 
 /** Options with every default applied. */
 export interface ResolvedAnalysisOptions extends AnalysisThresholds {
@@ -51,6 +58,10 @@ export interface ResolvedAnalysisOptions extends AnalysisThresholds {
     expectedCanaryShare: number | null;
     /** See {@link AnalysisOptions.freshnessWindow}. */
     freshnessWindow: string;
+    /** `destination_service` of the baseline's requests: `service`, or its per-version Service. */
+    baselineService: string;
+    /** `destination_service` of the canary's requests. */
+    canaryService: string;
     /** The freshness window in seconds. */
     freshnessSeconds: number;
 }
@@ -181,6 +192,9 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
             bad(k, v, `expected a probability greater than 0 and at most 0.5, e.g. ${ANALYSIS_DEFAULTS[k]}`);
         }
     }
+    if (o.perVersionServices !== undefined && typeof o.perVersionServices !== "boolean") {
+        bad("perVersionServices", o.perVersionServices, "expected true or false");
+    }
     if (
         o.timeoutMs !== undefined &&
         !(typeof o.timeoutMs === "number" && Number.isInteger(o.timeoutMs) && o.timeoutMs >= 1 && o.timeoutMs <= 600_000)
@@ -237,6 +251,8 @@ export function resolveAnalysisOptions(o: AnalysisOptions): ResolvedAnalysisOpti
         time: o.time ?? new Date(),
         expectedCanaryShare: o.expectedCanaryShare ?? null,
         freshnessWindow,
+        baselineService: o.perVersionServices === true ? versionService(o.service, o.baseline) : o.service,
+        canaryService: o.perVersionServices === true ? versionService(o.service, o.canary) : o.service,
         freshnessSeconds: parsePromDuration(freshnessWindow) ?? 30,
     };
 }

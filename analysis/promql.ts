@@ -62,11 +62,18 @@ export function totalRequestsQuery(s: SeriesSelector, window: string): string {
  * destination reporter cannot: requests that reached no pod of a version (503 with
  * destination_version "unknown").
  */
-export function sourceViewQuery(service: string, window: string): string {
-    return (
-        `sum by (destination_version, response_code) (increase(${REQUESTS_METRIC}{reporter="source",` +
-        `destination_service="${escapeLabelValue(service)}"}[${window}]))`
-    );
+export function sourceViewQuery(services: string | readonly string[], window: string): string {
+    const list = [...new Set(typeof services === "string" ? [services] : services)];
+    const matcher =
+        list.length === 1
+            ? `destination_service="${escapeLabelValue(list[0])}"`
+            : `destination_service=~"${list.map((s) => escapeLabelValue(escapeRegex(s))).join("|")}"`;
+    return `sum by (destination_version, response_code) (increase(${REQUESTS_METRIC}{reporter="source",${matcher}}[${window}]))`;
+}
+
+/** A literal string as a (RE2) regular expression. */
+function escapeRegex(s: string): string {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Latency histogram buckets of one version over the window, by le. */

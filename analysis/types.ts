@@ -80,6 +80,13 @@ export interface AnalysisOptions {
      * interval is longer than 15 s. The check is skipped when the window is not longer than this.
      */
     freshnessWindow?: string;
+    /**
+     * Each version has a Service of its own, `<name>-<version>` beside the app's Service `<name>` in
+     * `service` (the Gateway API layout: HTTPRoute backendRefs address Services, not subsets), so a
+     * version's requests carry its own `destination_service`; default false (one Service, versions
+     * told apart by `destination_version`).
+     */
+    perVersionServices?: boolean;
 }
 
 /** One cumulative latency bucket as reported: requests with duration <= le ms ("+Inf" for the last). */

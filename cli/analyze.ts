@@ -36,6 +36,7 @@ const FLAGS: OptionNames = {
     timeoutMs: "--timeout-ms",
     expectedCanaryShare: "--expected-canary-share",
     freshnessWindow: "--freshness-window",
+    perVersionServices: "--per-version-services",
 };
 
 interface RawFlags {
@@ -55,6 +56,7 @@ interface RawFlags {
     timeoutMs?: string;
     expectedCanaryShare?: string;
     freshnessWindow?: string;
+    perVersionServices?: boolean;
     json?: boolean;
 }
 
@@ -88,6 +90,7 @@ function toOptions(f: RawFlags): AnalysisOptions {
         timeoutMs: numeric(f.timeoutMs),
         expectedCanaryShare: numeric(f.expectedCanaryShare),
         freshnessWindow: f.freshnessWindow,
+        ...(f.perVersionServices === true ? { perVersionServices: true } : {}),
     };
 }
 
@@ -175,6 +178,10 @@ export async function runAnalyze(argv: string[], io: Pick<CliIO, "out" | "err">)
         .option(
             "--freshness-window <duration>",
             `recent stretch of the window in which the canary must still get its share (default ${ANALYSIS_DEFAULTS.freshnessWindow}; at least two scrapes)`,
+        )
+        .option(
+            "--per-version-services",
+            "each version has a Service of its own, <name>-<version> beside --service (routing.api gateway-api)",
         )
         .option("--json", "print one JSON object instead of the report")
         .showHelpAfterError("(run with --help for the flags)")

@@ -125,6 +125,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         maxP99Ms: config.rollout.maxP99Ms,
         minRequests: config.rollout.minRequests,
         reporter: config.rollout.reporter,
+        // With the Gateway API each version has its own Service, so its requests carry that destination_service.
+        perVersionServices: config.routing.api === "gateway-api",
     };
     if ((mode === "start" || mode === "resume") && config.versions.length === 2) {
         const problems = checkJudgeSettings(settings, config.versions[0].name, config.versions[1].name);

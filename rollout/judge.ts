@@ -16,12 +16,10 @@
  * total deadline; this one bounds everything else (a bug, a lookup that hangs), so a step can never
  * hang forever. A judgement past its deadline is inconclusive, never a pass.
  */
+import { MAX_WINDOW_SECONDS } from "../analysis/options";
 import { AnalysisOptions, AnalysisResult, ANALYSIS_DEFAULTS, analyze, validateAnalysisOptions } from "../analysis";
 import { CanaryJudge, Judgement } from "./types";
 import { Weights } from "./weights";
-
-/** Longest window the analysis accepts (30 days). */
-const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
 
 /** Analysis settings of a rollout, from the stack's `rollout` config. */
 export interface JudgeSettings {
@@ -37,6 +35,8 @@ export interface JudgeSettings {
     minRequests: number;
     /** rollout.reporter. */
     reporter: string;
+    /** Each version has a Service of its own (routing.api gateway-api); default false. */
+    perVersionServices?: boolean;
     /** Total deadline per Prometheus query in ms; default: the analysis's (10 s). */
     timeoutMs?: number;
     /**
@@ -97,6 +97,7 @@ export function analysisOptions(settings: JudgeSettings, input: JudgeInput): Ana
         minRequests: settings.minRequests,
         reporter: settings.reporter,
         timeoutMs: settings.timeoutMs,
+        ...(settings.perVersionServices === true ? { perVersionServices: true } : {}),
         ...(share === undefined ? {} : { expectedCanaryShare: share }),
     };
 }
