@@ -7,15 +7,18 @@
  * is never re-serialised from plain data. Every edit is checked before it is written: the
  * result is re-parsed and must hold exactly the intended versions and, apart from them, the
  * same data as before; the new list must pass config/validate.ts.
+ *
+ * Files are read as the loader reads them (stack/yaml.ts: no aliases, not a directory; the top
+ * level as stack/load.ts checkStackFileShape wants it).
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { Document, Pair, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseDocument, stringify } from "yaml";
 import { ConfigError, PROJECT } from "../config/check";
 import { validateConfig } from "../config/validate";
 import { writeFileAtomic } from "./atomic-write";
-import { StackFileError, readProjectDefaults } from "./load";
+import { StackFileError, checkStackFileShape, readProjectDefaults } from "./load";
+import { parseYaml, readTextFile } from "./yaml";
 
 /** The full key of the versions list in a stack file. */
 export const VERSIONS_KEY = `${PROJECT}:versions`;
@@ -178,16 +181,15 @@ interface Located {
 }
 
 function readStackText(stackFile: string): string {
-    if (!fs.existsSync(stackFile)) {
-        throw new StackFileError(`${stackFile} does not exist`);
-    }
-    return fs.readFileSync(stackFile, "utf8");
+    return readTextFile(stackFile, "stack file");
 }
 
+/** Parses as the loader does; an empty text is allowed here (an edit gives it a config map). */
 function parseStack(text: string, file: string): Document {
-    const doc = parseDocument(text);
-    if (doc.errors.length > 0) {
-        throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    const doc = parseYaml(text, file);
+    const data: unknown = doc.toJS();
+    if (data !== null && data !== undefined) {
+        checkStackFileShape(data, file);
     }
     return doc;
 }
@@ -509,7 +511,7 @@ function verify(before: string, after: string, next: Record<string, unknown>[], 
  * StackFileError and writes nothing (someone else changed the file since it was read).
  */
 export function writeIfUnchanged(file: string, before: string, after: string): void {
-    if (fs.readFileSync(file, "utf8") !== before) {
+    if (readStackText(file) !== before) {
         throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
     }
     writeFileAtomic(file, after);
