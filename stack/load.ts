@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT } from "../config/check";
+import { SECRET_KEYS } from "../config/defaults";
+import { encryptedKeyProblem } from "../config/tls";
 import { RawConfig } from "../config/validate";
 import { StackFileError } from "./errors";
 import { readYamlData } from "./yaml";
@@ -71,6 +73,21 @@ export function checkStackFileShape(data: unknown, file: string): void {
     }
 }
 
+/** The paths (`rollout`, `rollout.prometheusUrl`, `versions[0].image`) of the `secure:` values inside a config value. */
+function securePaths(value: unknown, at: string): string[] {
+    if (value === null || typeof value !== "object") {
+        return [];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => securePaths(v, `${at}[${i}]`));
+    }
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 1 && entries[0][0] === "secure") {
+        return [at];
+    }
+    return entries.flatMap(([k, v]) => securePaths(v, `${at}.${k}`));
+}
+
 /** The project's config declarations from Pulumi.yaml, resolved to their default values. */
 export function readProjectDefaults(projectDir: string = PROJECT_ROOT): { file: string; name: string; defaults: RawConfig } {
     const file = path.join(projectDir, "Pulumi.yaml");
@@ -134,6 +151,7 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
     const raw: RawConfig = { ...defaults };
     const secure: string[] = [];
     const other: Record<string, string> = {};
+    const encrypted: string[] = [];
     for (const [fullKey, value] of Object.entries(entries as Record<string, unknown>)) {
         const colon = fullKey.indexOf(":");
         if (colon < 0) {
@@ -146,12 +164,18 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
             continue;
         }
         const key = fullKey.slice(colon + 1);
-        if (isSecure) {
+        if (isSecure && (SECRET_KEYS as readonly string[]).includes(key)) {
             secure.push(key);
             delete raw[key];
         } else {
+            encrypted.push(...securePaths(value, fullKey));
             raw[key] = value;
         }
+    }
+    // Only the TLS material may be secret: every command but `pulumi up` reads the stack file, where
+    // an encrypted value is unreadable and would silently become the default.
+    if (encrypted.length > 0) {
+        throw new StackFileError(`${stackFile}: ${encryptedKeyProblem(encrypted)}`);
     }
     return { stack, projectFile, stackFile, raw, secure, other };
 }

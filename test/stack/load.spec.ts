@@ -157,4 +157,38 @@ describe("stack/load", () => {
             }
         });
     });
+
+    describe("encrypted values", () => {
+        it("refuses an encrypted rollout block, naming the key and the only keys that may be secret", () => {
+            const { message, file } = refusal("config:\n  istio-canary:rollout:\n    secure: v1:AAAA\n");
+            assert.equal(
+                message,
+                `${file}: istio-canary:rollout is encrypted (secure:); only istio-canary:tlsCert and istio-canary:tlsKey may be secrets. ` +
+                    `Every other key is read from the stack file in plain text (an encrypted one would be replaced by the defaults): set it without --secret`,
+            );
+        });
+
+        it("refuses encrypted versions and an encrypted value inside an object, naming each path", () => {
+            const { message, file } = refusal(
+                "config:\n  istio-canary:versions:\n    secure: v1:AAAA\n  istio-canary:rollout:\n    steps: [10, 100]\n    prometheusUrl:\n      secure: v1:BBBB\n",
+            );
+            assert.ok(
+                message.startsWith(`${file}: istio-canary:versions, istio-canary:rollout.prometheusUrl are encrypted (secure:); only `),
+                message,
+            );
+        });
+
+        it("keeps encrypted TLS keys as secure and other namespaces' secrets as [secret]", () => {
+            const { dir } = stackDir(
+                "config:\n  istio-canary:tlsCert:\n    secure: v1:AAAA\n  istio-canary:tlsKey:\n    secure: v1:BBBB\n  kubernetes:token:\n    secure: v1:CCCC\n",
+            );
+            try {
+                const loaded = loadStackConfig("s", dir);
+                assert.deepEqual(loaded.secure, ["tlsCert", "tlsKey"]);
+                assert.deepEqual(loaded.other, { "kubernetes:token": "[secret]" });
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    });
 });
