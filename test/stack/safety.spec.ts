@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readVersions, setWeights } from "../../stack/edit";
+import { addVersion, readVersions, setWeights } from "../../stack/edit";
 import { StackFileError } from "../../stack/load";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -52,6 +52,24 @@ describe("stack files: safe edits", () => {
                 () => setWeights(file, { v1: 100 }),
                 new StackFileError(`${file} is a directory; a stack file must be a YAML file`),
             );
+        });
+    });
+
+    describe("line endings", () => {
+        it("keeps each line's own ending in a file that mixes CRLF and LF, changing only the weights", () => {
+            const text =
+                "# written on Windows\r\nconfig:\r\n  istio-canary:versions:\n    - name: v1\r\n      image: r/a:v1\n      weight: 90\n    - name: v2\r\n      image: r/a:v2\r\n      weight: 10\r\n";
+            const file = write("Pulumi.s.yaml", text);
+            setWeights(file, { v1: 50, v2: 50 });
+            assert.equal(fs.readFileSync(file, "utf8"), text.replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"));
+        });
+
+        it("writes an added version with the line ending the file uses", () => {
+            const file = write("Pulumi.s.yaml", TWO.replace(/\n/g, "\r\n"));
+            addVersion(file, { name: "v3", image: "r/a:v3", weight: 0 });
+            const after = fs.readFileSync(file, "utf8");
+            assert.ok(after.endsWith("    - name: v3\r\n      image: r/a:v3\r\n      weight: 0\r\n"), JSON.stringify(after));
+            assert.doesNotMatch(after, /[^\r]\n/);
         });
     });
 });
