@@ -10,7 +10,9 @@
  *
  * Files are read as the loader reads them (stack/yaml.ts: no aliases, not a directory; the top
  * level as stack/load.ts checkStackFileShape wants it). Each line keeps its own line ending; added
- * lines take the ending most of the file's lines have.
+ * lines take the ending most of the file's lines have. Every read-modify-write of a file holds its
+ * lock (stack/lock.ts), so concurrent commands never lose each other's edits, and a symlinked
+ * stack file is edited where it points.
  */
 import * as path from "node:path";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
@@ -19,6 +21,7 @@ import { ConfigError, PROJECT } from "../config/check";
 import { validateConfig } from "../config/validate";
 import { writeFileAtomic } from "./atomic-write";
 import { StackFileError, checkStackFileShape, readProjectDefaults } from "./load";
+import { withFileLock } from "./lock";
 import { parseYaml, readTextFile } from "./yaml";
 
 /** The full key of the versions list in a stack file. */
@@ -40,6 +43,8 @@ export interface VersionEntry {
 export interface EditOptions {
     /** Write the result to the file (atomically). Default true; false computes the change only (dry run). */
     write?: boolean;
+    /** How long to wait, in ms, while another process edits the same file (holds its lock). Default 10000. */
+    lockTimeoutMs?: number;
 }
 
 /** Options of addVersion. */
@@ -102,15 +107,30 @@ export function addVersion(stackFile: string, entry: VersionEntry, opts: AddVers
 
 /**
  * Applies one edit to a stack file and, unless `write` is false, writes the result atomically.
- * The write is refused when the file changed since it was read.
+ * A write reads, edits and writes under the file's lock (waiting up to `lockTimeoutMs` for another
+ * editor), so no concurrent edit is lost; a dry run takes no lock.
  */
 export function editStackFile(stackFile: string, edit: VersionsEdit, opts: EditOptions = {}): StackFileEdit {
-    const before = readStackText(stackFile);
-    const after = editVersionsText(before, edit, { file: stackFile, inherited: () => inheritedVersions(stackFile) });
-    if ((opts.write ?? true) && after !== before) {
-        writeIfUnchanged(stackFile, before, after);
+    const compute = (): StackFileEdit => {
+        const before = readStackText(stackFile);
+        return { before, after: editVersionsText(before, edit, { file: stackFile, inherited: () => inheritedVersions(stackFile) }) };
+    };
+    if (!(opts.write ?? true)) {
+        return compute();
     }
-    return { before, after };
+    // Read once outside the lock so that a missing or unusable file is reported as such.
+    readStackText(stackFile);
+    return withFileLock(
+        stackFile,
+        () => {
+            const result = compute();
+            if (result.after !== result.before) {
+                writeFileAtomic(stackFile, result.after);
+            }
+            return result;
+        },
+        { timeoutMs: opts.lockTimeoutMs },
+    );
 }
 
 /** Where editVersionsText's file name and the inherited default list come from. */
@@ -515,11 +535,19 @@ function verify(before: string, after: string, next: Record<string, unknown>[], 
 
 /**
  * Writes `after` atomically, but only while the file still holds `before`; otherwise throws
- * StackFileError and writes nothing (someone else changed the file since it was read).
+ * StackFileError and writes nothing (someone else changed the file since it was read). The
+ * comparison and the write happen under the file's lock, so no other editor can write in between.
  */
-export function writeIfUnchanged(file: string, before: string, after: string): void {
-    if (readStackText(file) !== before) {
-        throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
-    }
-    writeFileAtomic(file, after);
+export function writeIfUnchanged(file: string, before: string, after: string, opts: { lockTimeoutMs?: number } = {}): void {
+    readStackText(file);
+    withFileLock(
+        file,
+        () => {
+            if (readStackText(file) !== before) {
+                throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
+            }
+            writeFileAtomic(file, after);
+        },
+        { timeoutMs: opts.lockTimeoutMs },
+    );
 }

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +10,24 @@ const ROOT = path.resolve(__dirname, "..", "..");
 
 const TWO =
     "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 90\n    - name: v2\n      image: r/a:v2\n      weight: 10\n";
+
+/** A pid that belonged to a process that has exited. */
+function deadPid(): number {
+    const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    return Number(child.stdout);
+}
+
+/** Runs a script in a child Node with ts-node, resolving to its exit code and output. */
+function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
 
 describe("stack files: safe edits", () => {
     let dir: string;
@@ -70,6 +89,106 @@ describe("stack files: safe edits", () => {
             const after = fs.readFileSync(file, "utf8");
             assert.ok(after.endsWith("    - name: v3\r\n      image: r/a:v3\r\n      weight: 0\r\n"), JSON.stringify(after));
             assert.doesNotMatch(after, /[^\r]\n/);
+        });
+    });
+
+    describe("locks", () => {
+        it("takes over the lock of an editor that died while holding it, and removes it", () => {
+            const file = write("Pulumi.s.yaml", TWO);
+            const lock = path.join(dir, ".Pulumi.s.yaml.lock");
+            fs.writeFileSync(
+                lock,
+                JSON.stringify({ pid: deadPid(), hostname: os.hostname(), since: new Date().toISOString(), token: "x" }),
+            );
+            setWeights(file, { v1: 80, v2: 20 }, { lockTimeoutMs: 2000 });
+            assert.match(fs.readFileSync(file, "utf8"), /weight: 80/);
+            assert.equal(fs.existsSync(lock), false);
+        });
+
+        it("waits for a live editor's lock and, when it is not released, names the holder and writes nothing", () => {
+            const file = write("Pulumi.s.yaml", TWO);
+            const lock = path.join(dir, ".Pulumi.s.yaml.lock");
+            const since = new Date().toISOString();
+            fs.writeFileSync(lock, JSON.stringify({ pid: process.ppid, hostname: os.hostname(), since, token: "x" }));
+            const started = Date.now();
+            assert.throws(
+                () => setWeights(file, { v1: 80, v2: 20 }, { lockTimeoutMs: 300 }),
+                new StackFileError(
+                    `${file} is being edited by another process (pid ${process.ppid} on ${os.hostname()}, since ${since}); nothing was written. ` +
+                        `Run the command again when it is done; if that process is gone, delete ${lock}`,
+                ),
+            );
+            assert.ok(Date.now() - started >= 300);
+            assert.equal(fs.readFileSync(file, "utf8"), TWO);
+        });
+    });
+
+    describe("concurrent writers", function () {
+        this.timeout(120_000);
+
+        it("loses no update when two processes add versions to one stack file at once (editor and compare-and-write)", async () => {
+            const file = write(
+                "Pulumi.s.yaml",
+                "config:\n  istio-canary:versions:\n    - name: v1\n      image: r/a:v1\n      weight: 100\n",
+            );
+            const sync = fs.mkdtempSync(path.join(os.tmpdir(), "stack-writers-"));
+            const go = path.join(sync, "go");
+            const edit = JSON.stringify(path.join(ROOT, "stack", "edit.ts"));
+            // Each writer adds its own versions; "edit" uses addVersion, "cas" the promote path
+            // (addVersion without writing, then writeIfUnchanged). A write refused because the
+            // file changed is retried; every write that reports success must be in the final file.
+            const writer = (prefix: string, mode: "edit" | "cas") => `
+                const fs = require("node:fs");
+                const { addVersion, writeIfUnchanged } = require(${edit});
+                fs.writeFileSync(${JSON.stringify(path.join(sync, prefix))}, "");
+                while (!fs.existsSync(${JSON.stringify(go)})) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); }
+                const ok = [];
+                let retries = 0;
+                for (let i = 0; i < 40; i++) {
+                    const entry = { name: "${prefix}" + i, image: "r/a:v1", weight: 0 };
+                    for (;;) {
+                        try {
+                            if (${JSON.stringify(mode)} === "edit") {
+                                addVersion(${JSON.stringify(file)}, entry);
+                            } else {
+                                const e = addVersion(${JSON.stringify(file)}, entry, { write: false });
+                                writeIfUnchanged(${JSON.stringify(file)}, e.before, e.after);
+                            }
+                            ok.push(entry.name);
+                            break;
+                        } catch (e) {
+                            if (!/changed while it was being edited/.test(e.message)) throw e;
+                            retries++;
+                        }
+                    }
+                }
+                process.stdout.write(JSON.stringify({ ok, retries }));`;
+            try {
+                const a = runChild(writer("a", "edit"));
+                const b = runChild(writer("b", "cas"));
+                const started = Date.now();
+                while (!(fs.existsSync(path.join(sync, "a")) && fs.existsSync(path.join(sync, "b")))) {
+                    assert.ok(Date.now() - started < 60_000, "the writers did not start");
+                    await new Promise((r) => setTimeout(r, 50));
+                }
+                fs.writeFileSync(go, "");
+                const results = await Promise.all([a, b]);
+                for (const r of results) {
+                    assert.equal(r.code, 0, r.stderr);
+                }
+                const reported = results.flatMap((r) => (JSON.parse(r.stdout) as { ok: string[] }).ok);
+                assert.equal(reported.length, 80);
+                const names = readVersions(file).map((v) => v.name);
+                const lost = reported.filter((n) => !names.includes(n));
+                assert.deepEqual(lost, [], `lost ${lost.length} of ${reported.length} updates`);
+                assert.equal(names.length, 81);
+                assert.deepEqual(
+                    fs.readdirSync(dir).filter((f) => f.startsWith(".")),
+                    [],
+                );
+            } finally {
+                fs.rmSync(sync, { recursive: true, force: true });
+            }
         });
     });
 });
