@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { writeFileAtomic } from "../../stack/atomic-write";
 import { addVersion, readVersions, setWeights } from "../../stack/edit";
 import { StackFileError } from "../../stack/load";
 
@@ -189,6 +190,79 @@ describe("stack files: safe edits", () => {
             } finally {
                 fs.rmSync(sync, { recursive: true, force: true });
             }
+        });
+    });
+
+    describe("what a killed write leaves behind", () => {
+        it("removes the temporary file of a write killed before its rename on the next write", () => {
+            const file = write("Pulumi.s.yaml", TWO);
+            const script = [
+                `const { writeFileAtomic } = require(${JSON.stringify(path.join(ROOT, "stack", "atomic-write.ts"))});`,
+                `writeFileAtomic(${JSON.stringify(file)}, "half", { beforeRename: () => process.kill(process.pid, "SIGKILL") });`,
+            ].join("\n");
+            const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                cwd: ROOT,
+                encoding: "utf8",
+            });
+            assert.equal(child.signal, "SIGKILL", child.stderr);
+            assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")).length, 1);
+            setWeights(file, { v1: 80, v2: 20 });
+            assert.deepEqual(
+                fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+                [],
+            );
+        });
+
+        it("keeps the temporary file of a live writer (another process's write in progress)", () => {
+            const file = write("Pulumi.s.yaml", TWO);
+            const live = path.join(dir, `.Pulumi.s.yaml.${process.ppid}.0badc0de.tmp`);
+            fs.writeFileSync(live, "in progress");
+            setWeights(file, { v1: 80, v2: 20 });
+            assert.ok(fs.existsSync(live));
+        });
+    });
+
+    describe("symlinks", () => {
+        it("edits the file a symlinked stack file points to and keeps the link", () => {
+            fs.mkdirSync(path.join(dir, "real"));
+            const target = path.join(dir, "real", "Pulumi.s.yaml");
+            fs.writeFileSync(target, TWO);
+            const link = path.join(dir, "Pulumi.s.yaml");
+            fs.symlinkSync(path.join("real", "Pulumi.s.yaml"), link);
+            setWeights(link, { v1: 0, v2: 100 });
+            assert.ok(fs.lstatSync(link).isSymbolicLink(), "the stack file is still a symlink");
+            assert.match(fs.readFileSync(target, "utf8"), /weight: 0\n[\s\S]*weight: 100\n/);
+            assert.deepEqual(
+                fs.readdirSync(dir).filter((f) => f.endsWith(".tmp") || f.endsWith(".lock")),
+                [],
+            );
+        });
+
+        it("writes rollout-style state through a symlink too (writeFileAtomic)", () => {
+            const target = write("state-real.json", "{}\n");
+            const link = path.join(dir, "state.json");
+            fs.symlinkSync("state-real.json", link);
+            writeFileAtomic(link, '{"a":1}\n');
+            assert.ok(fs.lstatSync(link).isSymbolicLink());
+            assert.equal(fs.readFileSync(target, "utf8"), '{"a":1}\n');
+        });
+    });
+
+    describe("writeFileAtomic", () => {
+        it("names the directory it cannot create and what is in the way", () => {
+            const blocker = write("not-a-dir", "x");
+            const file = path.join(blocker, "dev.json");
+            assert.throws(
+                () => writeFileAtomic(file, "{}"),
+                new StackFileError(`could not write ${file}: cannot create the directory ${blocker}: a file of that name is in the way`),
+            );
+            const deeper = path.join(blocker, "state", "dev.json");
+            assert.throws(
+                () => writeFileAtomic(deeper, "{}"),
+                new StackFileError(
+                    `could not write ${deeper}: cannot create the directory ${path.join(blocker, "state")}: ${blocker} is a file, not a directory`,
+                ),
+            );
         });
     });
 });
