@@ -21,13 +21,38 @@ export class ArgsError extends Error {
     }
 }
 
-/** Renders a value for a message, short and unambiguous. */
-export function show(value: unknown): string {
+/**
+ * Renders a value for a message, short and unambiguous. A URL's user information (`user:password@`)
+ * is shown as `***@`, before the text is shortened, so no message echoes a credential; `url` says
+ * the value is a URL (its key ends in Url), where `user:password@host` counts even without a scheme.
+ */
+export function show(value: unknown, opts: { url?: boolean } = {}): string {
     if (value === undefined) {
         return "missing";
     }
-    const text = JSON.stringify(value) ?? String(value);
+    const hidden = hideUserinfo(value, opts.url ?? false);
+    const text = JSON.stringify(hidden) ?? String(hidden);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** True for a key or field that holds a URL (`prometheusUrl`, `rollout.prometheusUrl`). */
+function isUrlKey(key: string): boolean {
+    return /url$/i.test(key);
+}
+
+/** `value` with the user information of every URL in its strings replaced by `***`. */
+function hideUserinfo(value: unknown, url: boolean): unknown {
+    if (typeof value === "string") {
+        const schemed = value.replace(/([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, "$1***@");
+        return url && schemed === value ? value.replace(/^[^\s/]*@/, "***@") : schemed;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => hideUserinfo(v, url));
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hideUserinfo(v, url || isUrlKey(k))]));
+    }
+    return value;
 }
 
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -200,7 +225,7 @@ export class Checker {
     /** Records a problem with `key` holding `value`; `allowed` says what would be accepted. */
     fail(key: string, value: unknown, allowed: string): void {
         if (!this.ignored(key)) {
-            this.add(`${this.keyOf(key)} is ${show(value)}; ${allowed}`);
+            this.add(`${this.keyOf(key)} is ${show(value, { url: isUrlKey(key) })}; ${allowed}`);
         }
     }
 

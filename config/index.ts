@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, PROJECT, plainSecretProblem } from "./check";
 import { SECRET_KEYS } from "./defaults";
-import { validateTlsMaterial } from "./tls";
+import { encryptedKeyProblem, validateTlsMaterial } from "./tls";
 import { CanaryConfig } from "./types";
 import { RawConfig, validateConfig } from "./validate";
 
@@ -25,13 +25,14 @@ const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecr
 
 /**
  * The only place that reads stack config. Reads every `istio-canary:` key, validates all of it
- * (including the TLS material) and throws a RunError, which Pulumi prints without a stack trace,
- * listing every problem, before any resource is registered.
+ * (including the TLS material, and that no other key is a secret) and throws a RunError, which
+ * Pulumi prints without a stack trace, listing every problem, before any resource is registered.
  */
 export function loadConfig(): LoadedConfig {
     const raw: RawConfig = {};
     const problems: string[] = [];
     const all = pulumi.runtime.allConfig();
+    const encrypted: string[] = [];
     for (const fullKey of Object.keys(all)) {
         if (!fullKey.startsWith(`${PROJECT}:`)) {
             continue;
@@ -40,7 +41,15 @@ export function loadConfig(): LoadedConfig {
         if ((SECRET_KEYS as readonly string[]).includes(key)) {
             continue;
         }
+        // Only the TLS material may be secret: plan, policy, rollout and promote read the stack file,
+        // where this value is ciphertext, and would run on the defaults instead.
+        if (runtimeConfig.isConfigSecret(fullKey)) {
+            encrypted.push(fullKey);
+        }
         raw[key] = parseValue(all[fullKey]);
+    }
+    if (encrypted.length > 0) {
+        problems.push(encryptedKeyProblem(encrypted));
     }
     // Secret values are read raw (no "use getSecret" warning) and only to validate them;
     // the resources get them wrapped as secrets below.

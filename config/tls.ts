@@ -1,6 +1,18 @@
 import { X509Certificate, createPrivateKey, KeyObject } from "node:crypto";
 import { PROJECT } from "./check";
 
+/**
+ * The message for config keys stored encrypted (`secure:`) that are not the TLS material; `keys` are
+ * full keys or paths (`istio-canary:rollout.prometheusUrl`). Only tlsCert and tlsKey may be secret:
+ * plan, policy, rollout and promote read the stack file, where an encrypted value cannot be read.
+ */
+export function encryptedKeyProblem(keys: string[]): string {
+    return (
+        `${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} encrypted (secure:); only ${PROJECT}:tlsCert and ${PROJECT}:tlsKey may be secrets. ` +
+        `Every other key is read from the stack file in plain text (an encrypted one would be replaced by the defaults): set it without --secret`
+    );
+}
+
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const KEY_BLOCK = /^-----BEGIN ((RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+-----END \1-----\s*$/;
 

@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { PULUMI_SECRET_SIG, PULUMI_SECRET_SIG_KEY } from "../components/facts";
 import { ConfigError, PROJECT, plainSecretProblem } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
-import { RawConfig } from "../config/validate";
+import { RawConfig, validateConfig } from "../config/validate";
+import { isHostname } from "../components/validation";
 import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "../stack/load";
 import { generateTlsMaterial } from "./self-signed-tls";
 
@@ -170,8 +171,9 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
     const secretKeys: string[] = [];
     const tls = options.tls ?? "generate";
     if (tls === "generate") {
+        // Only valid hostnames reach openssl; the program's validation reports the others.
         const hosts = Array.isArray(raw.hosts)
-            ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string")
+            ? (raw.hosts as unknown[]).filter((h): h is string => typeof h === "string" && isHostname(h))
             : ["myapp.apsissolutions.com"];
         const material = generateTlsMaterial(hosts);
         engineConfig[`${project}:tlsCert`] = material.cert;
@@ -235,8 +237,9 @@ function unwrapOutputs(outputs: Record<string, unknown>): Record<string, unknown
 /**
  * Runs one stack offline: Pulumi.yaml defaults merged with Pulumi.<stack>.yaml (from `configDir`,
  * default the repository), TLS material generated because the stack's real values are encrypted or
- * absent (the notes say which). Throws StackFileError for unusable files and the program's RunError
- * for invalid config.
+ * absent (the notes say which). The config is validated first, before anything is generated or
+ * run. Throws StackFileError for unusable files (an encrypted key other than the TLS material
+ * included) and ConfigError for invalid config.
  */
 export async function runStackOffline(stack: string, opts: { configDir?: string; preview?: boolean } = {}): Promise<OfflineRun> {
     const loaded = loadStackConfig(stack, opts.configDir);
@@ -247,6 +250,8 @@ export async function runStackOffline(stack: string, opts: { configDir?: string;
     if (plain.length > 0) {
         throw new ConfigError(plain.map((k) => plainSecretProblem(k, file)));
     }
+    // The rules the program applies, before any TLS material is generated for the hosts.
+    validateConfig(loaded.raw);
     const run = await runProgramOffline(loaded.raw, { stack, preview: opts.preview });
     const missing = SECRET_KEYS.filter((k) => !loaded.secure.includes(k));
     const notes = [

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isHostname } from "../components/validation";
 
 /** A generated certificate and key, for offline runs only. */
 export interface TlsMaterial {
@@ -16,9 +17,16 @@ const cache = new Map<string, TlsMaterial>();
 /**
  * Generates a self-signed certificate (valid 30 days) whose subjectAltName covers `hosts`, with
  * openssl. Used where a stack's real TLS material is encrypted or absent: the offline plan, the
- * policy check and the tests. Never used by `pulumi up`.
+ * policy check and the tests. Never used by `pulumi up`. Every host must be a DNS hostname
+ * (`*.` allowed; `*` alone is skipped): nothing else reaches openssl's command line.
  */
 export function generateTlsMaterial(hosts: string[], days = 30): TlsMaterial {
+    const bad = hosts.find((h) => !isHostname(h));
+    if (bad !== undefined) {
+        throw new Error(
+            `cannot generate test TLS material for ${JSON.stringify(bad)}: it is not a DNS hostname (a name such as myapp.example.com, or *.example.com)`,
+        );
+    }
     const names = hosts.filter((h) => h !== "*");
     const cacheKey = `${names.join(",")}|${days}`;
     const hit = cache.get(cacheKey);

@@ -7,15 +7,22 @@
  * is never re-serialised from plain data. Every edit is checked before it is written: the
  * result is re-parsed and must hold exactly the intended versions and, apart from them, the
  * same data as before; the new list must pass config/validate.ts.
+ *
+ * Files are read as the loader reads them (stack/yaml.ts: no aliases, not a directory; the top
+ * level as stack/load.ts checkStackFileShape wants it). Each line keeps its own line ending; added
+ * lines take the ending most of the file's lines have. Every read-modify-write of a file holds its
+ * lock (stack/lock.ts), so concurrent commands never lose each other's edits, and a symlinked
+ * stack file is edited where it points.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { Document, Pair, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseDocument, stringify } from "yaml";
 import { ConfigError, PROJECT } from "../config/check";
 import { validateConfig } from "../config/validate";
 import { writeFileAtomic } from "./atomic-write";
-import { StackFileError, readProjectDefaults } from "./load";
+import { StackFileError, checkStackFileShape, readProjectDefaults } from "./load";
+import { withFileLock } from "./lock";
+import { parseYaml, readTextFile } from "./yaml";
 
 /** The full key of the versions list in a stack file. */
 export const VERSIONS_KEY = `${PROJECT}:versions`;
@@ -36,6 +43,8 @@ export interface VersionEntry {
 export interface EditOptions {
     /** Write the result to the file (atomically). Default true; false computes the change only (dry run). */
     write?: boolean;
+    /** How long to wait, in ms, while another process edits the same file (holds its lock). Default 10000. */
+    lockTimeoutMs?: number;
 }
 
 /** Options of addVersion. */
@@ -98,15 +107,30 @@ export function addVersion(stackFile: string, entry: VersionEntry, opts: AddVers
 
 /**
  * Applies one edit to a stack file and, unless `write` is false, writes the result atomically.
- * The write is refused when the file changed since it was read.
+ * A write reads, edits and writes under the file's lock (waiting up to `lockTimeoutMs` for another
+ * editor), so no concurrent edit is lost; a dry run takes no lock.
  */
 export function editStackFile(stackFile: string, edit: VersionsEdit, opts: EditOptions = {}): StackFileEdit {
-    const before = readStackText(stackFile);
-    const after = editVersionsText(before, edit, { file: stackFile, inherited: () => inheritedVersions(stackFile) });
-    if ((opts.write ?? true) && after !== before) {
-        writeIfUnchanged(stackFile, before, after);
+    const compute = (): StackFileEdit => {
+        const before = readStackText(stackFile);
+        return { before, after: editVersionsText(before, edit, { file: stackFile, inherited: () => inheritedVersions(stackFile) }) };
+    };
+    if (!(opts.write ?? true)) {
+        return compute();
     }
-    return { before, after };
+    // Read once outside the lock so that a missing or unusable file is reported as such.
+    readStackText(stackFile);
+    return withFileLock(
+        stackFile,
+        () => {
+            const result = compute();
+            if (result.after !== result.before) {
+                writeFileAtomic(stackFile, result.after);
+            }
+            return result;
+        },
+        { timeoutMs: opts.lockTimeoutMs },
+    );
 }
 
 /** Where editVersionsText's file name and the inherited default list come from. */
@@ -124,9 +148,8 @@ export interface EditContext {
  * described at the top of this file.
  */
 export function editVersionsText(text: string, edit: VersionsEdit, ctx: EditContext): string {
-    const crlf = text.includes("\r\n");
-    const source = crlf ? text.replace(/\r\n/g, "\n") : text;
-    const doc = parseStack(source, ctx.file);
+    const eol = lineEnding(text);
+    const doc = parseStack(text, ctx.file);
     const found = locate(doc, ctx.file);
     const current: Record<string, unknown>[] =
         found.seq === undefined ? ctx.inherited().map(plainEntry) : toEntries(found.seq.toJS(doc), ctx.file);
@@ -138,20 +161,27 @@ export function editVersionsText(text: string, edit: VersionsEdit, ctx: EditCont
 
     let out: string;
     if (found.seq === undefined) {
-        out = appendVersionsKey(source, found, next, ctx.file);
+        out = appendVersionsKey(text, found, next, ctx.file, eol);
     } else if (edit.kind === "setWeights") {
-        out = spliceWeights(source, found.seq, edit.weights, ctx.file);
+        out = spliceWeights(text, found.seq, edit.weights, ctx.file);
     } else if (found.seq.flow) {
         throw new StackFileError(
             `${ctx.file}: ${VERSIONS_KEY} is written in flow style ([...]); write it as a block list ("- name: ...") so entries can be added or removed without reformatting it`,
         );
     } else if (edit.kind === "remove") {
-        out = spliceRemove(source, found.seq, edit.name, ctx.file);
+        out = spliceRemove(text, found.seq, edit.name, ctx.file);
     } else {
-        out = spliceAdd(source, found.seq, next[next.length - 1], ctx.file);
+        out = spliceAdd(text, found.seq, next[next.length - 1], ctx.file, eol);
     }
-    verify(source, out, next, ctx.file);
-    return crlf ? out.replace(/\n/g, "\r\n") : out;
+    verify(text, out, next, ctx.file);
+    return out;
+}
+
+/** The line ending most lines of `text` have ("\r\n" or "\n"); added lines use it. */
+function lineEnding(text: string): string {
+    const crlf = text.split("\r\n").length - 1;
+    const lf = text.split("\n").length - 1 - crlf;
+    return crlf > lf ? "\r\n" : "\n";
 }
 
 /** A unified diff of one file's change, with `a/` and `b/` file headers; empty when nothing changed. */
@@ -178,16 +208,15 @@ interface Located {
 }
 
 function readStackText(stackFile: string): string {
-    if (!fs.existsSync(stackFile)) {
-        throw new StackFileError(`${stackFile} does not exist`);
-    }
-    return fs.readFileSync(stackFile, "utf8");
+    return readTextFile(stackFile, "stack file");
 }
 
+/** Parses as the loader does; an empty text is allowed here (an edit gives it a config map). */
 function parseStack(text: string, file: string): Document {
-    const doc = parseDocument(text);
-    if (doc.errors.length > 0) {
-        throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    const doc = parseYaml(text, file);
+    const data: unknown = doc.toJS();
+    if (data !== null && data !== undefined) {
+        checkStackFileShape(data, file);
     }
     return doc;
 }
@@ -363,7 +392,7 @@ function valueEnd(node: unknown, file: string): number {
 function dashOf(text: string, item: unknown, file: string): number {
     const start = (item as { range: [number, number, number] }).range[0];
     let i = start - 1;
-    while (i >= 0 && (text[i] === " " || text[i] === "\n")) {
+    while (i >= 0 && (text[i] === " " || text[i] === "\n" || text[i] === "\r")) {
         i--;
     }
     if (text[i] !== "-") {
@@ -391,13 +420,13 @@ function renderScalar(value: unknown, file: string): string {
     return text;
 }
 
-/** The lines of one block list item: `-` at dashCol, keys at keyCol. */
-function itemText(entry: Record<string, unknown>, dashCol: number, keyCol: number, file: string): string {
+/** The lines of one block list item: `-` at dashCol, keys at keyCol, each ended by `eol`. */
+function itemText(entry: Record<string, unknown>, dashCol: number, keyCol: number, file: string, eol: string): string {
     return Object.entries(entry)
         .map(
             ([k, v], i) =>
                 (i === 0 ? " ".repeat(dashCol) + "-" + " ".repeat(keyCol - dashCol - 1) : " ".repeat(keyCol)) +
-                `${k}: ${renderScalar(v, file)}\n`,
+                `${k}: ${renderScalar(v, file)}${eol}`,
         )
         .join("");
 }
@@ -439,21 +468,21 @@ function spliceRemove(text: string, seq: YAMLSeq, name: string, file: string): s
     return text.slice(0, from) + text.slice(itemEnd(text, item, file));
 }
 
-function spliceAdd(text: string, seq: YAMLSeq, entry: Record<string, unknown>, file: string): string {
+function spliceAdd(text: string, seq: YAMLSeq, entry: Record<string, unknown>, file: string, eol: string): string {
     const last = seq.items[seq.items.length - 1];
     const dash = dashOf(text, last, file);
     const dashCol = dash - lineStart(text, dash);
     const start = (last as { range: [number, number, number] }).range[0];
     const keyCol = lineStart(text, start) === lineStart(text, dash) ? start - lineStart(text, start) : dashCol + 2;
     const at = itemEnd(text, last, file);
-    const glue = at > 0 && text[at - 1] !== "\n" ? "\n" : "";
-    return text.slice(0, at) + glue + itemText(entry, dashCol, keyCol, file) + text.slice(at);
+    const glue = at > 0 && text[at - 1] !== "\n" ? eol : "";
+    return text.slice(0, at) + glue + itemText(entry, dashCol, keyCol, file, eol) + text.slice(at);
 }
 
 /** Writes `istio-canary:versions:` with the whole list at the end of the config map (creating `config:` if needed). */
-function appendVersionsKey(text: string, found: Located, list: Record<string, unknown>[], file: string): string {
+function appendVersionsKey(text: string, found: Located, list: Record<string, unknown>[], file: string, eol: string): string {
     const block = (keyCol: number): string =>
-        " ".repeat(keyCol) + `${VERSIONS_KEY}:\n` + list.map((e) => itemText(e, keyCol + 2, keyCol + 4, file)).join("");
+        " ".repeat(keyCol) + `${VERSIONS_KEY}:${eol}` + list.map((e) => itemText(e, keyCol + 2, keyCol + 4, file, eol)).join("");
     if (found.config !== undefined) {
         if (found.config.flow) {
             throw new StackFileError(
@@ -465,7 +494,7 @@ function appendVersionsKey(text: string, found: Located, list: Record<string, un
         const keyCol = keyStart - lineStart(text, keyStart);
         const last = found.config.items[found.config.items.length - 1];
         const at = endOfLine(text, valueEnd(last.value ?? last.key, file));
-        const glue = at > 0 && text[at - 1] !== "\n" ? "\n" : "";
+        const glue = at > 0 && text[at - 1] !== "\n" ? eol : "";
         return text.slice(0, at) + glue + block(keyCol) + text.slice(at);
     }
     if (found.configPair !== undefined) {
@@ -475,10 +504,10 @@ function appendVersionsKey(text: string, found: Located, list: Record<string, un
         const replaceTo = valueNode?.range != null ? valueNode.range[1] : keyEnd;
         const at = endOfLine(text, replaceTo);
         const head = text.slice(0, at);
-        return head + (head.endsWith("\n") ? "" : "\n") + block(2) + text.slice(at);
+        return head + (head.endsWith("\n") ? "" : eol) + block(2) + text.slice(at);
     }
-    const glue = text.length > 0 && !text.endsWith("\n") ? "\n" : "";
-    return text + glue + "config:\n" + block(2);
+    const glue = text.length > 0 && !text.endsWith("\n") ? eol : "";
+    return text + glue + `config:${eol}` + block(2);
 }
 
 /** Re-parses the result: it must hold exactly `next` as the versions and otherwise the same data as `before`. */
@@ -506,11 +535,19 @@ function verify(before: string, after: string, next: Record<string, unknown>[], 
 
 /**
  * Writes `after` atomically, but only while the file still holds `before`; otherwise throws
- * StackFileError and writes nothing (someone else changed the file since it was read).
+ * StackFileError and writes nothing (someone else changed the file since it was read). The
+ * comparison and the write happen under the file's lock, so no other editor can write in between.
  */
-export function writeIfUnchanged(file: string, before: string, after: string): void {
-    if (fs.readFileSync(file, "utf8") !== before) {
-        throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
-    }
-    writeFileAtomic(file, after);
+export function writeIfUnchanged(file: string, before: string, after: string, opts: { lockTimeoutMs?: number } = {}): void {
+    readStackText(file);
+    withFileLock(
+        file,
+        () => {
+            if (readStackText(file) !== before) {
+                throw new StackFileError(`${file} changed while it was being edited; nothing was written, run the command again`);
+            }
+            writeFileAtomic(file, after);
+        },
+        { timeoutMs: opts.lockTimeoutMs },
+    );
 }

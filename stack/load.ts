@@ -1,22 +1,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
 import { PROJECT } from "../config/check";
+import { SECRET_KEYS } from "../config/defaults";
+import { encryptedKeyProblem } from "../config/tls";
 import { RawConfig } from "../config/validate";
+import { StackFileError } from "./errors";
+import { readYamlData } from "./yaml";
+
+export { StackFileError } from "./errors";
 
 /** The repository root: where Pulumi.yaml and the program live. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** What a stack name may be: letters, digits, '-', '_' and '.' (it becomes part of a file name). */
 export const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
-
-/** A stack or project file that cannot be used, with the file and the reason. */
-export class StackFileError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "StackFileError";
-    }
-}
 
 /** One stack's config as the Pulumi engine would hand it to the program. */
 export interface StackConfig {
@@ -34,22 +31,67 @@ export interface StackConfig {
     other: Record<string, string>;
 }
 
-/** Reads a YAML file into plain data, with errors that name the file. */
-export function readYamlFile(file: string): unknown {
-    if (!fs.existsSync(file)) {
-        throw new StackFileError(`${file} does not exist`);
+/**
+ * Reads a YAML file into plain data, with errors that name the file: missing, a directory, not
+ * YAML, or using aliases or anchors (stack/yaml.ts).
+ */
+export function readYamlFile(file: string, what = "project or stack file"): unknown {
+    return readYamlData(file, what);
+}
+
+/** The top-level keys of a Pulumi stack file (Pulumi.<stack>.yaml). */
+export const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
+
+/**
+ * Checks the top level of a stack file's data: a map holding only Pulumi's stack-file keys. An
+ * empty file, a list, or config keys written without their `config:` wrapper would otherwise give
+ * a stack that silently runs on the project defaults. Throws StackFileError naming the file.
+ */
+export function checkStackFileShape(data: unknown, file: string): void {
+    if (data === null || data === undefined) {
+        throw new StackFileError(
+            `${file} is empty; a stack file holds its settings under "config:" (write "config: {}" for a stack that uses only Pulumi.yaml's defaults)`,
+        );
     }
-    const doc = parseDocument(fs.readFileSync(file, "utf8"), { prettyErrors: true });
-    if (doc.errors.length > 0) {
-        throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    if (typeof data !== "object" || Array.isArray(data)) {
+        const kind = Array.isArray(data) ? "a list" : `a ${typeof data}`;
+        throw new StackFileError(
+            `${file}: the top level is ${kind}; a stack file is a map with a "config:" key holding the stack's settings`,
+        );
     }
-    return doc.toJS();
+    for (const key of Object.keys(data)) {
+        if ((STACK_FILE_KEYS as readonly string[]).includes(key)) {
+            continue;
+        }
+        if (key.includes(":")) {
+            throw new StackFileError(
+                `${file}: "${key}" is at the top level, where no stack setting is read; config keys go under "config:", indented below it`,
+            );
+        }
+        const known = STACK_FILE_KEYS.slice(0, -1).join(", ") + ` and ${STACK_FILE_KEYS[STACK_FILE_KEYS.length - 1]}`;
+        throw new StackFileError(`${file}: "${key}" is not a key of a stack file; the top level may hold ${known}`);
+    }
+}
+
+/** The paths (`rollout`, `rollout.prometheusUrl`, `versions[0].image`) of the `secure:` values inside a config value. */
+function securePaths(value: unknown, at: string): string[] {
+    if (value === null || typeof value !== "object") {
+        return [];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => securePaths(v, `${at}[${i}]`));
+    }
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 1 && entries[0][0] === "secure") {
+        return [at];
+    }
+    return entries.flatMap(([k, v]) => securePaths(v, `${at}.${k}`));
 }
 
 /** The project's config declarations from Pulumi.yaml, resolved to their default values. */
 export function readProjectDefaults(projectDir: string = PROJECT_ROOT): { file: string; name: string; defaults: RawConfig } {
     const file = path.join(projectDir, "Pulumi.yaml");
-    const project = readYamlFile(file) as Record<string, unknown> | null;
+    const project = readYamlFile(file, "project file") as Record<string, unknown> | null;
     if (project === null || typeof project !== "object" || typeof project.name !== "string") {
         throw new StackFileError(`${file} has no project name`);
     }
@@ -100,14 +142,16 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
             `no stack file ${stackFile} for stack ${JSON.stringify(stack)}; stacks here: ${known.join(", ") || "none"}`,
         );
     }
-    const doc = readYamlFile(stackFile) as Record<string, unknown> | null;
-    const entries = doc === null ? {} : (doc.config ?? {});
+    const doc = readYamlFile(stackFile, "stack file");
+    checkStackFileShape(doc, stackFile);
+    const entries = (doc as Record<string, unknown>).config ?? {};
     if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
         throw new StackFileError(`${stackFile}: "config" must be a map of keys to values`);
     }
     const raw: RawConfig = { ...defaults };
     const secure: string[] = [];
     const other: Record<string, string> = {};
+    const encrypted: string[] = [];
     for (const [fullKey, value] of Object.entries(entries as Record<string, unknown>)) {
         const colon = fullKey.indexOf(":");
         if (colon < 0) {
@@ -120,12 +164,18 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
             continue;
         }
         const key = fullKey.slice(colon + 1);
-        if (isSecure) {
+        if (isSecure && (SECRET_KEYS as readonly string[]).includes(key)) {
             secure.push(key);
             delete raw[key];
         } else {
+            encrypted.push(...securePaths(value, fullKey));
             raw[key] = value;
         }
+    }
+    // Only the TLS material may be secret: every command but `pulumi up` reads the stack file, where
+    // an encrypted value is unreadable and would silently become the default.
+    if (encrypted.length > 0) {
+        throw new StackFileError(`${stackFile}: ${encryptedKeyProblem(encrypted)}`);
     }
     return { stack, projectFile, stackFile, raw, secure, other };
 }

@@ -109,6 +109,61 @@ describe("npm run plan", function () {
         assert.match(r.stderr, /no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging/);
     });
 
+    /** A config directory holding the project's Pulumi.yaml and `Pulumi.s.yaml` with `text`. */
+    function stackDir(name: string, text: string): string {
+        const dir = path.join(tmp, name);
+        fs.mkdirSync(dir);
+        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.s.yaml"), text);
+        return dir;
+    }
+
+    /** Asserts a refusal as bad input: exit 2, one `plan:` message, no stack trace, nothing planned. */
+    function assertRefused(r: { code: number; stdout: string; stderr: string }, message: RegExp): void {
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /\n\s+at |Error:/);
+        assert.equal(r.stdout, "");
+    }
+
+    it("exits 2 naming the line of an unquoted wildcard host (a YAML alias) and how to quote it", () => {
+        const dir = stackDir("alias", "config:\n  istio-canary:hosts:\n    - *.example.com\n");
+        assertRefused(
+            plan(["--stack", "s", "--config-dir", dir]),
+            /^plan: .*Pulumi\.s\.yaml:3: \*\.example\.com is a YAML alias; .*must be quoted: "\*\.example\.com"\n$/,
+        );
+    });
+
+    it("exits 2 for a host with a slash, from validation, before openssl is run", () => {
+        const dir = stackDir("slash", "config:\n  istio-canary:hosts:\n    - a/b.example.com\n");
+        const r = plan(["--stack", "s", "--config-dir", dir]);
+        assertRefused(r, /istio-canary:hosts\[0\] is "a\/b\.example\.com"; it must be a DNS hostname/);
+        assert.doesNotMatch(r.stderr, /openssl/);
+    });
+
+    it("exits 2 for a stack file that is a directory", () => {
+        const dir = stackDir("isdir", "");
+        fs.rmSync(path.join(dir, "Pulumi.s.yaml"));
+        fs.mkdirSync(path.join(dir, "Pulumi.s.yaml"));
+        assertRefused(plan(["--stack", "s", "--config-dir", dir]), /Pulumi\.s\.yaml is a directory; a stack file must be a YAML file\n$/);
+    });
+
+    it("exits 2 for config keys written without the config: wrapper, instead of planning the defaults", () => {
+        const dir = stackDir("nowrap", "istio-canary:hosts:\n  - qa.example.com\n");
+        assertRefused(
+            plan(["--stack", "s", "--config-dir", dir]),
+            /"istio-canary:hosts" is at the top level, where no stack setting is read; config keys go under "config:"/,
+        );
+    });
+
+    it("exits 2 for an encrypted rollout block instead of saying it generated test material for it", () => {
+        const dir = stackDir("secure", "config:\n  istio-canary:rollout:\n    secure: v1:AAAA\n");
+        assertRefused(
+            plan(["--stack", "s", "--config-dir", dir]),
+            /istio-canary:rollout is encrypted \(secure:\); only istio-canary:tlsCert/,
+        );
+    });
+
     it("exits 2 with commander's message for a missing --stack", () => {
         const r = plan([]);
         assert.equal(r.code, 2);

@@ -359,3 +359,36 @@ describe("config validation", () => {
         );
     });
 });
+
+describe("config validation: credentials in URLs", () => {
+    const allowed = "it must be an http(s) URL such as http://prometheus.istio-system:9090";
+    const cases: [string, unknown, string][] = [
+        ["a URL with a user and password", "ftp://admin:hunter2@prom:9090", `"ftp://***@prom:9090"`],
+        ["user information without a scheme", "admin:hunter2@prometheus:9090", `"***@prometheus:9090"`],
+        ["a password longer than the message shows", `http://admin:${"s3cret".repeat(20)}@prom 9090`, `"http://***@prom 9090"`],
+    ];
+    for (const [what, url, shown] of cases) {
+        it(`never echoes the password of rollout.prometheusUrl: ${what}`, () => {
+            let problems: string[] = [];
+            try {
+                validateConfig({ rollout: { prometheusUrl: url } });
+            } catch (e) {
+                assert.ok(e instanceof ConfigError);
+                problems = e.problems;
+            }
+            assert.deepEqual(problems, [`istio-canary:rollout.prometheusUrl is ${shown}; ${allowed}`]);
+            assert.doesNotMatch(problems.join("\n"), /hunter2|s3cret/);
+        });
+    }
+
+    it("never echoes a password inside a rollout value that is not an object", () => {
+        let message = "";
+        try {
+            validateConfig({ rollout: ["http://admin:hunter2@prom:9090"] });
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        assert.match(message, /istio-canary:rollout is \["http:\/\/\*\*\*@prom:9090"\]; it must be an object/);
+        assert.doesNotMatch(message, /hunter2/);
+    });
+});
