@@ -106,7 +106,7 @@ describe("npm run plan", function () {
     it("names the missing stack file and the stacks there are, as bad input (exit 2)", () => {
         const r = plan(["--stack", "qa"]);
         assert.equal(r.code, 2);
-        assert.match(r.stderr, /no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging/);
+        assert.match(r.stderr, /no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: ambient, dev, prod, staging/);
     });
 
     /** A config directory holding the project's Pulumi.yaml and `Pulumi.s.yaml` with `text`. */

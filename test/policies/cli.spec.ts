@@ -93,7 +93,7 @@ describe("npm run policy (cli/policy.ts)", function () {
     it("exits 2 with a clear message for a stack that has no stack file", async () => {
         const r = await policyCli(["--stack", "qa"]);
         assert.equal(r.code, 2);
-        assert.match(r.stderr, /^policy: no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: dev, prod, staging\n$/);
+        assert.match(r.stderr, /^policy: no stack file .*Pulumi\.qa\.yaml for stack "qa"; stacks here: ambient, dev, prod, staging\n$/);
     });
 
     it("exits 2 for a missing --stack and for an unknown flag", async () => {
