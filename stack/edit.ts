@@ -19,6 +19,7 @@ import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { Document, Pair, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseDocument, stringify } from "yaml";
 import { ConfigError, PROJECT } from "../config/check";
 import { validateConfig } from "../config/validate";
+import { Version } from "../components/version";
 import { writeFileAtomic } from "./atomic-write";
 import { StackFileError, checkStackFileShape, readProjectDefaults } from "./load";
 import { withFileLock } from "./lock";
@@ -27,17 +28,8 @@ import { parseYaml, readTextFile } from "./yaml";
 /** The full key of the versions list in a stack file. */
 export const VERSIONS_KEY = `${PROJECT}:versions`;
 
-/** One entry of `istio-canary:versions`, as written in the stack file. */
-export interface VersionEntry {
-    /** Version label and DestinationRule subset name, unique in the list. */
-    name: string;
-    /** Container image with a tag or a digest. */
-    image: string;
-    /** Pod replicas; when missing the program uses 1. */
-    replicas?: number;
-    /** Percentage of traffic, an integer 0-100; the list's weights sum to 100. */
-    weight: number;
-}
+/** One entry of `istio-canary:versions`, as written in the stack file: the components' one version type. */
+export type VersionEntry = Version;
 
 /** Options of every edit. */
 export interface EditOptions {
