@@ -8,6 +8,7 @@ import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
+import { httpRouteWeights } from "./httproute-weights";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -18,6 +19,7 @@ export * from "./gateway-tls-secret-exists";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
+export * from "./httproute-weights";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -30,6 +32,7 @@ export const ALL_POLICIES: Policies = [
     destinationRuleSubsetsSelectPods,
     gatewaySelectsInstalledIngress,
     gatewayTlsSecretExists,
+    httpRouteWeights,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,
