@@ -9,6 +9,7 @@ import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
 import { httpRouteWeights } from "./httproute-weights";
+import { httpRouteBackendsExist } from "./httproute-backends-exist";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -20,6 +21,7 @@ export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
 export * from "./httproute-weights";
+export * from "./httproute-backends-exist";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -33,6 +35,7 @@ export const ALL_POLICIES: Policies = [
     gatewaySelectsInstalledIngress,
     gatewayTlsSecretExists,
     httpRouteWeights,
+    httpRouteBackendsExist,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,
