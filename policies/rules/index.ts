@@ -10,6 +10,7 @@ import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
 import { httpRouteWeights } from "./httproute-weights";
 import { httpRouteBackendsExist } from "./httproute-backends-exist";
+import { httpRouteParentsExist } from "./httproute-parents-exist";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -22,6 +23,7 @@ export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
 export * from "./httproute-weights";
 export * from "./httproute-backends-exist";
+export * from "./httproute-parents-exist";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -36,6 +38,7 @@ export const ALL_POLICIES: Policies = [
     gatewayTlsSecretExists,
     httpRouteWeights,
     httpRouteBackendsExist,
+    httpRouteParentsExist,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,
