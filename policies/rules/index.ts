@@ -11,6 +11,7 @@ import { virtualServiceWeights } from "./virtualservice-weights";
 import { httpRouteWeights } from "./httproute-weights";
 import { httpRouteBackendsExist } from "./httproute-backends-exist";
 import { httpRouteParentsExist } from "./httproute-parents-exist";
+import { gatewayApiTlsSecretReadable } from "./gateway-api-tls-secret-readable";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -24,6 +25,7 @@ export * from "./virtualservice-weights";
 export * from "./httproute-weights";
 export * from "./httproute-backends-exist";
 export * from "./httproute-parents-exist";
+export * from "./gateway-api-tls-secret-readable";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -39,6 +41,7 @@ export const ALL_POLICIES: Policies = [
     httpRouteWeights,
     httpRouteBackendsExist,
     httpRouteParentsExist,
+    gatewayApiTlsSecretReadable,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

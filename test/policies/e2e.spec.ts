@@ -64,6 +64,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "container-images-pinned advisory resource",
                 "container-resources-and-readiness advisory resource",
                 "destinationrule-subsets-select-pods mandatory stack",
+                "gateway-api-tls-secret-readable mandatory stack",
                 "gateway-http-redirects-to-https advisory resource",
                 "gateway-selects-installed-ingress mandatory stack",
                 "gateway-tls-secret-exists mandatory stack",
