@@ -12,6 +12,7 @@ import { httpRouteWeights } from "./httproute-weights";
 import { httpRouteBackendsExist } from "./httproute-backends-exist";
 import { httpRouteParentsExist } from "./httproute-parents-exist";
 import { gatewayApiTlsSecretReadable } from "./gateway-api-tls-secret-readable";
+import { httpRouteNoVirtualServiceOverlap } from "./httproute-no-virtualservice-overlap";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -26,6 +27,7 @@ export * from "./httproute-weights";
 export * from "./httproute-backends-exist";
 export * from "./httproute-parents-exist";
 export * from "./gateway-api-tls-secret-readable";
+export * from "./httproute-no-virtualservice-overlap";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -42,6 +44,7 @@ export const ALL_POLICIES: Policies = [
     httpRouteBackendsExist,
     httpRouteParentsExist,
     gatewayApiTlsSecretReadable,
+    httpRouteNoVirtualServiceOverlap,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

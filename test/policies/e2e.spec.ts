@@ -69,6 +69,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "gateway-selects-installed-ingress mandatory stack",
                 "gateway-tls-secret-exists mandatory stack",
                 "httproute-backends-exist mandatory stack",
+                "httproute-no-virtualservice-overlap mandatory stack",
                 "httproute-parents-exist mandatory stack",
                 "httproute-weights mandatory resource",
                 "virtualservice-mirror mandatory resource",
