@@ -13,6 +13,7 @@ import { httpRouteBackendsExist } from "./httproute-backends-exist";
 import { httpRouteParentsExist } from "./httproute-parents-exist";
 import { gatewayApiTlsSecretReadable } from "./gateway-api-tls-secret-readable";
 import { httpRouteNoVirtualServiceOverlap } from "./httproute-no-virtualservice-overlap";
+import { ambientWaypointPresent } from "./ambient-waypoint-present";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -28,6 +29,7 @@ export * from "./httproute-backends-exist";
 export * from "./httproute-parents-exist";
 export * from "./gateway-api-tls-secret-readable";
 export * from "./httproute-no-virtualservice-overlap";
+export * from "./ambient-waypoint-present";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -45,6 +47,7 @@ export const ALL_POLICIES: Policies = [
     httpRouteParentsExist,
     gatewayApiTlsSecretReadable,
     httpRouteNoVirtualServiceOverlap,
+    ambientWaypointPresent,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

@@ -61,6 +61,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         assert.deepEqual(
             info.policies.map((p) => `${p.name} ${p.enforcementLevel} ${p.kind}`),
             [
+                "ambient-waypoint-present mandatory stack",
                 "container-images-pinned advisory resource",
                 "container-resources-and-readiness advisory resource",
                 "destinationrule-subsets-select-pods mandatory stack",
