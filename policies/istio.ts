@@ -10,3 +10,4 @@ export * from "./lib/hosts";
 export * from "./lib/routes";
 export * from "./lib/gateways";
 export * from "./lib/stack";
+export * from "./lib/gateway-api";

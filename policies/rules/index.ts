@@ -8,6 +8,12 @@ import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
+import { httpRouteWeights } from "./httproute-weights";
+import { httpRouteBackendsExist } from "./httproute-backends-exist";
+import { httpRouteParentsExist } from "./httproute-parents-exist";
+import { gatewayApiTlsSecretReadable } from "./gateway-api-tls-secret-readable";
+import { httpRouteNoVirtualServiceOverlap } from "./httproute-no-virtualservice-overlap";
+import { ambientWaypointPresent } from "./ambient-waypoint-present";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -18,6 +24,12 @@ export * from "./gateway-tls-secret-exists";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
+export * from "./httproute-weights";
+export * from "./httproute-backends-exist";
+export * from "./httproute-parents-exist";
+export * from "./gateway-api-tls-secret-readable";
+export * from "./httproute-no-virtualservice-overlap";
+export * from "./ambient-waypoint-present";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -30,6 +42,12 @@ export const ALL_POLICIES: Policies = [
     destinationRuleSubsetsSelectPods,
     gatewaySelectsInstalledIngress,
     gatewayTlsSecretExists,
+    httpRouteWeights,
+    httpRouteBackendsExist,
+    httpRouteParentsExist,
+    gatewayApiTlsSecretReadable,
+    httpRouteNoVirtualServiceOverlap,
+    ambientWaypointPresent,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

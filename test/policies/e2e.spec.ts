@@ -61,12 +61,18 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         assert.deepEqual(
             info.policies.map((p) => `${p.name} ${p.enforcementLevel} ${p.kind}`),
             [
+                "ambient-waypoint-present mandatory stack",
                 "container-images-pinned advisory resource",
                 "container-resources-and-readiness advisory resource",
                 "destinationrule-subsets-select-pods mandatory stack",
+                "gateway-api-tls-secret-readable mandatory stack",
                 "gateway-http-redirects-to-https advisory resource",
                 "gateway-selects-installed-ingress mandatory stack",
                 "gateway-tls-secret-exists mandatory stack",
+                "httproute-backends-exist mandatory stack",
+                "httproute-no-virtualservice-overlap mandatory stack",
+                "httproute-parents-exist mandatory stack",
+                "httproute-weights mandatory resource",
                 "virtualservice-mirror mandatory resource",
                 "virtualservice-subsets-exist mandatory stack",
                 "virtualservice-weights mandatory resource",
