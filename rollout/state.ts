@@ -4,7 +4,9 @@
  * State lives in `<dir>/<stack>.json` (default dir: `.rollout/` in the project root, gitignored)
  * and is rewritten atomically (temp file, fsync, rename) after every action, so a rollout stopped
  * at any point (Ctrl-C, kill, a failed `pulumi up`) resumes from the last completed action.
- * The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly one process holds it.
+ * The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly one process holds it; it
+ * records the holder's pid with its start time and command line, so a pid reused by an unrelated
+ * process is not mistaken for the holder.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -127,6 +129,10 @@ export interface LockInfo {
     since: string;
     /** What the holder is doing (start, resume, abort, finalize). */
     command: string;
+    /** The holder's start time as the kernel counts it (/proc/<pid>/stat field 22), where there is a /proc. */
+    startTime?: string;
+    /** The holder's command line (/proc/<pid>/cmdline, arguments joined by spaces), where there is a /proc. */
+    cmdline?: string;
 }
 
 /** A held lock; release it when done. */
@@ -218,7 +224,13 @@ export class FileStateStore implements StateStore {
     lock(stack: string, command: string): Lock {
         const file = this.lockFileOf(stack);
         fs.mkdirSync(this.dir, { recursive: true });
-        const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), command };
+        const info: LockInfo = {
+            pid: process.pid,
+            hostname: os.hostname(),
+            since: new Date().toISOString(),
+            command,
+            ...processIdentity(process.pid),
+        };
         // Write the full record to a temp file, then link it into place: link fails if the lock
         // exists, so the lock file appears complete and exactly one process wins.
         const tmp = path.join(this.dir, `.${stack}.lock.${process.pid}.${Date.now()}.tmp`);
@@ -238,8 +250,10 @@ export class FileStateStore implements StateStore {
                     continue; // released between our link and our read
                 }
                 if (!isStale(holder)) {
+                    const now = holder.hostname === os.hostname() ? processIdentity(holder.pid).cmdline : undefined;
                     throw new LockHeldError(
-                        `a rollout of stack ${stack} is already running (pid ${holder.pid} on ${holder.hostname}, ${holder.command} since ${holder.since}); ` +
+                        `a rollout of stack ${stack} is already running (pid ${holder.pid} on ${holder.hostname}` +
+                            `${now !== undefined ? `: ${now}` : ""}, ${holder.command} since ${holder.since}); ` +
                             `wait for it or stop it (Ctrl-C in its terminal, or kill ${holder.pid}), then use --resume or --abort. ` +
                             `If that process is gone, delete ${file}`,
                         holder,
@@ -268,9 +282,67 @@ function readLock(file: string): LockInfo | undefined {
     }
 }
 
-/** A lock is stale when it was taken on this machine by a process that no longer exists. */
+/**
+ * Start time and command line of a process from /proc (Linux); empty where there is no /proc or
+ * the process is gone. The start time is field 22 of /proc/<pid>/stat, read after the command name,
+ * which is in parentheses and may itself contain spaces and parentheses.
+ */
+export function processIdentity(pid: number): { startTime?: string; cmdline?: string } {
+    const identity: { startTime?: string; cmdline?: string } = {};
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        if (fields[19] !== undefined && /^\d+$/.test(fields[19])) {
+            identity.startTime = fields[19];
+        }
+    } catch {
+        // no /proc, or the process is gone
+    }
+    try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").split("\0").join(" ");
+        if (cmdline !== "") {
+            identity.cmdline = cmdline;
+        }
+    } catch {
+        // as above
+    }
+    return identity;
+}
+
+/**
+ * Whether the process a lock names is still its holder. On another host it cannot be checked, so it
+ * is. On this host: not when the pid is gone; when the lock recorded a start time and /proc gives
+ * one, they must be equal (a pid reused by another process starts later); otherwise the command
+ * lines must be equal, or, for a lock that recorded neither, the process must be an istio-canary
+ * command. Without /proc, a live pid is taken as the holder.
+ */
+export function holderAlive(
+    holder: LockInfo,
+    identity: (pid: number) => { startTime?: string; cmdline?: string } = processIdentity,
+): boolean {
+    if (holder.hostname !== os.hostname()) {
+        return true;
+    }
+    if (!processAlive(holder.pid)) {
+        return false;
+    }
+    const now = identity(holder.pid);
+    if (holder.startTime !== undefined && now.startTime !== undefined) {
+        return holder.startTime === now.startTime;
+    }
+    if (now.cmdline === undefined) {
+        return true;
+    }
+    if (holder.cmdline !== undefined) {
+        return holder.cmdline === now.cmdline;
+    }
+    return now.cmdline.includes("istio-canary");
+}
+
+/** A lock is stale when its holder is gone from this machine, or its pid now belongs to another process. */
 function isStale(holder: LockInfo): boolean {
-    return holder.hostname === os.hostname() && !processAlive(holder.pid);
+    return !holderAlive(holder);
 }
 
 /**
