@@ -4,14 +4,16 @@
  * State lives in `<dir>/<stack>.json` (default dir: `.rollout/` in the project root, gitignored)
  * and is rewritten atomically (temp file, fsync, rename) after every action, so a rollout stopped
  * at any point (Ctrl-C, kill, a failed `pulumi up`) resumes from the last completed action.
- * The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly one process holds it; it
- * records the holder's pid with its start time and command line, so a pid reused by an unrelated
- * process is not mistaken for the holder.
+ * Every load checks the file against its schema (rollout/state-schema.ts) and refuses one that was
+ * edited or is incomplete. The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly
+ * one process holds it; it records the holder's pid with its start time and command line, so a pid
+ * reused by an unrelated process is not mistaken for the holder.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../stack/atomic-write";
+import { stateProblems } from "./state-schema";
 import { ActionKind, Judgement, Verdict } from "./types";
 import { Weights } from "./weights";
 
@@ -92,6 +94,11 @@ export interface RolloutState {
     steps: StepRecord[];
     /** The weights last confirmed applied, or null before the first apply. */
     applied: Weights | null;
+    /**
+     * The stack's weights when the rollout started (before its first apply): what the stack file may
+     * still hold while `applied` is null. Absent in files written before it was recorded.
+     */
+    from?: Weights;
     /** A traffic change started and not confirmed, or null. */
     pending: PendingAction | null;
     /** How it ended (for a terminal status). */
@@ -101,12 +108,47 @@ export interface RolloutState {
     updatedAt: string;
 }
 
-/** The state file is unreadable or belongs to something else. */
+/** The state file is unreadable, belongs to something else, or does not hold against its schema. */
 export class StateFileError extends Error {
-    constructor(message: string) {
+    constructor(
+        message: string,
+        /** The state file. */
+        readonly file: string,
+        /** The schema's problems, when it was readable JSON that did not hold. */
+        readonly problems: string[] = [],
+    ) {
         super(message);
         this.name = "StateFileError";
     }
+}
+
+/**
+ * Parses and checks a state file's text for `stack`; throws StateFileError naming the file, every
+ * problem, and that the file should be moved aside. Pure apart from the message's file name.
+ */
+export function parseState(text: string, file: string, stack: string): RolloutState {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch (e) {
+        throw new StateFileError(
+            `rollout state ${file} is not valid JSON (${(e as Error).message}); it cannot be trusted: inspect it and move it aside (mv ${file} ${file}.invalid)`,
+            file,
+        );
+    }
+    const problems = stateProblems(value, stack);
+    if (problems.length > 0) {
+        const shown = problems.slice(0, 8);
+        throw new StateFileError(
+            `rollout state ${file} is not valid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                shown.map((x) => `  - ${x}\n`).join("") +
+                (problems.length > shown.length ? `  - ... and ${problems.length - shown.length} more\n` : "") +
+                `It was edited or is incomplete, so it cannot be trusted and nothing was changed: inspect it and move it aside (mv ${file} ${file}.invalid)`,
+            file,
+            problems,
+        );
+    }
+    return value as RolloutState;
 }
 
 /** Another process holds the stack's rollout lock. */
@@ -155,6 +197,12 @@ export interface StateStore {
     archive(state: RolloutState): string;
 }
 
+/** A state kept by `archive`, with its file. */
+export interface ArchivedState {
+    file: string;
+    state: RolloutState;
+}
+
 /** True when a process with this pid exists on this machine (EPERM means it exists but is not ours). */
 export function processAlive(pid: number): boolean {
     if (!Number.isInteger(pid) || pid <= 0) {
@@ -167,6 +215,9 @@ export function processAlive(pid: number): boolean {
         return (e as NodeJS.ErrnoException).code === "EPERM";
     }
 }
+
+/** The part of an archived state's name after `<stack>.`: its start time with `:` and `.` as `-`. */
+const ARCHIVE_SUFFIX = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/;
 
 /** State and locks as files in one directory. */
 export class FileStateStore implements StateStore {
@@ -190,25 +241,33 @@ export class FileStateStore implements StateStore {
             if ((e as NodeJS.ErrnoException).code === "ENOENT") {
                 return undefined;
             }
-            throw new StateFileError(`cannot read rollout state ${file}: ${(e as Error).message}`);
+            throw new StateFileError(`cannot read rollout state ${file}: ${(e as Error).message}`, file);
         }
-        let state: RolloutState;
+        return parseState(text, file, stack);
+    }
+
+    /**
+     * The states `archive` kept for a stack (`<stack>.<start time>.json`), newest first, each checked
+     * like the current one; throws StateFileError for one that does not hold.
+     */
+    loadArchived(stack: string): ArchivedState[] {
+        let names: string[];
         try {
-            state = JSON.parse(text) as RolloutState;
+            names = fs.readdirSync(this.dir);
         } catch (e) {
-            throw new StateFileError(
-                `rollout state ${file} is not valid JSON (${(e as Error).message}); inspect it, then delete it to start over`,
-            );
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+                return [];
+            }
+            throw new StateFileError(`cannot list rollout states in ${this.dir}: ${(e as Error).message}`, this.dir);
         }
-        if (state === null || typeof state !== "object" || state.format !== STATE_FORMAT) {
-            throw new StateFileError(
-                `rollout state ${file} has an unknown format (expected format ${STATE_FORMAT}); delete it to start over`,
-            );
-        }
-        if (state.stack !== stack) {
-            throw new StateFileError(`rollout state ${file} belongs to stack ${JSON.stringify(state.stack)}, not ${JSON.stringify(stack)}`);
-        }
-        return state;
+        const prefix = `${stack}.`;
+        return names
+            .filter((n) => n.startsWith(prefix) && ARCHIVE_SUFFIX.test(n.slice(prefix.length)))
+            .map((n) => {
+                const file = path.join(this.dir, n);
+                return { file, state: parseState(fs.readFileSync(file, "utf8"), file, stack) };
+            })
+            .sort((a, b) => Date.parse(b.state.startedAt) - Date.parse(a.state.startedAt));
     }
 
     save(state: RolloutState): void {
