@@ -30,7 +30,7 @@ export interface RolloutCliDeps extends CliIO {
     /** Whether standard output is a terminal (progress bars only then). */
     isTTY: boolean;
     /** The stack the rollout changes. Default: Pulumi's Automation API on the project. */
-    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; signal?: AbortSignal }) => StackTarget;
+    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; appName: string; signal?: AbortSignal }) => StackTarget;
     /** The analysis between shifts. Default: the analysis module against rollout.prometheusUrl. */
     makeJudge: (settings: JudgeSettings) => CanaryJudge;
     /** Time and waiting. */
@@ -45,7 +45,7 @@ export function defaultDeps(io: CliIO, signal?: AbortSignal): RolloutCliDeps {
         ...io,
         isTTY: process.stdout.isTTY === true,
         // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
-        makeTarget: ({ stack, stackFile, signal: s }) => new PulumiStackTarget({ stack, stackFile, signal: s }),
+        makeTarget: ({ stack, stackFile, appName, signal: s }) => new PulumiStackTarget({ stack, stackFile, appName, signal: s }),
         makeJudge: (settings) => analysisJudge(settings),
         clock: systemClock,
         signal,
@@ -138,7 +138,13 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
 
     const renderer = flags.json === true ? jsonRenderer(deps.out) : humanRenderer({ out: deps.out, tty: deps.isTTY });
     const engine = new RolloutEngine({
-        target: deps.makeTarget({ stack: flags.stack, stackFile: loaded.stackFile, configDir, signal: deps.signal }),
+        target: deps.makeTarget({
+            stack: flags.stack,
+            stackFile: loaded.stackFile,
+            configDir,
+            appName: config.app.name,
+            signal: deps.signal,
+        }),
         judge: deps.makeJudge(settings),
         store: new FileStateStore(path.join(configDir, ".rollout")),
         clock: deps.clock,
