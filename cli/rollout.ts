@@ -6,6 +6,7 @@ import { validateConfig } from "../config/validate";
 import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
 import { StackFileError, loadStackConfig } from "../stack/load";
 import { PulumiStackTarget } from "../rollout/automation";
+import { rolloutCommand as rolloutCommandLine } from "../rollout/command";
 import { systemClock } from "../rollout/clock";
 import { RolloutEngine } from "../rollout/engine";
 import { JudgeSettings, analysisJudge, checkJudgeSettings } from "../rollout/judge";
@@ -21,7 +22,8 @@ import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/
  * config key, docs/cli.md the exit codes:
  *
  *   0 completed / finalized / aborted as asked    1 rolled back    2 bad usage or config
- *   3 stopped by a failed apply (state saved)     4 refused        130 interrupted (state saved)
+ *   3 stopped by a failed apply (state saved)     4 refused, or held because the live split was changed by hand
+ *   130 interrupted (state saved)
  *   70 internal error (a bug; its stack trace is printed)
  */
 
@@ -150,6 +152,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         clock: deps.clock,
         emit: (event: RolloutEvent) => renderer.emit(event),
         signal: deps.signal,
+        // The ways forward the messages name, as this person would type them (with their --config-dir).
+        command: (stack) => rolloutCommandLine(stack, flags.configDir),
     });
     try {
         const outcome = await engine[mode](plan);

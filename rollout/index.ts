@@ -1,7 +1,8 @@
 /** The progressive rollout: engine, state, interfaces, adapters and rendering. Re-exports only. */
-export { RolloutEngine, EngineDeps, RolloutOutcome, where, describeAction } from "./engine";
-export { RolloutPlan, PlanVersion, PlanSource, planFromConfig, whyNotRollable } from "./plan";
+export { RolloutEngine, EngineDeps, RolloutOutcome, NextCommand, where, describeAction, neverApplied } from "./engine";
+export { rolloutCommand, shellWord } from "./command";
 export { stateProblems } from "./state-schema";
+export { RolloutPlan, PlanVersion, PlanSource, planFromConfig, whyNotRollable } from "./plan";
 export * from "./state";
 export * from "./types";
 export * from "./weights";

@@ -2,7 +2,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { EngineDeps, RolloutEngine } from "../../rollout/engine";
 import { RolloutPlan } from "../../rollout/plan";
-import { RecordingTarget, SnapshotStore, VirtualClock, always, eventLog } from "./fakes";
+import * as path from "node:path";
+import { runRolloutCli } from "../../cli/rollout";
+import { RecordingTarget, SnapshotStore, StackFileTarget, VirtualClock, always, configDirWith, devStackFile, eventLog } from "./fakes";
 
 const plan: RolloutPlan = {
     stack: "dev",
@@ -81,5 +83,35 @@ describe("a rollout state file that was edited or is incomplete", () => {
         const { store } = await stoppedRollout();
         const outcome = await resumeWith(store).run();
         assert.equal(outcome.kind, "completed", outcome.message);
+    });
+
+    it("is refused by the command with exit 4 and a message, not a TypeError (exit 70)", async () => {
+        const dir = configDirWith({ dev: devStackFile({ weights: [75, 25] }) });
+        fs.mkdirSync(path.join(dir, ".rollout"));
+        const { state } = await stoppedRollout();
+        delete state.steps;
+        state.current = 3;
+        fs.writeFileSync(path.join(dir, ".rollout", "dev.json"), JSON.stringify(state));
+        let out = "";
+        let err = "";
+        const code = await runRolloutCli(["--stack", "dev", "--resume", "--config-dir", dir], {
+            out: (x) => (out += x),
+            err: (x) => (err += x),
+            cwd: dir,
+            isTTY: false,
+            makeTarget: ({ stackFile }) => new StackFileTarget(stackFile),
+            makeJudge: () => always("pass"),
+            clock: new VirtualClock(),
+        });
+        assert.equal(code, 4, out + err);
+        assert.match(
+            out,
+            /^refused: rollout state .*\.rollout\/dev\.json is not valid \(3 problems\):\n {2}- steps is missing; it must be a list\n {2}- pending\.step is 2; a pending shift is to the current step, 3\n/,
+        );
+        assert.match(
+            out,
+            new RegExp(`npx istio-canary rollout --stack dev --config-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} --abort`),
+        );
+        assert.doesNotMatch(out + err, /TypeError|\n\s+at /);
     });
 });
