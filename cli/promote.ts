@@ -3,11 +3,13 @@ import { Command } from "commander";
 import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
 import { EXIT } from "./exit-codes";
 import { PolicyRunner, PromoteResult, cliPolicyRunner, promote } from "../promote";
+import { rolloutCommand } from "../rollout/command";
 
 /**
- * `istio-canary promote --from <stack> --to <stack> [--dry-run] [--config-dir <dir>]`: adds the
- * version that runs at 100% in --from to --to's Pulumi.<stack>.yaml as a canary at weight 0,
- * then runs the offline policy check on --to. docs/promotion.md describes the flow.
+ * `istio-canary promote --from <stack> --to <stack> [--dry-run] [--trust-stack-file] [--config-dir <dir>]`:
+ * adds the version that runs at 100% in --from to --to's Pulumi.<stack>.yaml as a canary at weight
+ * 0, when --from's rollout record (`<config dir>/.rollout/`) shows that version's rollout completed
+ * there, then runs the offline policy check on --to. docs/promotion.md describes the flow.
  */
 
 /** Where the command prints and how it runs the policy check; tests replace them. */
@@ -24,6 +26,10 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         .requiredOption("--from <stack>", "source stack, whose version at 100% is promoted, e.g. dev")
         .requiredOption("--to <stack>", "target stack, the next one in promotionOrder, e.g. staging")
         .option("--dry-run", "print the change as a unified diff and write nothing")
+        .option(
+            "--trust-stack-file",
+            "when --from has no rollout record of the version (set to 100% by hand in a reviewed change, or rolled out in another checkout), promote on its stack file's weights alone",
+        )
         .option("--config-dir <dir>", "directory holding Pulumi.yaml and the stack files (default: the repository)")
         .allowExcessArguments(false)
         .showHelpAfterError("(run npx istio-canary promote --help for usage)")
@@ -39,7 +45,7 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
     if (parsed !== undefined) {
         return parsed;
     }
-    const opts = cmd.opts<{ from: string; to: string; dryRun?: boolean; configDir?: string }>();
+    const opts = cmd.opts<{ from: string; to: string; dryRun?: boolean; trustStackFile?: boolean; configDir?: string }>();
     const configDir = configDirFlag(opts.configDir, deps.cwd);
     const problem =
         stackNameProblem("--from", opts.from) ??
@@ -56,8 +62,10 @@ export function runPromoteCli(argv: string[], deps: PromoteCliDeps): number {
         to: opts.to,
         configDir: configDir.dir,
         dryRun: opts.dryRun === true,
+        trustStackFile: opts.trustStackFile === true,
         runPolicy: deps.runPolicy,
         progress,
+        rolloutCommand: (stack) => rolloutCommand(stack, opts.configDir),
     });
     return report(result, deps);
 }
@@ -73,6 +81,7 @@ function report(result: PromoteResult, deps: PromoteCliDeps): number {
     const lines = [
         `Promoting ${plan.from} -> ${plan.to}${result.status === "dry-run" ? " (dry run: nothing is written)" : ""}`,
         `  ${plan.from} runs ${released.name} (${released.image}) at 100%`,
+        `  ${result.record}`,
         `  ${plan.to} runs ${baseline.name} (${baseline.image}) at ${baseline.weight}%`,
         `  ${name}: ${canary.name} is added after ${baseline.name} as the canary at weight 0` +
             (canary.replicas !== undefined ? ` with ${canary.replicas} replicas (as ${baseline.name})` : ""),

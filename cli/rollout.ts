@@ -6,6 +6,7 @@ import { validateConfig } from "../config/validate";
 import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
 import { StackFileError, loadStackConfig } from "../stack/load";
 import { PulumiStackTarget } from "../rollout/automation";
+import { rolloutCommand as rolloutCommandLine } from "../rollout/command";
 import { systemClock } from "../rollout/clock";
 import { RolloutEngine } from "../rollout/engine";
 import { JudgeSettings, analysisJudge, checkJudgeSettings } from "../rollout/judge";
@@ -21,7 +22,8 @@ import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/
  * config key, docs/cli.md the exit codes:
  *
  *   0 completed / finalized / aborted as asked    1 rolled back    2 bad usage or config
- *   3 stopped by a failed apply (state saved)     4 refused        130 interrupted (state saved)
+ *   3 stopped by a failed apply (state saved)     4 refused, or held because the live split was changed by hand
+ *   130 interrupted (state saved)
  *   70 internal error (a bug; its stack trace is printed)
  */
 
@@ -30,7 +32,7 @@ export interface RolloutCliDeps extends CliIO {
     /** Whether standard output is a terminal (progress bars only then). */
     isTTY: boolean;
     /** The stack the rollout changes. Default: Pulumi's Automation API on the project. */
-    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; signal?: AbortSignal }) => StackTarget;
+    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; appName: string; signal?: AbortSignal }) => StackTarget;
     /** The analysis between shifts. Default: the analysis module against rollout.prometheusUrl. */
     makeJudge: (settings: JudgeSettings) => CanaryJudge;
     /** Time and waiting. */
@@ -45,7 +47,7 @@ export function defaultDeps(io: CliIO, signal?: AbortSignal): RolloutCliDeps {
         ...io,
         isTTY: process.stdout.isTTY === true,
         // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
-        makeTarget: ({ stack, stackFile, signal: s }) => new PulumiStackTarget({ stack, stackFile, signal: s }),
+        makeTarget: ({ stack, stackFile, appName, signal: s }) => new PulumiStackTarget({ stack, stackFile, appName, signal: s }),
         makeJudge: (settings) => analysisJudge(settings),
         clock: systemClock,
         signal,
@@ -138,12 +140,20 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
 
     const renderer = flags.json === true ? jsonRenderer(deps.out) : humanRenderer({ out: deps.out, tty: deps.isTTY });
     const engine = new RolloutEngine({
-        target: deps.makeTarget({ stack: flags.stack, stackFile: loaded.stackFile, configDir, signal: deps.signal }),
+        target: deps.makeTarget({
+            stack: flags.stack,
+            stackFile: loaded.stackFile,
+            configDir,
+            appName: config.app.name,
+            signal: deps.signal,
+        }),
         judge: deps.makeJudge(settings),
         store: new FileStateStore(path.join(configDir, ".rollout")),
         clock: deps.clock,
         emit: (event: RolloutEvent) => renderer.emit(event),
         signal: deps.signal,
+        // The ways forward the messages name, as this person would type them (with their --config-dir).
+        command: (stack) => rolloutCommandLine(stack, flags.configDir),
     });
     try {
         const outcome = await engine[mode](plan);

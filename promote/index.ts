@@ -4,3 +4,5 @@ export type { CliPolicyOptions, PolicyRunner, PolicyVerdict } from "./policy";
 export { cliPolicyRunner } from "./policy";
 export type { PromoteOptions, PromoteResult } from "./promote";
 export { promote } from "./promote";
+export type { RecordOptions, RecordVerdict } from "./record";
+export { checkRolloutRecord } from "./record";

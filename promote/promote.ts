@@ -2,12 +2,15 @@
  * One promotion from start to end: load and validate both stacks, plan, edit the target's
  * stack file (or only compute the edit, for a dry run), then run the policy check on it.
  */
+import * as path from "node:path";
 import { ConfigError } from "../config/check";
 import { validateConfig } from "../config/validate";
 import { StackFileError, loadStackConfig } from "../stack/load";
 import { addVersion, readVersions, unifiedDiff, writeIfUnchanged } from "../stack/edit";
+import { FileStateStore, StateFileError } from "../rollout/state";
 import { PromotionPlan, PromotionRefused, planPromotion } from "./plan";
 import { PolicyRunner, PolicyVerdict } from "./policy";
+import { checkRolloutRecord } from "./record";
 
 /** What promote needs. */
 export interface PromoteOptions {
@@ -23,6 +26,14 @@ export interface PromoteOptions {
     runPolicy: PolicyRunner;
     /** Told what takes long (the policy check), for a terminal. Default: nothing. */
     progress?: (step: string) => void;
+    /**
+     * Promote on the source's stack file alone when no rollout of the released version is recorded
+     * in `<configDir>/.rollout/` (a stack set to 100% by hand in a reviewed change, or a rollout run in
+     * another checkout). Never overrides a record that says the rollout did not complete. Default false.
+     */
+    trustStackFile?: boolean;
+    /** The rollout command for a stack as the person types it, for messages. Default: `npx istio-canary rollout --stack <stack>`. */
+    rolloutCommand?: (stack: string) => string;
 }
 
 /** How a promotion ended. */
@@ -41,6 +52,8 @@ export type PromoteResult =
           file: string;
           /** Unified diff of the target's stack file. */
           diff: string;
+          /** What the source's rollout record says about the released version, one sentence. */
+          record: string;
       }
     | {
           /** The target file was written; `policy` is the check that followed. */
@@ -51,11 +64,16 @@ export type PromoteResult =
           file: string;
           /** Unified diff of what was written. */
           diff: string;
+          /** What the source's rollout record says about the released version, one sentence. */
+          record: string;
           /** The policy check on the target after the write. */
           policy: PolicyVerdict;
       };
 
-/** Promotes the version at 100% in `from` to `to` as a canary at weight 0. Never throws for a refusal. */
+/**
+ * Promotes the version at 100% in `from` to `to` as a canary at weight 0, when the rollout record of
+ * `from` shows that version's rollout completed there (promote/record.ts). Never throws for a refusal.
+ */
 export function promote(opts: PromoteOptions): PromoteResult {
     const { from, to, configDir } = opts;
     const refused = (reason: string): PromoteResult => ({ status: "refused", reason });
@@ -95,6 +113,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
 
     let plan: PromotionPlan;
     let edit: { before: string; after: string };
+    let record: string;
     try {
         plan = planPromotion({
             from,
@@ -103,19 +122,30 @@ export function promote(opts: PromoteOptions): PromoteResult {
             source: readVersions(source.file),
             target: readVersions(target.file),
         });
+        const verdict = checkRolloutRecord({
+            stack: from,
+            released: plan.released,
+            store: new FileStateStore(path.join(configDir, ".rollout")),
+            trustStackFile: opts.trustStackFile === true,
+            rolloutCommand: opts.rolloutCommand?.(from) ?? `npx istio-canary rollout --stack ${from}`,
+        });
+        if (!verdict.allowed) {
+            return refused(`cannot promote ${from} -> ${to}: ${verdict.reason}`);
+        }
+        record = verdict.note;
         edit = addVersion(target.file, plan.canary, { write: false });
     } catch (e) {
         if (e instanceof PromotionRefused) {
             return refused(e.message);
         }
-        if (e instanceof StackFileError) {
+        if (e instanceof StackFileError || e instanceof StateFileError) {
             return refused(`cannot promote ${from} -> ${to}: ${e.message}`);
         }
         throw e;
     }
     const diff = unifiedDiff(target.file, edit.before, edit.after);
     if (opts.dryRun) {
-        return { status: "dry-run", plan, file: target.file, diff };
+        return { status: "dry-run", plan, file: target.file, diff, record };
     }
     try {
         writeIfUnchanged(target.file, edit.before, edit.after);
@@ -126,5 +156,5 @@ export function promote(opts: PromoteOptions): PromoteResult {
         throw e;
     }
     opts.progress?.(`running the policy check on ${to} (the program offline and the policy pack; takes seconds)...`);
-    return { status: "written", plan, file: target.file, diff, policy: opts.runPolicy(to, configDir) };
+    return { status: "written", plan, file: target.file, diff, record, policy: opts.runPolicy(to, configDir) };
 }

@@ -1,26 +1,41 @@
 /**
  * The StackTarget of a real rollout: Pulumi's Automation API on this project (LocalWorkspace on the
  * project directory). Each change is written into Pulumi.<stack>.yaml by stack/edit.ts (the stack
- * file in git is the config, and LocalWorkspace reads it), then applied with `pulumi up`.
+ * file in git is the config, and LocalWorkspace reads it), then applied with `pulumi up`: targeted at
+ * the app's VirtualService alone for the `virtual-service` scope (Pulumi then stubs Check for every
+ * other resource, so no Helm chart is loaded and only the API server is needed), untargeted for the
+ * `stack` scope and for finalize. The live weights are read by a refresh of that one VirtualService.
  *
  * Deliberately thin: no logic beyond "find the CLI, edit the file, run up, report errors". Applying
- * needs the Pulumi CLI and a cluster, neither of which the test machine has, so the applies are
- * type-checked but not exercised by the tests (docs/rollout.md says so); the preflight
- * is, against a PATH with and without a `pulumi`, and the engine is tested through the same
- * interface with a fake.
+ * needs the Pulumi CLI and a cluster, neither of which the test machine has; the tests run the
+ * adapter against a stand-in for the Automation API's Stack (`openStack`) and check the options of
+ * each call, and run the preflight against a PATH with and without a `pulumi`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT, stackFilePath } from "../stack/load";
+import type { PulumiCommand, RefreshOptions, UpOptions } from "@pulumi/pulumi/automation";
+import { PROJECT_ROOT, readProjectDefaults, stackFilePath } from "../stack/load";
 import { readVersions, removeVersion, setWeights } from "../stack/edit";
-import { StackTarget } from "./types";
+import { ApplyScope, StackTarget } from "./types";
 import { Weights, formatSplit } from "./weights";
+
+/** What the adapter uses of the Automation API's Stack (which has all three). */
+export interface StackLike {
+    up(opts: UpOptions): Promise<unknown>;
+    refresh(opts: RefreshOptions): Promise<unknown>;
+    exportStack(): Promise<unknown>;
+}
 
 /** Options of the Automation API target. */
 export interface PulumiTargetOptions {
     /** Stack name, e.g. `dev`. */
     stack: string;
+    /** The app's name (`istio-canary:app.name`): the Traffic component and its VirtualService `<app>-vs` are named after it. Required. */
+    appName: string;
+    /** Pulumi project name, part of the VirtualService's URN. Default: `name` in `<workDir>/Pulumi.yaml`. */
+    project?: string;
+    /** Opens the stack. Default: LocalWorkspace.selectStack on workDir with the Pulumi CLI found on PATH; tests pass a stand-in. */
+    openStack?: () => Promise<StackLike>;
     /** Directory of Pulumi.yaml and the program. Default: the project root. */
     workDir?: string;
     /** The stack file to edit and apply. Default: `<workDir>/Pulumi.<stack>.yaml`. */
@@ -49,12 +64,49 @@ export class ApplyError extends Error {
     }
 }
 
+/**
+ * The URN of the app's VirtualService: `<app>-vs`, child of the Traffic component `<app>` (type
+ * `istio-canary:traffic:Traffic`), which is a child of the stack (index.ts and components/traffic.ts;
+ * test/rollout/automation.spec.ts checks it against the URN the program registers). Pure.
+ */
+export function virtualServiceUrn(args: { stack: string; project: string; appName: string }): string {
+    return `urn:pulumi:${args.stack}::${args.project}::istio-canary:traffic:Traffic$kubernetes:networking.istio.io/v1:VirtualService::${args.appName}-vs`;
+}
+
+/**
+ * The weights of a VirtualService spec as Istio applies them: the weighted route (named `weighted`,
+ * else the last HTTP route), each destination subset with its weight (a lone destination without a
+ * weight gets 100, others without one 0). Undefined when there is no such route. Pure.
+ */
+export function weightsOfVirtualService(spec: unknown): Weights | undefined {
+    const http = (spec as { http?: unknown } | undefined)?.http;
+    if (!Array.isArray(http) || http.length === 0) {
+        return undefined;
+    }
+    type Route = { name?: string; route?: { destination?: { subset?: string }; weight?: number }[] };
+    const routes = http as Route[];
+    const weighted = routes.find((r) => r?.name === "weighted") ?? routes[routes.length - 1];
+    const destinations = Array.isArray(weighted?.route) ? weighted.route : [];
+    if (destinations.length === 0) {
+        return undefined;
+    }
+    const weights: Weights = {};
+    for (const d of destinations) {
+        const subset = d?.destination?.subset;
+        if (typeof subset === "string") {
+            weights[subset] = (weights[subset] ?? 0) + (typeof d.weight === "number" ? d.weight : destinations.length === 1 ? 100 : 0);
+        }
+    }
+    return weights;
+}
+
 /** Edits Pulumi.<stack>.yaml and runs `pulumi up` through the Automation API. */
 export class PulumiStackTarget implements StackTarget {
-    private stack: Stack | undefined;
+    private stack: StackLike | undefined;
     private command: PulumiCommand | undefined;
     private readonly workDir: string;
     private readonly stackFile: string;
+    private urn: string | undefined;
     /** Policy packs every `pulumi up` runs. */
     readonly policyPacks: string[];
     /** Their `--policy-pack-config` files. */
@@ -71,9 +123,24 @@ export class PulumiStackTarget implements StackTarget {
             (opts.policyPacks === undefined && this.policyPacks.length > 0 && fs.existsSync(defaultConfig) ? [defaultConfig] : []);
     }
 
-    async applyWeights(weights: Weights): Promise<void> {
+    /** The stack file this target edits. */
+    get configFile(): string {
+        return this.stackFile;
+    }
+
+    /** The app's VirtualService, as Pulumi names it in this stack. */
+    get virtualServiceUrn(): string {
+        this.urn ??= virtualServiceUrn({
+            stack: this.opts.stack,
+            project: this.opts.project ?? readProjectDefaults(this.workDir).name,
+            appName: this.opts.appName,
+        });
+        return this.urn;
+    }
+
+    async applyWeights(weights: Weights, scope: ApplyScope = "stack"): Promise<void> {
         setWeights(this.stackFile, weights);
-        await this.up(`rollout: ${formatSplit(weights)}`);
+        await this.up(`rollout: ${formatSplit(weights)}${scope === "virtual-service" ? " (VirtualService only)" : ""}`, scope);
     }
 
     async removeVersion(name: string): Promise<void> {
@@ -81,7 +148,35 @@ export class PulumiStackTarget implements StackTarget {
         if (readVersions(this.stackFile).some((v) => v.name === name)) {
             removeVersion(this.stackFile, name);
         }
-        await this.up(`rollout: finalize, remove ${name}`);
+        // Deployment, subset and route of the version all go: the whole stack.
+        await this.up(`rollout: finalize, remove ${name}`, "stack");
+    }
+
+    /**
+     * Refreshes the VirtualService alone (`pulumi refresh --target <urn>`: only the API server is
+     * asked), then reads its routed weights from the refreshed state; undefined when the stack has
+     * no VirtualService.
+     */
+    async liveWeights(): Promise<Weights | undefined> {
+        const urn = this.virtualServiceUrn;
+        try {
+            const stack = await this.openStack();
+            await stack.refresh({
+                target: [urn],
+                targetDependents: false,
+                color: "never",
+                onOutput: this.opts.onOutput,
+                configFile: this.configFileOption(),
+                signal: this.opts.signal,
+            });
+            const deployment = (await stack.exportStack()) as {
+                deployment?: { resources?: { urn?: string; outputs?: { spec?: unknown } }[] };
+            };
+            const vs = deployment.deployment?.resources?.find((r) => r.urn === urn);
+            return vs === undefined ? undefined : weightsOfVirtualService(vs.outputs?.spec);
+        } catch (e) {
+            throw new ApplyError(`pulumi refresh of the VirtualService of stack ${this.opts.stack} failed: ${describePulumiError(e)}`);
+        }
     }
 
     async currentWeights(): Promise<Weights> {
@@ -108,22 +203,44 @@ export class PulumiStackTarget implements StackTarget {
         return this.command;
     }
 
-    /** Selects the stack once (LocalWorkspace on the project directory), then runs `pulumi up`. */
-    private async up(message: string): Promise<void> {
+    /** The stack, selected once (LocalWorkspace on the project directory, or the `openStack` given). */
+    private async openStack(): Promise<StackLike> {
+        if (this.stack === undefined) {
+            if (this.opts.openStack !== undefined) {
+                this.stack = await this.opts.openStack();
+            } else {
+                const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+                const pulumiCommand = await this.pulumiCommand();
+                this.stack = await LocalWorkspace.selectStack({ stackName: this.opts.stack, workDir: this.workDir }, { pulumiCommand });
+            }
+        }
+        return this.stack;
+    }
+
+    /** `--config-file` when the stack file is not the project's own Pulumi.<stack>.yaml (a --config-dir). */
+    private configFileOption(): string | undefined {
+        return path.resolve(this.stackFile) === path.resolve(stackFilePath(this.opts.stack, this.workDir)) ? undefined : this.stackFile;
+    }
+
+    /** The options of the `pulumi up` of a change to `scope`: the whole stack, or the VirtualService alone. */
+    upOptions(message: string, scope: ApplyScope): UpOptions {
+        return {
+            message,
+            color: "never",
+            onOutput: this.opts.onOutput,
+            policyPacks: this.policyPacks.length > 0 ? this.policyPacks : undefined,
+            policyPackConfigs: this.policyPackConfigs.length > 0 ? this.policyPackConfigs : undefined,
+            configFile: this.configFileOption(),
+            signal: this.opts.signal,
+            ...(scope === "virtual-service" ? { target: [this.virtualServiceUrn], targetDependents: false } : {}),
+        };
+    }
+
+    /** Runs `pulumi up` of `scope`. */
+    private async up(message: string, scope: ApplyScope): Promise<void> {
         try {
-            const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-            const pulumiCommand = await this.pulumiCommand();
-            this.stack ??= await LocalWorkspace.selectStack({ stackName: this.opts.stack, workDir: this.workDir }, { pulumiCommand });
-            const usesDefaultFile = path.resolve(this.stackFile) === path.resolve(stackFilePath(this.opts.stack, this.workDir));
-            await this.stack.up({
-                message,
-                color: "never",
-                onOutput: this.opts.onOutput,
-                policyPacks: this.policyPacks.length > 0 ? this.policyPacks : undefined,
-                policyPackConfigs: this.policyPackConfigs.length > 0 ? this.policyPackConfigs : undefined,
-                configFile: usesDefaultFile ? undefined : this.stackFile,
-                signal: this.opts.signal,
-            });
+            const stack = await this.openStack();
+            await stack.up(this.upOptions(message, scope));
         } catch (e) {
             throw new ApplyError(`pulumi up of stack ${this.opts.stack} failed: ${describePulumiError(e)}`);
         }

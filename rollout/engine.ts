@@ -9,11 +9,29 @@
  * A traffic change is recorded as pending before it is applied and confirmed after; an interrupted or
  * failed apply stays pending and is applied again by --resume. A step's analyses are recorded as they
  * happen, so a resume neither repeats an apply nor skips an analysis.
+ *
+ * The first shift of a rollout deploys the whole stack (what the reviewed stack file holds, the
+ * canary's pods and subset included); every later shift, every rollback and every abort updates the
+ * VirtualService only, so they need nothing but the API server. Before each analysis and each later
+ * shift the live VirtualService is read back: if it is not what the rollout applied (someone changed
+ * it by hand), the rollout holds; rollbacks and aborts are never held. Every outcome that is not
+ * done names, in its message and in `next`, the commands that go on from it.
  */
 import { decideStep } from "./decision";
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";
 import { LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
-import { CanaryJudge, Clock, EXIT, Judgement, OUTCOME_EXIT, OutcomeKind, RolloutEvent, StackTarget, VersionStats } from "./types";
+import {
+    ApplyScope,
+    CanaryJudge,
+    Clock,
+    EXIT,
+    Judgement,
+    OUTCOME_EXIT,
+    OutcomeKind,
+    RolloutEvent,
+    StackTarget,
+    VersionStats,
+} from "./types";
 import { Weights, allToBaseline, formatSplit, sameWeights, stepWeights } from "./weights";
 
 /** What the engine works with; every piece is replaceable in tests. */
@@ -30,7 +48,15 @@ export interface EngineDeps {
     emit?: (event: RolloutEvent) => void;
     /** Aborted on Ctrl-C / SIGTERM: the engine stops at the next wait, after any apply in flight has finished. */
     signal?: AbortSignal;
+    /**
+     * How a person runs this command for a stack, for the ways forward messages name. Default:
+     * `npx istio-canary rollout --stack <stack>` (the CLI adds its --config-dir).
+     */
+    command?: (stack: string) => string;
 }
+
+/** A command that goes on from an outcome: a new rollout, or the rollout command with that flag. */
+export type NextCommand = "start" | "resume" | "abort" | "finalize";
 
 /** How a command ended. */
 export interface RolloutOutcome {
@@ -41,6 +67,8 @@ export interface RolloutOutcome {
     message: string;
     /** The state as saved, when there is one. */
     state?: RolloutState;
+    /** The commands the message names as the way on, the first preferred (empty or absent when done). */
+    next?: NextCommand[];
 }
 
 /** The rollout state machine behind `istio-canary rollout`. */
@@ -53,7 +81,12 @@ export class RolloutEngine {
         this.emitFn = deps.emit ?? (() => undefined);
     }
 
-    /** Starts a new rollout of the plan's canary (versions[1]) from the first step. */
+    /**
+     * Starts a new rollout of the plan's canary (versions[1]) from the first step. A rollout that is
+     * in progress is continued with resume, except one that never got a traffic change applied (it
+     * failed or was killed before its first apply): that one is replaced, since there is nothing of
+     * it to keep but its record, which is archived.
+     */
     start(plan: RolloutPlan): Promise<RolloutOutcome> {
         return this.locked(plan.stack, "start", async () => {
             const why = whyNotRollable(plan);
@@ -62,28 +95,33 @@ export class RolloutEngine {
             }
             const [baseline, canary] = plan.versions;
             const previous = this.deps.store.load(plan.stack);
+            let replaces: string | undefined;
             if (previous !== undefined) {
                 const samePair = previous.baseline.name === baseline.name && previous.canary.name === canary.name;
-                if (previous.status === "in-progress" || previous.pending !== null) {
+                if (neverApplied(previous)) {
+                    replaces = "in-progress, nothing applied";
+                } else if (previous.status === "in-progress" || previous.pending !== null) {
                     return this.refuse(
                         plan.stack,
                         `a rollout of ${previous.canary.name} on stack ${plan.stack} is in progress (${where(previous)}); ` +
-                            `continue it with --resume or send all traffic to ${previous.baseline.name} with --abort`,
+                            `continue it with ${this.cmd(plan.stack, "resume")} or send all traffic to ${previous.baseline.name} with ${this.cmd(plan.stack, "abort")}`,
                         previous,
+                        ["resume", "abort"],
                     );
-                }
-                if (previous.status === "completed" && samePair) {
+                } else if (previous.status === "completed" && samePair) {
                     return this.refuse(
                         plan.stack,
                         `the rollout of ${canary.name} on stack ${plan.stack} already completed (${previous.outcome?.at ?? previous.updatedAt}); ` +
-                            `remove ${baseline.name} with --finalize, or send all traffic back to it with --abort`,
+                            `remove ${baseline.name} with ${this.cmd(plan.stack, "finalize")}, or send all traffic back to it with ${this.cmd(plan.stack, "abort")}`,
                         previous,
+                        ["finalize", "abort"],
                     );
                 }
             }
-            const state = this.newState(plan, baseline, canary);
+            // What the stack file holds now; after a replaced rollout that may be the split it was applying.
+            const state = this.newState(plan, baseline, canary, await this.deps.target.currentWeights());
             const archived = previous === undefined ? undefined : this.deps.store.archive(previous);
-            this.note(state, "rollout-started", { steps: plan.steps, previousRolloutKeptIn: archived });
+            this.note(state, "rollout-started", { steps: plan.steps, from: state.from, previousRolloutKeptIn: archived, replaces });
             this.deps.store.save(state);
             this.emitStart(state, "start");
             return this.drive(state);
@@ -97,19 +135,27 @@ export class RolloutEngine {
             if (state === undefined) {
                 return this.refuse(
                     plan.stack,
-                    `there is no rollout of stack ${plan.stack} to resume (no ${this.deps.store.fileOf(plan.stack)}); start one without --resume`,
+                    `there is no rollout of stack ${plan.stack} to resume (no ${this.deps.store.fileOf(plan.stack)}); start one with ${this.cmd(plan.stack)}`,
+                    undefined,
+                    ["start"],
                 );
             }
             if (state.status !== "in-progress" && state.pending === null) {
+                const next: NextCommand[] = state.status === "completed" ? ["finalize", "abort"] : ["start"];
+                const how =
+                    state.status === "completed"
+                        ? `remove ${state.baseline.name} with ${this.cmd(plan.stack, "finalize")}, or send all traffic back to it with ${this.cmd(plan.stack, "abort")}`
+                        : `a new rollout starts with ${this.cmd(plan.stack)}`;
                 return this.refuse(
                     plan.stack,
-                    `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status}${state.outcome !== undefined ? ` (${state.outcome.reason})` : ""}; there is nothing to resume`,
+                    `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status}${state.outcome !== undefined ? ` (${state.outcome.reason})` : ""}; there is nothing to resume: ${how}`,
                     state,
+                    next,
                 );
             }
-            const mismatch = (await this.configMismatch(plan, state)) ?? (await this.weightsMismatch(state));
+            const mismatch = this.configMismatch(plan, state) ?? (await this.weightsMismatch(state));
             if (mismatch !== undefined) {
-                return this.refuse(plan.stack, `cannot resume: ${mismatch}`, state);
+                return this.refuse(plan.stack, `cannot resume: ${mismatch.message}`, state, mismatch.next);
             }
             this.note(state, "resumed", { at: where(state) });
             this.deps.store.save(state);
@@ -136,13 +182,14 @@ export class RolloutEngine {
                 return this.refuse(
                     plan.stack,
                     `cannot abort: the rollout state says the baseline is ${state.baseline.name}, but the first entry of istio-canary:versions is ${baseline.name}; ` +
-                        `fix the stack's versions or delete ${this.deps.store.fileOf(plan.stack)}`,
+                        `put ${state.baseline.name} first again and run ${this.cmd(plan.stack, "abort")}, or move ${this.deps.store.fileOf(plan.stack)} aside to abort to ${baseline.name}`,
                     state,
+                    ["abort"],
                 );
             }
             if (state === undefined || !active) {
                 const archived = state === undefined ? undefined : this.deps.store.archive(state);
-                state = this.newState(plan, baseline, plan.versions[1]);
+                state = this.newState(plan, baseline, plan.versions[1], await this.deps.target.currentWeights());
                 if (archived !== undefined) {
                     this.note(state, "previous-rollout-kept", { file: archived });
                 }
@@ -162,21 +209,28 @@ export class RolloutEngine {
             if (state === undefined) {
                 return this.refuse(
                     plan.stack,
-                    `cannot finalize: there is no rollout of stack ${plan.stack}; finalize removes the baseline only after a completed rollout`,
+                    `cannot finalize: there is no rollout of stack ${plan.stack}; finalize removes the baseline only after a completed rollout (start one with ${this.cmd(plan.stack)})`,
+                    undefined,
+                    ["start"],
                 );
             }
             const retry = state.pending?.kind === "finalize";
             if (state.status !== "completed" || (state.pending !== null && !retry)) {
+                const next: NextCommand[] = state.status === "in-progress" || state.pending !== null ? ["resume", "abort"] : ["start"];
                 return this.refuse(
                     plan.stack,
                     `cannot finalize: the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status} (${where(state)}), not completed; ` +
-                        `finalize removes ${state.baseline.name} only after the canary reached 100%`,
+                        `finalize removes ${state.baseline.name} only after the canary reached 100%` +
+                        (next[0] === "resume"
+                            ? `: continue it with ${this.cmd(plan.stack, "resume")}`
+                            : `; a new rollout starts with ${this.cmd(plan.stack)}`),
                     state,
+                    next,
                 );
             }
-            const mismatch = (await this.configMismatch(plan, state)) ?? (await this.weightsMismatch(state));
+            const mismatch = this.configMismatch(plan, state) ?? (await this.weightsMismatch(state));
             if (mismatch !== undefined) {
-                return this.refuse(plan.stack, `cannot finalize: ${mismatch}`, state);
+                return this.refuse(plan.stack, `cannot finalize: ${mismatch.message}`, state, mismatch.next);
             }
             if (!retry) {
                 state.pending = { kind: "finalize", remove: state.baseline.name, startedAt: this.iso(), failures: 0 };
@@ -190,16 +244,16 @@ export class RolloutEngine {
 
     // ---- the machine ------------------------------------------------------------------------
 
-    /** Runs actions until the rollout ends, stops on a failed apply, or is interrupted. */
+    /** Runs actions until the rollout ends, stops on a failed apply, is held by drift, or is interrupted. */
     private async drive(state: RolloutState): Promise<RolloutOutcome> {
         for (;;) {
             if (this.deps.signal?.aborted) {
                 return this.interrupted(state);
             }
             if (state.pending !== null) {
-                const failed = await this.applyPending(state, state.pending);
-                if (failed !== undefined) {
-                    return failed;
+                const stopped = (await this.checkDrift(state, state.pending)) ?? (await this.applyPending(state, state.pending));
+                if (stopped !== undefined) {
+                    return stopped;
                 }
                 continue;
             }
@@ -240,18 +294,87 @@ export class RolloutEngine {
         this.deps.store.save(state);
     }
 
+    /**
+     * Before a shift that follows one the rollout applied: holds when the live VirtualService routes
+     * neither the split last applied nor the one being applied (an earlier attempt may have reached
+     * the cluster). Rollbacks, aborts, finalize and the first shift are never held.
+     */
+    private async checkDrift(state: RolloutState, pending: PendingAction): Promise<RolloutOutcome | undefined> {
+        if (pending.kind !== "shift" || state.applied === null) {
+            return undefined;
+        }
+        const to = formatSplit(pending.weights ?? {});
+        return this.holdOnDrift(
+            state,
+            [state.applied, pending.weights ?? {}],
+            `before the shift to ${to}`,
+            `the shift to ${to} was not applied`,
+        );
+    }
+
+    /**
+     * Reads the live VirtualService (when the target can) and holds, saving a `drift` entry, when it
+     * routes none of `acceptable`: someone changed it outside the rollout. A read that fails stops
+     * the run like a failed apply. Undefined when the live split is one of `acceptable`.
+     */
+    private async holdOnDrift(
+        state: RolloutState,
+        acceptable: Weights[],
+        when: string,
+        notDone: string,
+    ): Promise<RolloutOutcome | undefined> {
+        const read = this.deps.target.liveWeights?.bind(this.deps.target);
+        const applied = state.applied;
+        if (read === undefined || applied === null) {
+            return undefined;
+        }
+        let live: Weights | undefined;
+        try {
+            live = await read();
+        } catch (e) {
+            const error = errorText(e);
+            this.note(state, "live-read-failed", { error });
+            this.deps.store.save(state);
+            return this.outcome(
+                "apply-failed",
+                state,
+                `could not read the live VirtualService ${when}: ${error}. Nothing was changed; the rollout last applied ${formatSplit(applied)}. ` +
+                    `Fix the cause, then run ${this.cmd(state.stack, "resume")}, or send all traffic to ${state.baseline.name} with ${this.cmd(state.stack, "abort")}`,
+                ["resume", "abort"],
+            );
+        }
+        if (live !== undefined && acceptable.some((w) => sameWeights(live, w))) {
+            return undefined;
+        }
+        const seen =
+            live === undefined ? "the live VirtualService is gone from the stack" : `the live VirtualService routes ${formatSplit(live)}`;
+        this.note(state, "drift", { live: live ?? null, applied });
+        this.deps.store.save(state);
+        return this.outcome(
+            "held",
+            state,
+            `holding at ${where(state)}: ${seen}, but the rollout last applied ${formatSplit(applied)}; ` +
+                `someone changed it outside the rollout (kubectl edit, another tool), so ${notDone}. ` +
+                `To keep traffic off ${state.canary.name}, run ${this.cmd(state.stack, "abort")}. ` +
+                `To go on, put the VirtualService back to ${formatSplit(applied)} (the split ${this.deps.target.configFile ?? "the stack file"} holds, so a \`pulumi up\` of the stack applies it), then run ${this.cmd(state.stack, "resume")}`,
+            ["abort", "resume"],
+        );
+    }
+
     /** Applies the pending action; on success confirms it, on failure keeps it pending and returns the outcome. */
     private async applyPending(state: RolloutState, pending: PendingAction): Promise<RolloutOutcome | undefined> {
         const what = { action: pending.kind, step: pending.step, weights: pending.weights, remove: pending.remove };
+        // Only the first shift of a rollout deploys the whole stack; see the module comment.
+        const scope: ApplyScope = pending.kind === "shift" && state.applied === null ? "stack" : "virtual-service";
         this.emit({ type: "apply", ...what });
-        this.note(state, "apply-started", { ...what, attempt: pending.failures + 1 });
+        this.note(state, "apply-started", { ...what, scope: pending.kind === "finalize" ? "stack" : scope, attempt: pending.failures + 1 });
         this.deps.store.save(state);
         const began = this.deps.clock.now();
         try {
             if (pending.kind === "finalize") {
                 await this.deps.target.removeVersion(pending.remove ?? state.baseline.name);
             } else {
-                await this.deps.target.applyWeights(pending.weights ?? {});
+                await this.deps.target.applyWeights(pending.weights ?? {}, scope);
             }
         } catch (e) {
             const error = errorText(e);
@@ -263,15 +386,8 @@ export class RolloutEngine {
                 // Ctrl-C / SIGTERM cancelled the apply: still pending, resumable like any interruption.
                 return this.interrupted(state);
             }
-            return this.outcome(
-                "apply-failed",
-                state,
-                // The error itself is in the apply-failed event (and the state's history).
-                `applying ${describeAction(pending)} failed. ` +
-                    (pending.kind === "rollback" || pending.kind === "abort" ? `Traffic is NOT yet back on ${state.baseline.name}. ` : "") +
-                    `The state is saved in ${this.deps.store.fileOf(state.stack)}; fix the cause, then run again with --resume` +
-                    (pending.kind === "finalize" ? " or --finalize" : pending.kind === "abort" ? " or --abort" : ""),
-            );
+            // The error itself is in the apply-failed event (and the state's history).
+            return this.applyFailed(state, pending);
         }
         const durationMs = this.deps.clock.now() - began;
         const at = this.iso();
@@ -301,8 +417,74 @@ export class RolloutEngine {
     }
 
     /**
+     * The outcome of a failed apply: what the cluster still routes, what the stack file now holds
+     * (the adapter writes it before `pulumi up`, so it may already hold the new split), and the
+     * command that finishes the action.
+     */
+    private async applyFailed(state: RolloutState, pending: PendingAction): Promise<RolloutOutcome> {
+        const stack = state.stack;
+        const configFile = this.deps.target.configFile;
+        const file = configFile !== undefined ? `The stack file ${configFile}` : "The stack file";
+        let inFile: Weights | undefined;
+        try {
+            inFile = await this.deps.target.currentWeights();
+        } catch {
+            inFile = undefined;
+        }
+        const routed = state.applied ?? state.from;
+        const routedText =
+            state.applied !== null
+                ? formatSplit(state.applied)
+                : `what it routed before${state.from !== undefined ? ` (the stack file had ${formatSplit(state.from)})` : ""}`;
+        const parts = [`applying ${describeAction(pending)} failed.`];
+        if (pending.kind === "rollback" || pending.kind === "abort") {
+            parts.push(`Traffic is NOT yet back on ${state.baseline.name}: the cluster still routes ${routedText}.`);
+        }
+        if (pending.kind === "finalize") {
+            const removed = inFile !== undefined && !((pending.remove ?? state.baseline.name) in inFile);
+            if (removed) {
+                parts.push(
+                    `${file} was already edited: ${pending.remove ?? state.baseline.name} is no longer in its versions; leave it so.`,
+                );
+            }
+        } else if (inFile !== undefined && pending.weights !== undefined) {
+            if (sameWeights(inFile, pending.weights) && !(routed !== undefined && sameWeights(routed, pending.weights))) {
+                parts.push(
+                    `${file} was already edited: it now says ${formatSplit(inFile)}, the split being applied; leave it so (or commit it), ` +
+                        `the next run applies it.`,
+                );
+            } else {
+                parts.push(`${file} says ${formatSplit(inFile)}.`);
+            }
+        }
+        parts.push(`The state is saved in ${this.deps.store.fileOf(stack)}.`);
+        let next: NextCommand[];
+        switch (pending.kind) {
+            case "shift":
+                next = ["resume", "abort"];
+                parts.push(
+                    `Fix the cause, then run ${this.cmd(stack, "resume")} to retry the shift, or ${this.cmd(stack, "abort")} to send all traffic to ${state.baseline.name}`,
+                );
+                break;
+            case "rollback":
+                next = ["resume", "abort"];
+                parts.push(`Fix the cause, then run ${this.cmd(stack, "resume")} to finish the rollback (or ${this.cmd(stack, "abort")})`);
+                break;
+            case "abort":
+                next = ["abort"];
+                parts.push(`Fix the cause, then run ${this.cmd(stack, "abort")} again to finish the abort`);
+                break;
+            case "finalize":
+                next = ["finalize"];
+                parts.push(`Fix the cause, then run ${this.cmd(stack, "finalize")} again to finish the removal`);
+                break;
+        }
+        return this.outcome("apply-failed", state, parts.join(" "), next);
+    }
+
+    /**
      * Waits for the step to settle, then analyses until the step passes, fails or runs out of
-     * tolerance; returns an outcome only when interrupted. Waits are measured from the recorded
+     * tolerance; returns an outcome only when interrupted or held by drift. Waits are measured from the recorded
      * shift and the last recorded analysis, so a resume waits only what is left.
      */
     private async analyseStep(state: RolloutState, step: StepRecord): Promise<RolloutOutcome | undefined> {
@@ -322,6 +504,11 @@ export class RolloutEngine {
             }
         }
         for (;;) {
+            // An analysis judges the split the rollout applied, or none: not one changed by hand meanwhile.
+            const held = await this.holdOnDrift(state, [step.weights], `before analysing ${where(state)}`, "the step was not analysed");
+            if (held !== undefined) {
+                return held;
+            }
             // Whole seconds since the shift, rounded down: the window never reaches back before the shift.
             const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
             const result = await this.judge(state, sinceSeconds);
@@ -407,8 +594,8 @@ export class RolloutEngine {
 
     // ---- checks ----------------------------------------------------------------------------
 
-    /** Why the stack's current versions do not fit the saved rollout, or undefined when they do. */
-    private async configMismatch(plan: RolloutPlan, state: RolloutState): Promise<string | undefined> {
+    /** Why the stack's current versions do not fit the saved rollout, and what to run, or undefined when they do. */
+    private configMismatch(plan: RolloutPlan, state: RolloutState): { message: string; next: NextCommand[] } | undefined {
         const names = plan.versions.map((v) => v.name);
         const expected = [state.baseline.name, state.canary.name];
         const ok =
@@ -418,18 +605,29 @@ export class RolloutEngine {
         if (ok) {
             return undefined;
         }
-        return (
-            `the stack's versions are now [${names.join(", ")}], but the rollout in ${this.deps.store.fileOf(state.stack)} moves traffic from ` +
-            `${expected[0]} to ${expected[1]}; restore the versions, or delete the state file to start over`
-        );
+        const next: NextCommand[] = neverApplied(state) ? ["resume", "start"] : ["resume", "abort"];
+        return {
+            message:
+                `the stack's versions are now [${names.join(", ")}], but the rollout in ${this.deps.store.fileOf(state.stack)} moves traffic from ` +
+                `${expected[0]} to ${expected[1]}; restore the versions [${expected.join(", ")}] and run ${this.cmd(state.stack, "resume")}, ` +
+                (next[1] === "start"
+                    ? `or start a new rollout with ${this.cmd(state.stack)} (this one never applied a traffic change)`
+                    : `or, with ${expected[0]} first, send all traffic to it with ${this.cmd(state.stack, "abort")}`),
+            next,
+        };
     }
 
-    /** Why the stack's current weights are not what the rollout applied (or was applying), or undefined. */
-    private async weightsMismatch(state: RolloutState): Promise<string | undefined> {
+    /**
+     * Why the stack's current weights are not what the rollout applied, was applying, or (before its
+     * first apply) found when it started, and what to run; undefined when they are.
+     */
+    private async weightsMismatch(state: RolloutState): Promise<{ message: string; next: NextCommand[] } | undefined> {
         const current = await this.deps.target.currentWeights();
         const acceptable: Weights[] = [];
         if (state.applied !== null) {
             acceptable.push(state.applied);
+        } else if (state.from !== undefined) {
+            acceptable.push(state.from);
         }
         if (state.pending?.weights !== undefined) {
             acceptable.push(state.pending.weights);
@@ -442,13 +640,31 @@ export class RolloutEngine {
         if (acceptable.length === 0 || acceptable.some((w) => sameWeights(w, current))) {
             return undefined;
         }
-        return (
-            `the stack's weights are ${formatSplit(current)}, but the rollout last applied ${formatSplit(state.applied ?? {})}; ` +
-            `someone changed them while it was stopped. Restore them, use --abort, or delete ${this.deps.store.fileOf(state.stack)} to start over`
-        );
+        const last =
+            state.applied !== null
+                ? `the rollout last applied ${formatSplit(state.applied)}`
+                : `the rollout has applied nothing yet (${state.from !== undefined ? `the stack had ${formatSplit(state.from)} when it started` : "its start split was not recorded"})`;
+        const restore = state.applied ?? state.from;
+        const next: NextCommand[] = neverApplied(state) ? ["start", "abort", "resume"] : ["abort", "resume"];
+        return {
+            message:
+                `the stack's weights are ${formatSplit(current)}, but ${last}; someone changed them while it was stopped. ` +
+                (next[0] === "start" ? `Start the rollout again with ${this.cmd(state.stack)}, or ` : "") +
+                `send all traffic to ${state.baseline.name} with ${this.cmd(state.stack, "abort")}` +
+                (restore !== undefined
+                    ? `, or restore ${formatSplit(restore)} in the stack file and run ${this.cmd(state.stack, "resume")}`
+                    : ""),
+            next,
+        };
     }
 
     // ---- plumbing --------------------------------------------------------------------------
+
+    /** `npx istio-canary rollout --stack dev --resume`, in backquotes: a command the person can copy. */
+    private cmd(stack: string, flag?: Exclude<NextCommand, "start">): string {
+        const base = this.deps.command?.(stack) ?? `npx istio-canary rollout --stack ${stack}`;
+        return `\`${flag === undefined ? base : `${base} --${flag}`}\``;
+    }
 
     /** Runs a command under the stack's lock, after the target's preflight; refuses when either says no. */
     private async locked(stack: string, command: string, body: () => Promise<RolloutOutcome>): Promise<RolloutOutcome> {
@@ -463,7 +679,7 @@ export class RolloutEngine {
             lock = this.deps.store.lock(stack, command);
         } catch (e) {
             if (e instanceof LockHeldError) {
-                return this.refuse(stack, e.message);
+                return this.refuse(stack, e.message, undefined, ["resume", "abort"]);
             }
             throw e;
         }
@@ -471,7 +687,13 @@ export class RolloutEngine {
             return await body();
         } catch (e) {
             if (e instanceof StateFileError) {
-                return this.refuse(stack, e.message);
+                return this.refuse(
+                    stack,
+                    `${e.message}. Then check what the stack routes and send all traffic to the baseline with ${this.cmd(stack, "abort")}, ` +
+                        `or start a new rollout with ${this.cmd(stack)}`,
+                    undefined,
+                    ["abort", "start"],
+                );
             }
             throw e;
         } finally {
@@ -479,7 +701,7 @@ export class RolloutEngine {
         }
     }
 
-    private newState(plan: RolloutPlan, baseline: PlanVersion, canary: PlanVersion): RolloutState {
+    private newState(plan: RolloutPlan, baseline: PlanVersion, canary: PlanVersion, from: Weights): RolloutState {
         const now = this.iso();
         return {
             format: STATE_FORMAT,
@@ -496,6 +718,7 @@ export class RolloutEngine {
             current: 0,
             steps: [],
             applied: null,
+            from: { ...from },
             pending: null,
             history: [],
             startedAt: now,
@@ -521,7 +744,7 @@ export class RolloutEngine {
                   : kind === "aborted"
                     ? `aborted: all traffic on ${state.baseline.name} (${reason})`
                     : `finalized: ${reason}`;
-        return this.outcome(kind, state, message);
+        return this.outcome(kind, state, message, kind === "completed" ? ["finalize"] : []);
     }
 
     private interrupted(state: RolloutState): RolloutOutcome {
@@ -530,20 +753,21 @@ export class RolloutEngine {
         return this.outcome(
             "interrupted",
             state,
-            `interrupted at ${where(state)}; the state is saved in ${this.deps.store.fileOf(state.stack)}; continue with --resume`,
+            `interrupted at ${where(state)}; the state is saved in ${this.deps.store.fileOf(state.stack)}; continue with ${this.cmd(state.stack, "resume")}`,
+            ["resume"],
         );
     }
 
-    private refuse(stack: string, message: string, state?: RolloutState): RolloutOutcome {
-        const outcome: RolloutOutcome = { kind: "refused", exitCode: EXIT.refused, message, state };
+    private refuse(stack: string, message: string, state?: RolloutState, next?: NextCommand[]): RolloutOutcome {
+        const outcome: RolloutOutcome = { kind: "refused", exitCode: EXIT.refused, message, state, next };
         this.emitFn({ type: "end", at: this.iso(), stack, outcome: "refused", exitCode: EXIT.refused, message });
         return outcome;
     }
 
-    private outcome(kind: OutcomeKind, state: RolloutState, message: string): RolloutOutcome {
+    private outcome(kind: OutcomeKind, state: RolloutState, message: string, next?: NextCommand[]): RolloutOutcome {
         const exitCode = OUTCOME_EXIT[kind];
         this.emitFn({ type: "end", at: this.iso(), stack: state.stack, outcome: kind, exitCode, message });
-        return { kind, exitCode, message, state };
+        return { kind, exitCode, message, state, next };
     }
 
     private emitStart(state: RolloutState, mode: "start" | "resume" | "abort" | "finalize"): void {
@@ -605,6 +829,20 @@ export function describeAction(action: PendingAction): string {
         case "finalize":
             return `the removal of ${action.remove ?? "the baseline"}`;
     }
+}
+
+/**
+ * True for a rollout in progress that never got a traffic change confirmed (it failed or was killed
+ * before its first apply) and has no rollback or abort pending: nothing of it is live, so a new start
+ * may replace it.
+ */
+export function neverApplied(state: RolloutState): boolean {
+    return (
+        state.status === "in-progress" &&
+        state.applied === null &&
+        state.steps.every((s) => s.appliedAt === undefined) &&
+        (state.pending === null || state.pending.kind === "shift")
+    );
 }
 
 /** The fields of VersionStats only (the analysis adds histograms, which stay in the state file). */

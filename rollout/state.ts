@@ -4,12 +4,16 @@
  * State lives in `<dir>/<stack>.json` (default dir: `.rollout/` in the project root, gitignored)
  * and is rewritten atomically (temp file, fsync, rename) after every action, so a rollout stopped
  * at any point (Ctrl-C, kill, a failed `pulumi up`) resumes from the last completed action.
- * The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly one process holds it.
+ * Every load checks the file against its schema (rollout/state-schema.ts) and refuses one that was
+ * edited or is incomplete. The lock is `<dir>/<stack>.lock`, created with an atomic link so exactly
+ * one process holds it; it records the holder's pid with its start time and command line, so a pid
+ * reused by an unrelated process is not mistaken for the holder.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../stack/atomic-write";
+import { stateProblems } from "./state-schema";
 import { ActionKind, Judgement, Verdict } from "./types";
 import { Weights } from "./weights";
 
@@ -90,6 +94,11 @@ export interface RolloutState {
     steps: StepRecord[];
     /** The weights last confirmed applied, or null before the first apply. */
     applied: Weights | null;
+    /**
+     * The stack's weights when the rollout started (before its first apply): what the stack file may
+     * still hold while `applied` is null. Absent in files written before it was recorded.
+     */
+    from?: Weights;
     /** A traffic change started and not confirmed, or null. */
     pending: PendingAction | null;
     /** How it ended (for a terminal status). */
@@ -99,12 +108,47 @@ export interface RolloutState {
     updatedAt: string;
 }
 
-/** The state file is unreadable or belongs to something else. */
+/** The state file is unreadable, belongs to something else, or does not hold against its schema. */
 export class StateFileError extends Error {
-    constructor(message: string) {
+    constructor(
+        message: string,
+        /** The state file. */
+        readonly file: string,
+        /** The schema's problems, when it was readable JSON that did not hold. */
+        readonly problems: string[] = [],
+    ) {
         super(message);
         this.name = "StateFileError";
     }
+}
+
+/**
+ * Parses and checks a state file's text for `stack`; throws StateFileError naming the file, every
+ * problem, and that the file should be moved aside. Pure apart from the message's file name.
+ */
+export function parseState(text: string, file: string, stack: string): RolloutState {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch (e) {
+        throw new StateFileError(
+            `rollout state ${file} is not valid JSON (${(e as Error).message}); it cannot be trusted: inspect it and move it aside (mv ${file} ${file}.invalid)`,
+            file,
+        );
+    }
+    const problems = stateProblems(value, stack);
+    if (problems.length > 0) {
+        const shown = problems.slice(0, 8);
+        throw new StateFileError(
+            `rollout state ${file} is not valid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                shown.map((x) => `  - ${x}\n`).join("") +
+                (problems.length > shown.length ? `  - ... and ${problems.length - shown.length} more\n` : "") +
+                `It was edited or is incomplete, so it cannot be trusted and nothing was changed: inspect it and move it aside (mv ${file} ${file}.invalid)`,
+            file,
+            problems,
+        );
+    }
+    return value as RolloutState;
 }
 
 /** Another process holds the stack's rollout lock. */
@@ -127,6 +171,10 @@ export interface LockInfo {
     since: string;
     /** What the holder is doing (start, resume, abort, finalize). */
     command: string;
+    /** The holder's start time as the kernel counts it (/proc/<pid>/stat field 22), where there is a /proc. */
+    startTime?: string;
+    /** The holder's command line (/proc/<pid>/cmdline, arguments joined by spaces), where there is a /proc. */
+    cmdline?: string;
 }
 
 /** A held lock; release it when done. */
@@ -149,6 +197,12 @@ export interface StateStore {
     archive(state: RolloutState): string;
 }
 
+/** A state kept by `archive`, with its file. */
+export interface ArchivedState {
+    file: string;
+    state: RolloutState;
+}
+
 /** True when a process with this pid exists on this machine (EPERM means it exists but is not ours). */
 export function processAlive(pid: number): boolean {
     if (!Number.isInteger(pid) || pid <= 0) {
@@ -161,6 +215,9 @@ export function processAlive(pid: number): boolean {
         return (e as NodeJS.ErrnoException).code === "EPERM";
     }
 }
+
+/** The part of an archived state's name after `<stack>.`: its start time with `:` and `.` as `-`. */
+const ARCHIVE_SUFFIX = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/;
 
 /** State and locks as files in one directory. */
 export class FileStateStore implements StateStore {
@@ -184,25 +241,33 @@ export class FileStateStore implements StateStore {
             if ((e as NodeJS.ErrnoException).code === "ENOENT") {
                 return undefined;
             }
-            throw new StateFileError(`cannot read rollout state ${file}: ${(e as Error).message}`);
+            throw new StateFileError(`cannot read rollout state ${file}: ${(e as Error).message}`, file);
         }
-        let state: RolloutState;
+        return parseState(text, file, stack);
+    }
+
+    /**
+     * The states `archive` kept for a stack (`<stack>.<start time>.json`), newest first, each checked
+     * like the current one; throws StateFileError for one that does not hold.
+     */
+    loadArchived(stack: string): ArchivedState[] {
+        let names: string[];
         try {
-            state = JSON.parse(text) as RolloutState;
+            names = fs.readdirSync(this.dir);
         } catch (e) {
-            throw new StateFileError(
-                `rollout state ${file} is not valid JSON (${(e as Error).message}); inspect it, then delete it to start over`,
-            );
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+                return [];
+            }
+            throw new StateFileError(`cannot list rollout states in ${this.dir}: ${(e as Error).message}`, this.dir);
         }
-        if (state === null || typeof state !== "object" || state.format !== STATE_FORMAT) {
-            throw new StateFileError(
-                `rollout state ${file} has an unknown format (expected format ${STATE_FORMAT}); delete it to start over`,
-            );
-        }
-        if (state.stack !== stack) {
-            throw new StateFileError(`rollout state ${file} belongs to stack ${JSON.stringify(state.stack)}, not ${JSON.stringify(stack)}`);
-        }
-        return state;
+        const prefix = `${stack}.`;
+        return names
+            .filter((n) => n.startsWith(prefix) && ARCHIVE_SUFFIX.test(n.slice(prefix.length)))
+            .map((n) => {
+                const file = path.join(this.dir, n);
+                return { file, state: parseState(fs.readFileSync(file, "utf8"), file, stack) };
+            })
+            .sort((a, b) => Date.parse(b.state.startedAt) - Date.parse(a.state.startedAt));
     }
 
     save(state: RolloutState): void {
@@ -218,7 +283,13 @@ export class FileStateStore implements StateStore {
     lock(stack: string, command: string): Lock {
         const file = this.lockFileOf(stack);
         fs.mkdirSync(this.dir, { recursive: true });
-        const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), command };
+        const info: LockInfo = {
+            pid: process.pid,
+            hostname: os.hostname(),
+            since: new Date().toISOString(),
+            command,
+            ...processIdentity(process.pid),
+        };
         // Write the full record to a temp file, then link it into place: link fails if the lock
         // exists, so the lock file appears complete and exactly one process wins.
         const tmp = path.join(this.dir, `.${stack}.lock.${process.pid}.${Date.now()}.tmp`);
@@ -238,8 +309,10 @@ export class FileStateStore implements StateStore {
                     continue; // released between our link and our read
                 }
                 if (!isStale(holder)) {
+                    const now = holder.hostname === os.hostname() ? processIdentity(holder.pid).cmdline : undefined;
                     throw new LockHeldError(
-                        `a rollout of stack ${stack} is already running (pid ${holder.pid} on ${holder.hostname}, ${holder.command} since ${holder.since}); ` +
+                        `a rollout of stack ${stack} is already running (pid ${holder.pid} on ${holder.hostname}` +
+                            `${now !== undefined ? `: ${now}` : ""}, ${holder.command} since ${holder.since}); ` +
                             `wait for it or stop it (Ctrl-C in its terminal, or kill ${holder.pid}), then use --resume or --abort. ` +
                             `If that process is gone, delete ${file}`,
                         holder,
@@ -268,9 +341,67 @@ function readLock(file: string): LockInfo | undefined {
     }
 }
 
-/** A lock is stale when it was taken on this machine by a process that no longer exists. */
+/**
+ * Start time and command line of a process from /proc (Linux); empty where there is no /proc or
+ * the process is gone. The start time is field 22 of /proc/<pid>/stat, read after the command name,
+ * which is in parentheses and may itself contain spaces and parentheses.
+ */
+export function processIdentity(pid: number): { startTime?: string; cmdline?: string } {
+    const identity: { startTime?: string; cmdline?: string } = {};
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        if (fields[19] !== undefined && /^\d+$/.test(fields[19])) {
+            identity.startTime = fields[19];
+        }
+    } catch {
+        // no /proc, or the process is gone
+    }
+    try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").split("\0").join(" ");
+        if (cmdline !== "") {
+            identity.cmdline = cmdline;
+        }
+    } catch {
+        // as above
+    }
+    return identity;
+}
+
+/**
+ * Whether the process a lock names is still its holder. On another host it cannot be checked, so it
+ * is. On this host: not when the pid is gone; when the lock recorded a start time and /proc gives
+ * one, they must be equal (a pid reused by another process starts later); otherwise the command
+ * lines must be equal, or, for a lock that recorded neither, the process must be an istio-canary
+ * command. Without /proc, a live pid is taken as the holder.
+ */
+export function holderAlive(
+    holder: LockInfo,
+    identity: (pid: number) => { startTime?: string; cmdline?: string } = processIdentity,
+): boolean {
+    if (holder.hostname !== os.hostname()) {
+        return true;
+    }
+    if (!processAlive(holder.pid)) {
+        return false;
+    }
+    const now = identity(holder.pid);
+    if (holder.startTime !== undefined && now.startTime !== undefined) {
+        return holder.startTime === now.startTime;
+    }
+    if (now.cmdline === undefined) {
+        return true;
+    }
+    if (holder.cmdline !== undefined) {
+        return holder.cmdline === now.cmdline;
+    }
+    return now.cmdline.includes("istio-canary");
+}
+
+/** A lock is stale when its holder is gone from this machine, or its pid now belongs to another process. */
 function isStale(holder: LockInfo): boolean {
-    return holder.hostname === os.hostname() && !processAlive(holder.pid);
+    return !holderAlive(holder);
 }
 
 /**

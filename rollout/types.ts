@@ -7,14 +7,33 @@ import { EXIT as SHARED_EXIT } from "../cli/exit-codes";
 import type { Verdict as AnalysisVerdict, VersionStats as AnalysisVersionStats } from "../analysis/types";
 import { Weights } from "./weights";
 
+/**
+ * What an apply updates: `virtual-service` only the app's VirtualService (a targeted `pulumi up`, which
+ * needs nothing but the Kubernetes API server), `stack` every resource of the stack (a full `pulumi up`,
+ * which also loads every Helm chart from its repository).
+ */
+export type ApplyScope = "virtual-service" | "stack";
+
 /** Applies traffic changes to one stack (in production: edit Pulumi.<stack>.yaml, then `pulumi up`). */
 export interface StackTarget {
-    /** Sets these weights (every listed version) in the stack's config and applies it. Rejects when the apply fails. */
-    applyWeights(weights: Weights): Promise<void>;
+    /**
+     * Sets these weights (every listed version) in the stack's config and applies them to `scope`
+     * (default `stack`). Rejects when the apply fails; the config may already hold the new weights then.
+     */
+    applyWeights(weights: Weights, scope?: ApplyScope): Promise<void>;
     /** Removes a version from the stack's `versions` and applies it. Rejects when the apply fails. */
     removeVersion(name: string): Promise<void>;
     /** The weights the stack's config holds now, by version name; used to detect edits made while a rollout was stopped. */
     currentWeights(): Promise<Weights>;
+    /**
+     * The weights the live VirtualService routes by now (read from the cluster, e.g. after a refresh of
+     * that one resource), or undefined when the stack has no VirtualService. Optional: without it the
+     * engine cannot detect drift. Asked before every shift after the first; never before a rollback or
+     * an abort, which must not be held up.
+     */
+    liveWeights?(): Promise<Weights | undefined>;
+    /** The file the target edits (Pulumi.<stack>.yaml), named in messages. Optional. */
+    readonly configFile?: string;
     /**
      * Why no change can be applied at all right now (the Pulumi CLI is missing, say), or undefined when
      * it can. Optional. The engine asks before it takes the lock or writes any state, and refuses with
@@ -155,8 +174,8 @@ export interface EndEvent extends EventBase {
 /** Everything the engine reports, one event per action or decision. */
 export type RolloutEvent = StartEvent | ApplyEvent | AppliedEvent | ApplyFailedEvent | WaitEvent | AnalysisEvent | EndEvent;
 
-/** How a run ended. */
-export type OutcomeKind = "completed" | "rolled-back" | "aborted" | "finalized" | "apply-failed" | "interrupted" | "refused";
+/** How a run ended. `held`: the live traffic split is not what the rollout applied; nothing was changed. */
+export type OutcomeKind = "completed" | "rolled-back" | "aborted" | "finalized" | "apply-failed" | "interrupted" | "refused" | "held";
 
 /**
  * Exit codes of `istio-canary rollout`, named for what they mean to a rollout; the values are the
@@ -171,7 +190,7 @@ export const EXIT = {
     usage: SHARED_EXIT.usage,
     /** A `pulumi up` failed; the state is saved and --resume retries it. */
     applyFailed: SHARED_EXIT.incomplete,
-    /** Refused, nothing changed: the target cannot apply (no Pulumi CLI), lock held, nothing to resume, finalize before completion, one version only, ... */
+    /** Refused or held, nothing changed: the target cannot apply (no Pulumi CLI), lock held, nothing to resume, finalize before completion, one version only, an invalid state file, the live split changed by hand, ... */
     refused: SHARED_EXIT.refused,
     /** Interrupted (SIGINT/SIGTERM) between actions; the state is saved and --resume continues. */
     interrupted: SHARED_EXIT.interrupted,
@@ -185,5 +204,6 @@ export const OUTCOME_EXIT: Record<OutcomeKind, number> = {
     "rolled-back": EXIT.rolledBack,
     "apply-failed": EXIT.applyFailed,
     refused: EXIT.refused,
+    held: EXIT.refused,
     interrupted: EXIT.interrupted,
 };

@@ -5,7 +5,7 @@ import { EXIT } from "../../cli/exit-codes";
 import { runPromoteCli } from "../../cli/promote";
 import { removeVersion, setWeights } from "../../stack/edit";
 import { PolicyVerdict } from "../../promote";
-import { completeDevRollout, edit, read, snapshot, tempProject } from "./helpers";
+import { completeDevRollout, edit, read, recordRollout, snapshot, tempProject } from "./helpers";
 
 /** Runs the command in-process with a recording policy check that passes unless told otherwise. */
 function run(argv: string[], policy: Partial<PolicyVerdict> = {}, cwd = process.cwd()) {
@@ -79,6 +79,7 @@ describe("npm run promote (in-process)", () => {
                 [
                     "Promoting dev -> staging",
                     "  dev runs v2 (jamaldevsecops/myapp:v2) at 100%",
+                    `  dev completed the rollout of v2 (jamaldevsecops/myapp:v2) at 2025-01-01T12:02:00.000Z, recorded in ${path.join(dir, ".rollout", "dev.json")}`,
                     "  staging runs v1 (jamaldevsecops/myapp:v1) at 100%",
                     "  Pulumi.staging.yaml: v2 is added after v1 as the canary at weight 0 with 2 replicas (as v1)",
                     "",
@@ -137,6 +138,13 @@ describe("npm run promote (in-process)", () => {
             const staging = path.join(dir, "Pulumi.staging.yaml");
             setWeights(staging, { v1: 0, v2: 100 });
             removeVersion(staging, "v1");
+            recordRollout(
+                dir,
+                "staging",
+                "finalized",
+                { name: "v1", image: "jamaldevsecops/myapp:v1" },
+                { name: "v2", image: "jamaldevsecops/myapp:v2" },
+            );
             const r = run(["--from", "staging", "--to", "prod", "--config-dir", dir]);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(

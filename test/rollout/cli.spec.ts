@@ -91,6 +91,7 @@ describe("npm run rollout", () => {
             maxP99Ms: 300,
             minRequests: 20,
             reporter: "destination",
+            perVersionServices: false,
         });
     });
 

@@ -159,7 +159,7 @@ describe("rollout engine", () => {
             assert.equal(outcome.exitCode, 3);
             assert.match(
                 outcome.message,
-                /^applying the shift to v1 75% \/ v2 25% failed\. The state is saved in .*dev\.json; fix the cause, then run again with --resume$/,
+                /^applying the shift to v1 75% \/ v2 25% failed\. The stack file was already edited: it now says v1 75% \/ v2 25%, the split being applied; leave it so \(or commit it\), the next run applies it\. The state is saved in .*dev\.json\. Fix the cause, then run `npx istio-canary rollout --stack dev --resume` to retry the shift, or `npx istio-canary rollout --stack dev --abort` to send all traffic to v1$/,
             );
             const failed = r.events.find((e) => e.type === "apply-failed");
             assert.ok(failed?.type === "apply-failed");
@@ -292,7 +292,8 @@ describe("rollout engine", () => {
             assert.equal(outcome.exitCode, 4);
             assert.equal(
                 outcome.message,
-                "the rollout of v2 on stack dev is completed (v2 gets 100% of traffic; v1 keeps running until --finalize removes it); there is nothing to resume",
+                "the rollout of v2 on stack dev is completed (v2 gets 100% of traffic; v1 keeps running until --finalize removes it); there is nothing to resume: " +
+                    "remove v1 with `npx istio-canary rollout --stack dev --finalize`, or send all traffic back to it with `npx istio-canary rollout --stack dev --abort`",
             );
         });
 
@@ -532,7 +533,10 @@ describe("rollout engine", () => {
             const second = rig(always("pass"), { store });
             const outcome = await second.engine.start(plan());
             assert.equal(outcome.kind, "refused");
-            assert.match(outcome.message, /is in progress \(step 1\/4 at 10%, 0 analyses\); continue it with --resume/);
+            assert.match(
+                outcome.message,
+                /is in progress \(step 1\/4 at 10%, 0 analyses\); continue it with `npx istio-canary rollout --stack dev --resume`/,
+            );
         });
 
         it("is refused after a completed rollout of the same canary until it is finalized or aborted", async () => {

@@ -11,6 +11,8 @@ import { Weights } from "../../rollout/weights";
 export interface TargetCall {
     kind: "apply" | "remove";
     weights?: Weights;
+    /** What an apply was asked to update (the engine's choice: the VirtualService only, or the whole stack). */
+    scope?: string;
     name?: string;
     ok: boolean;
 }
@@ -34,9 +36,9 @@ export class RecordingTarget implements StackTarget {
         this.weights = { ...initial };
     }
 
-    async applyWeights(weights: Weights): Promise<void> {
+    async applyWeights(weights: Weights, scope?: string): Promise<void> {
         this.weights = { ...this.weights, ...weights };
-        await this.finish({ kind: "apply", weights: { ...weights }, ok: true });
+        await this.finish({ kind: "apply", weights: { ...weights }, ok: true, ...(scope !== undefined ? { scope } : {}) });
     }
 
     async removeVersion(name: string): Promise<void> {
@@ -60,7 +62,7 @@ export class RecordingTarget implements StackTarget {
         return this.calls.filter((c) => c.kind === "apply" && c.ok).map((c) => c.weights!);
     }
 
-    private async finish(call: TargetCall): Promise<void> {
+    protected async finish(call: TargetCall): Promise<void> {
         await new Promise((r) => setImmediate(r));
         const error = this.failWhen(call, this.calls.length);
         call.ok = error === undefined;
@@ -68,6 +70,38 @@ export class RecordingTarget implements StackTarget {
         this.onCall(call);
         if (error !== undefined) {
             throw new Error(error);
+        }
+    }
+}
+
+/**
+ * A RecordingTarget that also knows what the cluster routes: `live` follows successful applies only
+ * (a failed `pulumi up` changes the file, not the cluster), and a test can change it as `kubectl edit` would.
+ */
+export class LiveTarget extends RecordingTarget {
+    /** The live VirtualService's weights; undefined when there is no VirtualService. */
+    live: Weights | undefined;
+    /** Times the live weights were read. */
+    liveReads = 0;
+
+    constructor(initial: Weights) {
+        super(initial);
+        this.live = { ...initial };
+    }
+
+    async liveWeights(): Promise<Weights | undefined> {
+        this.liveReads += 1;
+        return this.live === undefined ? undefined : { ...this.live };
+    }
+
+    protected async finish(call: TargetCall): Promise<void> {
+        await super.finish(call);
+        if (call.kind === "apply" && call.weights !== undefined) {
+            this.live = { ...(this.live ?? {}), ...call.weights };
+        } else if (call.kind === "remove" && call.name !== undefined && this.live !== undefined) {
+            const next = { ...this.live };
+            delete next[call.name];
+            this.live = next;
         }
     }
 }
@@ -175,6 +209,10 @@ export class StackFileTarget implements StackTarget {
     failWhen: (call: TargetCall) => string | undefined = () => undefined;
 
     constructor(readonly stackFile: string) {}
+
+    get configFile(): string {
+        return this.stackFile;
+    }
 
     async applyWeights(weights: Weights): Promise<void> {
         setWeights(this.stackFile, weights);
