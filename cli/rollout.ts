@@ -32,7 +32,14 @@ export interface RolloutCliDeps extends CliIO {
     /** Whether standard output is a terminal (progress bars only then). */
     isTTY: boolean;
     /** The stack the rollout changes. Default: Pulumi's Automation API on the project. */
-    makeTarget: (ctx: { stack: string; stackFile: string; configDir: string; appName: string; signal?: AbortSignal }) => StackTarget;
+    makeTarget: (ctx: {
+        stack: string;
+        stackFile: string;
+        configDir: string;
+        appName: string;
+        routingApi: "istio" | "gateway-api";
+        signal?: AbortSignal;
+    }) => StackTarget;
     /** The analysis between shifts. Default: the analysis module against rollout.prometheusUrl. */
     makeJudge: (settings: JudgeSettings) => CanaryJudge;
     /** Time and waiting. */
@@ -47,7 +54,8 @@ export function defaultDeps(io: CliIO, signal?: AbortSignal): RolloutCliDeps {
         ...io,
         isTTY: process.stdout.isTTY === true,
         // The program and Pulumi.yaml are the project's; with --config-dir the stack file comes from there (pulumi up --config-file).
-        makeTarget: ({ stack, stackFile, appName, signal: s }) => new PulumiStackTarget({ stack, stackFile, appName, signal: s }),
+        makeTarget: ({ stack, stackFile, appName, routingApi, signal: s }) =>
+            new PulumiStackTarget({ stack, stackFile, appName, routingApi, signal: s }),
         makeJudge: (settings) => analysisJudge(settings),
         clock: systemClock,
         signal,
@@ -145,6 +153,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
             stackFile: loaded.stackFile,
             configDir,
             appName: config.app.name,
+            routingApi: config.routing.api,
             signal: deps.signal,
         }),
         judge: deps.makeJudge(settings),

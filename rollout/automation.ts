@@ -32,6 +32,11 @@ export interface PulumiTargetOptions {
     stack: string;
     /** The app's name (`istio-canary:app.name`): the Traffic component and its VirtualService `<app>-vs` are named after it. Required. */
     appName: string;
+    /**
+     * Which object holds the weights (`istio-canary:routing.api`): the VirtualService `<app>-vs`
+     * (`istio`, the default) or the canary HTTPRoute `<app>-route` (`gateway-api`).
+     */
+    routingApi?: "istio" | "gateway-api";
     /** Pulumi project name, part of the VirtualService's URN. Default: `name` in `<workDir>/Pulumi.yaml`. */
     project?: string;
     /** Opens the stack. Default: LocalWorkspace.selectStack on workDir with the Pulumi CLI found on PATH; tests pass a stand-in. */
@@ -71,6 +76,41 @@ export class ApplyError extends Error {
  */
 export function virtualServiceUrn(args: { stack: string; project: string; appName: string }): string {
     return `urn:pulumi:${args.stack}::${args.project}::istio-canary:traffic:Traffic$kubernetes:networking.istio.io/v1:VirtualService::${args.appName}-vs`;
+}
+
+/**
+ * The URN of the canary HTTPRoute of routing.api gateway-api: `<app>-route`, child of the
+ * GatewayApiTraffic component `<app>` (components/gateway-api-traffic.ts). Pure.
+ */
+export function httpRouteUrn(args: { stack: string; project: string; appName: string }): string {
+    return `urn:pulumi:${args.stack}::${args.project}::istio-canary:traffic:GatewayApiTraffic$kubernetes:gateway.networking.k8s.io/v1:HTTPRoute::${args.appName}-route`;
+}
+
+/**
+ * The weights of a canary HTTPRoute spec: its rule named `weighted` (else the last rule), each
+ * backendRef `<app>-<version>` with its weight (a lone backend without one gets 100, others 1, as
+ * Gateway API defaults it). Undefined when there is no such rule. Pure.
+ */
+export function weightsOfHttpRoute(spec: unknown, appName: string): Weights | undefined {
+    const rules = (spec as { rules?: unknown } | undefined)?.rules;
+    if (!Array.isArray(rules) || rules.length === 0) {
+        return undefined;
+    }
+    type Rule = { name?: string; backendRefs?: { name?: string; weight?: number }[] };
+    const weighted = (rules as Rule[]).find((r) => r?.name === "weighted") ?? (rules as Rule[])[rules.length - 1];
+    const backends = Array.isArray(weighted?.backendRefs) ? weighted.backendRefs : [];
+    if (backends.length === 0) {
+        return undefined;
+    }
+    const weights: Weights = {};
+    const prefix = `${appName}-`;
+    for (const b of backends) {
+        if (typeof b?.name === "string" && b.name.startsWith(prefix)) {
+            const version = b.name.slice(prefix.length);
+            weights[version] = (weights[version] ?? 0) + (typeof b.weight === "number" ? b.weight : backends.length === 1 ? 100 : 1);
+        }
+    }
+    return weights;
 }
 
 /**
@@ -128,13 +168,14 @@ export class PulumiStackTarget implements StackTarget {
         return this.stackFile;
     }
 
-    /** The app's VirtualService, as Pulumi names it in this stack. */
+    /** The object holding the weights, as Pulumi names it in this stack: the app's VirtualService, or its canary HTTPRoute with routing.api gateway-api. */
     get virtualServiceUrn(): string {
-        this.urn ??= virtualServiceUrn({
+        const args = {
             stack: this.opts.stack,
             project: this.opts.project ?? readProjectDefaults(this.workDir).name,
             appName: this.opts.appName,
-        });
+        };
+        this.urn ??= this.opts.routingApi === "gateway-api" ? httpRouteUrn(args) : virtualServiceUrn(args);
         return this.urn;
     }
 
@@ -173,7 +214,12 @@ export class PulumiStackTarget implements StackTarget {
                 deployment?: { resources?: { urn?: string; outputs?: { spec?: unknown } }[] };
             };
             const vs = deployment.deployment?.resources?.find((r) => r.urn === urn);
-            return vs === undefined ? undefined : weightsOfVirtualService(vs.outputs?.spec);
+            if (vs === undefined) {
+                return undefined;
+            }
+            return this.opts.routingApi === "gateway-api"
+                ? weightsOfHttpRoute(vs.outputs?.spec, this.opts.appName)
+                : weightsOfVirtualService(vs.outputs?.spec);
         } catch (e) {
             throw new ApplyError(`pulumi refresh of the VirtualService of stack ${this.opts.stack} failed: ${describePulumiError(e)}`);
         }

@@ -5,8 +5,8 @@ import * as path from "node:path";
 import type { RefreshOptions, UpOptions } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT } from "../../stack/load";
 import { readVersions } from "../../stack/edit";
-import { PulumiStackTarget, describePulumiError, virtualServiceUrn } from "../../rollout/automation";
-import { one, runStack } from "../support/program";
+import { PulumiStackTarget, describePulumiError, httpRouteUrn, virtualServiceUrn } from "../../rollout/automation";
+import { one, runStack, runWith } from "../support/program";
 import { configDirWith, devStackFile } from "./fakes";
 
 const VS_URN = "urn:pulumi:dev::istio-canary::istio-canary:traffic:Traffic$kubernetes:networking.istio.io/v1:VirtualService::myapp-vs";
@@ -33,12 +33,19 @@ function fakeStack(resources: { urn: string; outputs?: unknown }[] = []) {
     };
 }
 
-function targetOn(stack: ReturnType<typeof fakeStack>["stack"]) {
+function targetOn(stack: ReturnType<typeof fakeStack>["stack"], routingApi?: "istio" | "gateway-api") {
     const dir = configDirWith({ dev: devStackFile({ weights: [90, 10] }) });
     const stackFile = path.join(dir, "Pulumi.dev.yaml");
     return {
         stackFile,
-        target: new PulumiStackTarget({ stack: "dev", appName: "myapp", stackFile, policyPacks: [], openStack: async () => stack }),
+        target: new PulumiStackTarget({
+            stack: "dev",
+            appName: "myapp",
+            stackFile,
+            policyPacks: [],
+            routingApi,
+            openStack: async () => stack,
+        }),
     };
 }
 
@@ -190,6 +197,34 @@ describe("rollout Automation API adapter", () => {
                 [[[VS_URN], false]],
             );
             assert.equal(fake.calls.up.length, 0);
+        });
+
+        it("with routing.api gateway-api targets the canary HTTPRoute the program registers, and reads its weights", async function () {
+            this.timeout(60_000);
+            const run = await runWith({ routing: { api: "gateway-api" } });
+            const route = run.resources.find((r) => r.type.endsWith(":HTTPRoute") && r.name === "myapp-route");
+            const urn = httpRouteUrn({ stack: "dev", project: "istio-canary", appName: "myapp" });
+            assert.equal(route?.urn, urn);
+            const spec = {
+                rules: [
+                    { name: "header-v2", backendRefs: [{ name: "myapp-v2", port: 8080 }] },
+                    {
+                        name: "weighted",
+                        backendRefs: [
+                            { name: "myapp-v1", port: 8080, weight: 75 },
+                            { name: "myapp-v2", port: 8080, weight: 25 },
+                        ],
+                    },
+                ],
+            };
+            const fake = fakeStack([{ urn, outputs: { spec } }]);
+            const { target } = targetOn(fake.stack, "gateway-api");
+            await target.applyWeights({ v1: 50, v2: 50 }, "virtual-service");
+            assert.deepEqual(
+                fake.calls.up.map((o) => o.target),
+                [[urn]],
+            );
+            assert.deepEqual(await target.liveWeights(), { v1: 75, v2: 25 });
         });
 
         it("has no live weights when the stack has no VirtualService (never deployed)", async () => {
