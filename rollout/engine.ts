@@ -681,6 +681,10 @@ export class RolloutEngine {
             if (e instanceof LockHeldError) {
                 return this.refuse(stack, e.message, undefined, ["resume", "abort"]);
             }
+            if (e instanceof StateFileError) {
+                // Nothing was written: the state directory itself is unusable.
+                return this.refuse(stack, `${e.message}; nothing was changed, run the command again once it is fixed`);
+            }
             throw e;
         }
         try {

@@ -282,7 +282,15 @@ export class FileStateStore implements StateStore {
 
     lock(stack: string, command: string): Lock {
         const file = this.lockFileOf(stack);
-        fs.mkdirSync(this.dir, { recursive: true });
+        try {
+            fs.mkdirSync(this.dir, { recursive: true });
+        } catch (e) {
+            throw new StateFileError(
+                `cannot create the rollout state directory ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
+                    `make it a writable directory or remove what is in its way`,
+                this.dir,
+            );
+        }
         const info: LockInfo = {
             pid: process.pid,
             hostname: os.hostname(),
