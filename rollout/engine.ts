@@ -511,7 +511,7 @@ export class RolloutEngine {
             }
             // Whole seconds since the shift, rounded down: the window never reaches back before the shift.
             const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
-            const result = await this.judge(state, sinceSeconds);
+            const result = await this.judge(state, sinceSeconds, step.weights);
             const at = this.iso();
             step.analyses.push({ at, sinceSeconds, verdict: result.verdict, result });
             const inconclusive = step.analyses.filter((a) => a.verdict === "inconclusive").length;
@@ -564,9 +564,9 @@ export class RolloutEngine {
     }
 
     /** Asks the judge; a judge that throws (a bug, not a Prometheus problem) counts as inconclusive. */
-    private async judge(state: RolloutState, sinceSeconds: number): Promise<Judgement> {
+    private async judge(state: RolloutState, sinceSeconds: number, weights: Weights): Promise<Judgement> {
         try {
-            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds });
+            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds, weights });
         } catch (e) {
             const empty = (version: string) => ({ version, requests: 0, errors: 0, errorRate: null, p99Ms: null });
             return {

@@ -68,7 +68,13 @@ export interface Judgement {
 /** Analyses the canary against the baseline over the time since the step's traffic shift. */
 export interface CanaryJudge {
     /** Judges the step; must resolve (an unreachable Prometheus is an inconclusive verdict, not a rejection). */
-    judge(input: { baseline: string; canary: string; sinceSeconds: number }): Promise<Judgement>;
+    judge(input: {
+        baseline: string;
+        canary: string;
+        sinceSeconds: number;
+        /** The split the rollout applied for this step, so the analysis can check the canary gets its share. */
+        weights?: Weights;
+    }): Promise<Judgement>;
 }
 
 /** Time as the engine sees it; tests substitute a virtual clock so waits take no real time. */
