@@ -71,6 +71,8 @@ export function labelsMatch(selector: Record<string, string>, labels: Record<str
 
 /** A pod template found in a workload. */
 export interface PodTemplate {
+    /** The workload's kind: `Deployment`, `Job`, `Pod`... */
+    kind: string;
     /** The workload, for messages: `Deployment default/myapp-v1`. */
     owner: string;
     /** Namespace of the pods; undefined when unknown. */
@@ -79,6 +81,12 @@ export interface PodTemplate {
     labels: Record<string, string> | undefined;
     /** The pod spec (containers, initContainers), possibly empty. */
     spec: Obj;
+    /**
+     * True when the pods run to completion rather than serve: a Job's or CronJob's (the Job
+     * controller accepts only restartPolicy Never or OnFailure there), or a bare Pod whose
+     * restartPolicy is Never or OnFailure. Undefined when a bare Pod's restartPolicy is unknown.
+     */
+    runsToCompletion: boolean | undefined;
 }
 
 export const WORKLOADS: Record<string, (props: Obj) => unknown> = {
@@ -98,10 +106,31 @@ export function podTemplateOf(r: { type: string; name: string; props: Obj }): Po
         return undefined;
     }
     const template = obj(WORKLOADS[m[2]](r.props));
+    const spec = obj(template?.spec) ?? {};
     return {
+        kind: m[2],
         owner: describe(m[2], r),
         namespace: namespaceOf(r.props),
         labels: template === undefined ? undefined : knownLabels(obj(template.metadata)?.labels ?? {}),
-        spec: obj(template?.spec) ?? {},
+        spec,
+        runsToCompletion: runsToCompletion(m[2], spec.restartPolicy),
     };
+}
+
+/**
+ * Whether a workload's pods run to completion (see PodTemplate.runsToCompletion). A Pod's
+ * restartPolicy defaults to Always (Kubernetes PodSpec); an unknown one gives undefined.
+ */
+export function runsToCompletion(kind: string, restartPolicy: unknown): boolean | undefined {
+    if (kind === "Job" || kind === "CronJob") {
+        return true;
+    }
+    if (kind !== "Pod") {
+        return false;
+    }
+    if (restartPolicy === undefined) {
+        return false;
+    }
+    const policy = str(restartPolicy);
+    return policy === undefined ? undefined : policy === "Never" || policy === "OnFailure";
 }

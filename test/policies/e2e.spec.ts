@@ -17,7 +17,7 @@ import {
 import { RecordedResource, runStackOffline } from "../../offline/run";
 import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../policy-runner";
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
-import { UNKNOWN, clone, dest, virtualService } from "./fixtures";
+import { UNKNOWN, batchWorkload, clone, dest, virtualService } from "./fixtures";
 
 const STACKS = ["dev", "staging", "prod"];
 const WEIGHTS_DESCRIPTION = ALL_POLICIES.find((p) => p.name === "virtualservice-weights")!.description;
@@ -228,6 +228,22 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         const { violations } = await analyze(resources);
         assert.deepEqual(summary(violations), ["mandatory virtualservice-weights myapp-vs"]);
         assert.match(violations[0].message, /destination 0 has weight -5, outside 0-100 \(weights found: v1=-5, v2=\(unknown\) to /);
+    });
+
+    it("asks no readiness probe of a Job or CronJob added to the stack (their pods run to completion), even with prod's config", async () => {
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        for (const kind of ["Job", "CronJob"] as const) {
+            const { violations } = await analyze([...dev, batchWorkload(kind)], prod);
+            assert.deepEqual(summary(violations), [], kind);
+        }
+        const job = batchWorkload("Job");
+        delete job.inputs.spec.template.spec.containers[0].resources.requests;
+        const { violations } = await analyze([...dev, job], prod);
+        assert.deepEqual(summary(violations), ["mandatory container-resources-and-readiness myapp-migrate"]);
+        assert.match(
+            violations[0].message,
+            /\nJob default\/myapp-migrate container migrate has no resources\.requests\.cpu, resources\.requests\.memory; give every container CPU and memory requests and limits\.$/,
+        );
     });
 
     // Last: it ends the shared pack.

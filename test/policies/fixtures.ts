@@ -95,6 +95,34 @@ export function deployment(version: string, opts: { namespace?: string; labels?:
     });
 }
 
+/**
+ * A run-to-completion workload (a database migration) as the program would write it: pinned image,
+ * requests and limits, and no readiness probe, since its pods never serve traffic.
+ */
+export function batchWorkload(kind: "Job" | "CronJob" | "Pod", opts: { restartPolicy?: string } = {}): Fixture {
+    const {
+        readinessProbe: _readiness,
+        livenessProbe: _liveness,
+        ports: _ports,
+        ...c
+    } = container("migrate", "jamaldevsecops/myapp-migrate:v2");
+    const podSpec = { restartPolicy: opts.restartPolicy ?? (kind === "Pod" ? "Never" : "OnFailure"), containers: [c] };
+    const template = { metadata: { labels: { app: "myapp-migrate" } }, spec: podSpec };
+    const spec =
+        kind === "Job"
+            ? { backoffLimit: 2, template }
+            : kind === "CronJob"
+              ? { schedule: "0 3 * * *", jobTemplate: { spec: { template } } }
+              : undefined;
+    const group = kind === "Pod" ? "core/v1" : "batch/v1";
+    return resource(`kubernetes:${group}:${kind}`, "myapp-migrate", {
+        apiVersion: kind === "Pod" ? "v1" : "batch/v1",
+        kind,
+        metadata: { namespace: "default", ...(kind === "Pod" ? { labels: template.metadata.labels } : {}) },
+        ...(spec !== undefined ? { spec } : { spec: podSpec }),
+    });
+}
+
 /** The app's Service. */
 export function service(selector: Record<string, string> = { app: "myapp" }): Fixture {
     return resource("kubernetes:core/v1:Service", "myapp-svc", {
