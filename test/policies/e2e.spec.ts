@@ -17,7 +17,7 @@ import {
 import { RecordedResource, runStackOffline } from "../../offline/run";
 import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../policy-runner";
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
-import { UNKNOWN, batchWorkload, clone, dest, virtualService } from "./fixtures";
+import { UNKNOWN, batchWorkload, certificate, clone, dest, virtualService } from "./fixtures";
 
 const STACKS = ["dev", "staging", "prod"];
 const WEIGHTS_DESCRIPTION = ALL_POLICIES.find((p) => p.name === "virtualservice-weights")!.description;
@@ -243,6 +243,19 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         assert.match(
             violations[0].message,
             /\nJob default\/myapp-migrate container migrate has no resources\.requests\.cpu, resources\.requests\.memory; give every container CPU and memory requests and limits\.$/,
+        );
+    });
+
+    it("accepts a cert-manager Certificate issuing the TLS secret in place of the Secret, and follows its namespace", async () => {
+        const withoutSecret = dev.filter((r) => r.type !== "kubernetes:core/v1:Secret");
+        assert.equal(withoutSecret.length, dev.length - 1);
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        assert.deepEqual(summary((await analyze([...withoutSecret, certificate("apsis-tls", "istio-system")], prod)).violations), []);
+        const { violations } = await analyze([...withoutSecret, certificate("apsis-tls", "default")]);
+        assert.deepEqual(summary(violations), ["mandatory gateway-tls-secret-exists myapp-gateway"]);
+        assert.match(
+            violations[0].message,
+            /Secret default\/apsis-tls \(issued by Certificate default\/apsis-cert\) exists, but Istio reads the secret from the namespace of the gateway pods/,
         );
     });
 

@@ -165,6 +165,20 @@ export function tlsSecret(name = "apsis-tls", namespace = "istio-system", type: 
     });
 }
 
+/** A cert-manager Certificate whose issued kubernetes.io/tls Secret is `secretName`, in the Certificate's namespace. */
+export function certificate(secretName: unknown = "apsis-tls", namespace: unknown = "istio-system"): Fixture {
+    return resource("kubernetes:cert-manager.io/v1:Certificate", "tls-certificate", {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "apsis-cert", namespace },
+        spec: {
+            secretName,
+            dnsNames: ["dev.myapp.example.com"],
+            issuerRef: { name: "letsencrypt", kind: "ClusterIssuer", group: "cert-manager.io" },
+        },
+    });
+}
+
 /** The Gateway: HTTPS with credentialName, and a port 80 server that redirects. */
 export function gateway(selector: Record<string, string> = { istio: "ingressgateway" }): Fixture {
     return istio("Gateway", "myapp-gateway", {
