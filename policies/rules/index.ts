@@ -5,6 +5,7 @@ import { destinationRuleSubsetsSelectPods } from "./destinationrule-subsets-sele
 import { gatewayHttpRedirectsToHttps } from "./gateway-http-redirects-to-https";
 import { gatewaySelectsInstalledIngress } from "./gateway-selects-installed-ingress";
 import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
+import { virtualServiceCatchAllLast } from "./virtualservice-catch-all-last";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
@@ -21,6 +22,7 @@ export * from "./destinationrule-subsets-select-pods";
 export * from "./gateway-http-redirects-to-https";
 export * from "./gateway-selects-installed-ingress";
 export * from "./gateway-tls-secret-exists";
+export * from "./virtualservice-catch-all-last";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
@@ -48,6 +50,7 @@ export const ALL_POLICIES: Policies = [
     gatewayApiTlsSecretReadable,
     httpRouteNoVirtualServiceOverlap,
     ambientWaypointPresent,
+    virtualServiceCatchAllLast,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

@@ -73,6 +73,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "httproute-no-virtualservice-overlap mandatory stack",
                 "httproute-parents-exist mandatory stack",
                 "httproute-weights mandatory resource",
+                "virtualservice-catch-all-last mandatory resource",
                 "virtualservice-mirror mandatory resource",
                 "virtualservice-subsets-exist mandatory stack",
                 "virtualservice-weights mandatory resource",
@@ -257,6 +258,32 @@ describe("policy pack end to end over the Analyzer protocol", function () {
             violations[0].message,
             /Secret default\/apsis-tls \(issued by Certificate default\/apsis-cert\) exists, but Istio reads the secret from the namespace of the gateway pods/,
         );
+    });
+
+    it("catches a catch-all route placed before the weighted route: it takes all traffic", async () => {
+        const resources = devWith("kubernetes:networking.istio.io/v1:VirtualService", "myapp-vs", (i) =>
+            i.spec.http.unshift({ name: "stable", route: [dest("v1")] }),
+        );
+        const { violations } = await analyze(resources);
+        assert.deepEqual(summary(violations), ["mandatory virtualservice-catch-all-last myapp-vs"]);
+        assert.match(
+            violations[0].message,
+            /\nVirtualService default\/myapp-vs http\[0\] "stable" matches every request \(it has no match\), so Istio never sends traffic to http\[1\] "weighted" \(v1=90, v2=10 to myapp\.default\.svc\.cluster\.local\)/,
+        );
+    });
+
+    it("reports nothing when what decides a route, host, export or replica check is unknown during preview", async () => {
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        const vs = "kubernetes:networking.istio.io/v1:VirtualService";
+        const cases: [string, RecordedResource[]][] = [
+            [
+                "a route before the weighted one whose match is unknown",
+                devWith(vs, "myapp-vs", (i) => i.spec.http.unshift({ match: UNKNOWN, route: [dest("v1")] })),
+            ],
+        ];
+        for (const [what, resources] of cases) {
+            assert.deepEqual(summary((await analyze(resources, prod)).violations), [], what);
+        }
     });
 
     // Last: it ends the shared pack.
