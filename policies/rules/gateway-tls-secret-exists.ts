@@ -12,11 +12,11 @@ import {
     namespaceOf,
     obj,
     plainResources,
+    selectedGateways,
     serverLabel,
     serversOf,
     str,
 } from "../istio";
-import { selectedGateways } from "./gateway-selects-installed-ingress";
 
 /** Modes whose credentials Istio does not read from credentialName. */
 const NO_CREDENTIAL_MODES = new Set(["PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL"]);

@@ -58,12 +58,18 @@ export function dest(subset: string | undefined, weight?: unknown, host = HOST):
     return { destination: { host, ...(subset !== undefined ? { subset } : {}) }, ...(weight !== undefined ? { weight } : {}) };
 }
 
+/**
+ * How the program's VirtualService names the Gateway: `default/<its auto-name>`. The Gateway has no
+ * metadata.name, so the provider names it `myapp-gateway-<8 hex characters>`.
+ */
+export const GATEWAY_REF = "default/myapp-gateway-1a2b3c4d";
+
 /** A VirtualService with http routes. */
 export function virtualService(http: Record<string, any>[], extra: Record<string, any> = {}, opts: { apiVersion?: string } = {}): Fixture {
     return istio(
         "VirtualService",
         "myapp-vs",
-        { hosts: ["dev.myapp.example.com", HOST], gateways: ["default/myapp-gateway", "mesh"], http, ...extra },
+        { hosts: ["dev.myapp.example.com", HOST], gateways: [GATEWAY_REF, "mesh"], http, ...extra },
         opts,
     );
 }
