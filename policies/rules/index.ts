@@ -6,6 +6,7 @@ import { gatewayHttpRedirectsToHttps } from "./gateway-http-redirects-to-https";
 import { gatewaySelectsInstalledIngress } from "./gateway-selects-installed-ingress";
 import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
 import { virtualServiceCatchAllLast } from "./virtualservice-catch-all-last";
+import { virtualServiceHostsUnique } from "./virtualservice-hosts-unique";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
 import { virtualServiceWeights } from "./virtualservice-weights";
@@ -23,6 +24,7 @@ export * from "./gateway-http-redirects-to-https";
 export * from "./gateway-selects-installed-ingress";
 export * from "./gateway-tls-secret-exists";
 export * from "./virtualservice-catch-all-last";
+export * from "./virtualservice-hosts-unique";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
 export * from "./virtualservice-weights";
@@ -51,6 +53,7 @@ export const ALL_POLICIES: Policies = [
     httpRouteNoVirtualServiceOverlap,
     ambientWaypointPresent,
     virtualServiceCatchAllLast,
+    virtualServiceHostsUnique,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

@@ -51,6 +51,15 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         return copy;
     }
 
+    /** A copy of one of the dev stack's resources under another name, changed by `edit`. */
+    function copyOf(name: string, newName: string, edit: (r: RecordedResource) => void = () => undefined): RecordedResource {
+        const r = clone(dev.find((x) => x.name === name)!);
+        r.name = newName;
+        r.urn = r.urn.replace(new RegExp(`::${name}$`), `::${newName}`);
+        edit(r);
+        return r;
+    }
+
     const analyze = (resources: readonly AnalyzerInputResource[], policyConfig = readPolicyConfigFile(stackPolicyConfigFile("dev"))) =>
         analyzeResources(POLICY_PACK_DIR, resources, { pack, policyConfig });
 
@@ -74,6 +83,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "httproute-parents-exist mandatory stack",
                 "httproute-weights mandatory resource",
                 "virtualservice-catch-all-last mandatory resource",
+                "virtualservice-hosts-unique mandatory stack",
                 "virtualservice-mirror mandatory resource",
                 "virtualservice-subsets-exist mandatory stack",
                 "virtualservice-weights mandatory resource",
@@ -137,6 +147,8 @@ describe("policy pack end to end over the Analyzer protocol", function () {
     it("checks a raw CustomResource VirtualService of networking.istio.io/v1alpha3 added to the stack", async () => {
         const raw = virtualService([{ route: [dest("v1", 60), dest("v2", 60)] }], {}, { apiVersion: "networking.istio.io/v1alpha3" });
         raw.name = "legacy-vs";
+        // Its own host: with the app's host it would also be a second VirtualService for it (virtualservice-hosts-unique).
+        raw.props.spec.hosts = ["legacy.default.svc.cluster.local"];
         raw.urn = "urn:pulumi:dev::istio-canary::kubernetes:networking.istio.io/v1alpha3:VirtualService::legacy-vs";
         const { violations } = await analyze([...dev, raw]);
         assert.deepEqual(summary(violations), ["mandatory virtualservice-weights legacy-vs"]);
@@ -272,6 +284,30 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         );
     });
 
+    it("catches a second VirtualService for the same host, in the same namespace or another", async () => {
+        const copy = (name: string, namespace: string) => copyOf("myapp-vs", name, (r) => (r.inputs.metadata.namespace = namespace));
+        const same = await analyze([...dev, copy("myapp-vs-2", "default")]);
+        assert.deepEqual(summary(same.violations), [
+            "mandatory virtualservice-hosts-unique myapp-vs",
+            "mandatory virtualservice-hosts-unique myapp-vs-2",
+        ]);
+        assert.match(
+            same.violations[0].message,
+            /\nVirtualService default\/myapp-vs and VirtualService default\/myapp-vs-2 both route dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local for in-mesh callers in every namespace; and dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local through Gateway default\/myapp-gateway-[0-9a-f]{8}, with a catch-all route in each\. Istio does not merge/,
+        );
+        const other = copy("myapp-vs-team", "team");
+        other.inputs.spec.gateways = ["mesh"];
+        const { violations } = await analyze([...dev, other]);
+        assert.deepEqual(summary(violations), [
+            "mandatory virtualservice-hosts-unique myapp-vs",
+            "mandatory virtualservice-hosts-unique myapp-vs-team",
+        ]);
+        assert.match(
+            violations[1].message,
+            /VirtualService default\/myapp-vs and VirtualService team\/myapp-vs-team both route dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local for in-mesh callers in every namespace\. Istio does not merge VirtualServices for in-mesh callers/,
+        );
+    });
+
     it("reports nothing when what decides a route, host, export or replica check is unknown during preview", async () => {
         const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
         const vs = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -279,6 +315,14 @@ describe("policy pack end to end over the Analyzer protocol", function () {
             [
                 "a route before the weighted one whose match is unknown",
                 devWith(vs, "myapp-vs", (i) => i.spec.http.unshift({ match: UNKNOWN, route: [dest("v1")] })),
+            ],
+            [
+                "a second VirtualService whose hosts are unknown",
+                [...dev, copyOf("myapp-vs", "myapp-vs-2", (r) => (r.inputs.spec.hosts = UNKNOWN))],
+            ],
+            [
+                "a second VirtualService whose exportTo is unknown",
+                [...dev, copyOf("myapp-vs", "myapp-vs-2", (r) => (r.inputs.spec.exportTo = [UNKNOWN]))],
             ],
         ];
         for (const [what, resources] of cases) {
