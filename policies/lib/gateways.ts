@@ -162,15 +162,15 @@ export function gatewayOfRef(resources: readonly ResourceLike[], ref: string): R
 }
 
 /**
- * The namespaces of the gateway pods that serve a Gateway reference: those of the installed ingress
- * gateways its selector matches. Undefined when not known (a Gateway outside the stack, a selector
- * or namespace unknown during preview, or a stack that installs no gateway).
+ * The installed ingress gateways whose pods serve a Gateway reference: those its selector matches.
+ * Undefined when not known (a Gateway outside the stack, a selector or namespace unknown during
+ * preview, or a stack that installs no gateway).
  */
-export function gatewayPodNamespaces(
+export function gatewayPods(
     resources: readonly ResourceLike[],
     installed: readonly InstalledGateway[],
     ref: string,
-): string[] | undefined {
+): InstalledGateway[] | undefined {
     const gw = gatewayOfRef(resources, ref);
     if (gw === undefined || gw === "unknown" || installed.length === 0) {
         return undefined;
@@ -179,5 +179,15 @@ export function gatewayPodNamespaces(
     if (selected === undefined || selected.some((g) => g.namespace === undefined)) {
         return undefined;
     }
-    return [...new Set(selected.map((g) => g.namespace as string))];
+    return selected;
+}
+
+/** The namespaces of the gateway pods that serve a Gateway reference (see gatewayPods); undefined when not known. */
+export function gatewayPodNamespaces(
+    resources: readonly ResourceLike[],
+    installed: readonly InstalledGateway[],
+    ref: string,
+): string[] | undefined {
+    const pods = gatewayPods(resources, installed, ref);
+    return pods === undefined ? undefined : [...new Set(pods.map((g) => g.namespace as string))];
 }

@@ -121,13 +121,13 @@ export function visibleIn(v: Visibility, namespace: string): boolean {
     return v.all || v.namespaces.has(namespace);
 }
 
-/** How a message shows an exportTo as written: `exportTo ["."]`, or `no exportTo (mesh default ["*"])`. */
-export function showExportTo(exportTo: unknown, meshDefault: readonly string[] | undefined): string {
+/** How a message names what decides visibility: `its exportTo ["."]`, or `without exportTo, the mesh default ["."]`. */
+export function exportToPhrase(exportTo: unknown, meshDefault: readonly string[] | undefined): string {
     const list = arr(exportTo);
     if (list.length === 0) {
-        return `no exportTo (mesh default ${JSON.stringify(meshDefault ?? ["*"])})`;
+        return `without exportTo, the mesh default ${JSON.stringify(meshDefault ?? ["*"])}`;
     }
-    return `exportTo ${JSON.stringify(list)}`;
+    return `its exportTo ${JSON.stringify(list)}`;
 }
 
 /** How a message lists where something is visible: `only in namespace default`, `in no namespace`. */

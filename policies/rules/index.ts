@@ -2,6 +2,7 @@ import { Policies } from "@pulumi/policy";
 import { containerImagesPinned } from "./container-images-pinned";
 import { containerResourcesAndReadiness } from "./container-resources-and-readiness";
 import { destinationRuleSubsetsSelectPods } from "./destinationrule-subsets-select-pods";
+import { exportToReachesProxies } from "./exportto-reaches-proxies";
 import { gatewayHttpRedirectsToHttps } from "./gateway-http-redirects-to-https";
 import { gatewaySelectsInstalledIngress } from "./gateway-selects-installed-ingress";
 import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
@@ -20,6 +21,7 @@ import { ambientWaypointPresent } from "./ambient-waypoint-present";
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
 export * from "./destinationrule-subsets-select-pods";
+export * from "./exportto-reaches-proxies";
 export * from "./gateway-http-redirects-to-https";
 export * from "./gateway-selects-installed-ingress";
 export * from "./gateway-tls-secret-exists";
@@ -54,6 +56,7 @@ export const ALL_POLICIES: Policies = [
     ambientWaypointPresent,
     virtualServiceCatchAllLast,
     virtualServiceHostsUnique,
+    exportToReachesProxies,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

@@ -74,6 +74,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "container-images-pinned advisory resource",
                 "container-resources-and-readiness advisory resource",
                 "destinationrule-subsets-select-pods mandatory stack",
+                "exportto-reaches-proxies mandatory stack",
                 "gateway-api-tls-secret-readable mandatory stack",
                 "gateway-http-redirects-to-https advisory resource",
                 "gateway-selects-installed-ingress mandatory stack",
@@ -308,6 +309,27 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         );
     });
 
+    it("catches exportTo hiding the VirtualService from the ingress gateway pods, or the DestinationRule from its callers", async () => {
+        const vs = "kubernetes:networking.istio.io/v1:VirtualService";
+        const dr = "kubernetes:networking.istio.io/v1:DestinationRule";
+        const hiddenVs = await analyze(devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = ["."])));
+        assert.deepEqual(summary(hiddenVs.violations), ["mandatory exportto-reaches-proxies myapp-vs"]);
+        assert.match(
+            hiddenVs.violations[0].message,
+            /\nVirtualService default\/myapp-vs is bound to Gateway default\/myapp-gateway-[0-9a-f]{8}, served by Helm release istio-ingressgateway \(chart gateway\) in istio-system, but its exportTo \["\."\] makes it visible only in namespace default: /,
+        );
+        const hiddenDr = await analyze(devWith(dr, "myapp-dr", (i) => (i.spec.exportTo = ["."])));
+        assert.deepEqual(summary(hiddenDr.violations), ["mandatory exportto-reaches-proxies myapp-dr"]);
+        assert.match(
+            hiddenDr.violations[0].message,
+            /\nDestinationRule default\/myapp-dr defines subsets v1, v2 that VirtualService default\/myapp-vs routes to, but its exportTo \["\."\] makes it visible only in namespace default, so the gateway pods in istio-system .* and in-mesh callers in other namespaces \(the VirtualService is exported to every namespace\) never see them: their requests routed there fail with 503/,
+        );
+        // Both exported to the gateway pods' namespace as well: every proxy that applies the routes sees the subsets.
+        const both = devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = [".", "istio-system"]));
+        both.find((r) => r.type === dr)!.inputs.spec.exportTo = [".", "istio-system"];
+        assert.deepEqual(summary((await analyze(both)).violations), []);
+    });
+
     it("reports nothing when what decides a route, host, export or replica check is unknown during preview", async () => {
         const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
         const vs = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -323,6 +345,11 @@ describe("policy pack end to end over the Analyzer protocol", function () {
             [
                 "a second VirtualService whose exportTo is unknown",
                 [...dev, copyOf("myapp-vs", "myapp-vs-2", (r) => (r.inputs.spec.exportTo = [UNKNOWN]))],
+            ],
+            ["the VirtualService's exportTo is unknown", devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = [UNKNOWN]))],
+            [
+                "the DestinationRule's exportTo is unknown",
+                devWith("kubernetes:networking.istio.io/v1:DestinationRule", "myapp-dr", (i) => (i.spec.exportTo = UNKNOWN)),
             ],
         ];
         for (const [what, resources] of cases) {
