@@ -87,6 +87,12 @@ export interface PodTemplate {
      * restartPolicy is Never or OnFailure. Undefined when a bare Pod's restartPolicy is unknown.
      */
     runsToCompletion: boolean | undefined;
+    /**
+     * How many pods the spec asks for, when it fixes a count: spec.replicas of a Deployment,
+     * StatefulSet or ReplicaSet (1 when absent, the API default), 1 for a bare Pod. Undefined when
+     * unknown during preview or not a fixed count (DaemonSet: one per node; Job, CronJob).
+     */
+    replicas: number | undefined;
 }
 
 export const WORKLOADS: Record<string, (props: Obj) => unknown> = {
@@ -114,7 +120,27 @@ export function podTemplateOf(r: { type: string; name: string; props: Obj }): Po
         labels: template === undefined ? undefined : knownLabels(obj(template.metadata)?.labels ?? {}),
         spec,
         runsToCompletion: runsToCompletion(m[2], spec.restartPolicy),
+        replicas: replicasOf(m[2], r.props),
     };
+}
+
+/** The fixed pod count of a workload (see PodTemplate.replicas). */
+export function replicasOf(kind: string, props: Obj): number | undefined {
+    if (kind === "Pod") {
+        return 1;
+    }
+    if (kind !== "Deployment" && kind !== "StatefulSet" && kind !== "ReplicaSet") {
+        return undefined;
+    }
+    const spec = obj(props.spec);
+    if (spec === undefined) {
+        return undefined;
+    }
+    const replicas = spec.replicas;
+    if (replicas === undefined || replicas === null) {
+        return 1;
+    }
+    return typeof replicas === "number" && Number.isInteger(replicas) && replicas >= 0 ? replicas : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { virtualServiceCatchAllLast } from "./virtualservice-catch-all-last";
 import { virtualServiceHostsUnique } from "./virtualservice-hosts-unique";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
+import { virtualServiceWeightedSubsetsHaveReplicas } from "./virtualservice-weighted-subsets-have-replicas";
 import { virtualServiceWeights } from "./virtualservice-weights";
 import { httpRouteWeights } from "./httproute-weights";
 import { httpRouteBackendsExist } from "./httproute-backends-exist";
@@ -29,6 +30,7 @@ export * from "./virtualservice-catch-all-last";
 export * from "./virtualservice-hosts-unique";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
+export * from "./virtualservice-weighted-subsets-have-replicas";
 export * from "./virtualservice-weights";
 export * from "./httproute-weights";
 export * from "./httproute-backends-exist";
@@ -57,6 +59,7 @@ export const ALL_POLICIES: Policies = [
     virtualServiceCatchAllLast,
     virtualServiceHostsUnique,
     exportToReachesProxies,
+    virtualServiceWeightedSubsetsHaveReplicas,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

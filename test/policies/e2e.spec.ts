@@ -87,6 +87,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "virtualservice-hosts-unique mandatory stack",
                 "virtualservice-mirror mandatory resource",
                 "virtualservice-subsets-exist mandatory stack",
+                "virtualservice-weighted-subsets-have-replicas mandatory stack",
                 "virtualservice-weights mandatory resource",
             ],
         );
@@ -330,6 +331,22 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         assert.deepEqual(summary((await analyze(both)).violations), []);
     });
 
+    it("catches weight on a subset whose workload has 0 replicas", async () => {
+        const resources = devWith("kubernetes:apps/v1:Deployment", "myapp-v2", (i) => (i.spec.replicas = 0));
+        const { violations } = await analyze(resources);
+        assert.deepEqual(summary(violations), ["mandatory virtualservice-weighted-subsets-have-replicas myapp-vs"]);
+        assert.match(
+            violations[0].message,
+            /\nVirtualService default\/myapp-vs http\[0\] "weighted" sends 10% of its traffic \(weight 10\) to subset v2 of myapp\.default\.svc\.cluster\.local, but the only workload there, Deployment default\/myapp-v2, has replicas: 0/,
+        );
+        // The same Deployment at 0 with weight 0: nothing is sent there.
+        const drained = clone(resources);
+        const vs = drained.find((r) => r.name === "myapp-vs")!;
+        vs.inputs.spec.http[0].route[0].weight = 100;
+        vs.inputs.spec.http[0].route[1].weight = 0;
+        assert.deepEqual(summary((await analyze(drained)).violations), []);
+    });
+
     it("reports nothing when what decides a route, host, export or replica check is unknown during preview", async () => {
         const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
         const vs = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -350,6 +367,10 @@ describe("policy pack end to end over the Analyzer protocol", function () {
             [
                 "the DestinationRule's exportTo is unknown",
                 devWith("kubernetes:networking.istio.io/v1:DestinationRule", "myapp-dr", (i) => (i.spec.exportTo = UNKNOWN)),
+            ],
+            [
+                "the canary Deployment's replicas are unknown",
+                devWith("kubernetes:apps/v1:Deployment", "myapp-v2", (i) => (i.spec.replicas = UNKNOWN)),
             ],
         ];
         for (const [what, resources] of cases) {

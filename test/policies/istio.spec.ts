@@ -13,6 +13,7 @@ import {
     isIstio,
     meshSettings,
     plainProps,
+    replicasOf,
     resolveHost,
     runsToCompletion,
     serviceOfHost,
@@ -177,6 +178,16 @@ describe("policy pack helpers (policies/istio.ts)", () => {
         assert.equal(runsToCompletion("Pod", "Never"), true);
         assert.equal(runsToCompletion("Pod", "OnFailure"), true);
         assert.equal(runsToCompletion("Pod", UNKNOWN), undefined);
+    });
+
+    it("reads the fixed pod count: spec.replicas (1 when absent), 1 for a Pod, none for a DaemonSet or Job or when unknown", () => {
+        assert.equal(replicasOf("Deployment", { spec: { replicas: 0 } }), 0);
+        assert.equal(replicasOf("StatefulSet", { spec: {} }), 1);
+        assert.equal(replicasOf("Pod", {}), 1);
+        assert.equal(replicasOf("DaemonSet", { spec: {} }), undefined);
+        assert.equal(replicasOf("Job", { spec: {} }), undefined);
+        assert.equal(replicasOf("Deployment", { spec: { replicas: UNKNOWN } }), undefined);
+        assert.equal(replicasOf("Deployment", { spec: UNKNOWN }), undefined);
     });
 
     it("unwraps Pulumi secret values in props", () => {
