@@ -19,7 +19,7 @@ import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
 import { UNKNOWN, batchWorkload, certificate, clone, dest, virtualService } from "./fixtures";
 
-const STACKS = ["dev", "staging", "prod"];
+const STACKS = ["dev", "staging", "prod", "ambient"];
 const WEIGHTS_DESCRIPTION = ALL_POLICIES.find((p) => p.name === "virtualservice-weights")!.description;
 
 /** The policy, level and resource of each violation, for compact assertions. */
