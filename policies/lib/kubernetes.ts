@@ -160,3 +160,52 @@ export function runsToCompletion(kind: string, restartPolicy: unknown): boolean 
     const policy = str(restartPolicy);
     return policy === undefined ? undefined : policy === "Never" || policy === "OnFailure";
 }
+
+/** True for a cert-manager Certificate (group cert-manager.io, any version), whatever created it. */
+export function isCertManagerCertificate(r: { type: string; props: Obj }): boolean {
+    if (/^kubernetes:cert-manager\.io\/[A-Za-z0-9]+:Certificate$/.test(r.type)) {
+        return true;
+    }
+    const apiVersion = str(r.props.apiVersion);
+    return r.props.kind === "Certificate" && apiVersion !== undefined && apiVersion.startsWith("cert-manager.io/");
+}
+
+/** A kubernetes.io/tls Secret that a cert-manager Certificate of the stack creates. */
+export interface IssuedSecret {
+    /** spec.secretName; undefined when unknown during preview. */
+    name: string | undefined;
+    /** The Certificate's namespace, where cert-manager creates the Secret; undefined when unknown. */
+    namespace: string | undefined;
+    /** For messages: `Secret istio-system/apsis-tls (issued by Certificate istio-system/apsis-cert)`. */
+    label: string;
+    /** True when its name or namespace is unknown during preview: it may be any Secret. */
+    uncertain: boolean;
+}
+
+/**
+ * The Secrets the stack's cert-manager Certificates create: cert-manager stores the issued key pair
+ * in a kubernetes.io/tls Secret named spec.secretName (tls.crt, tls.key) in the Certificate's own
+ * namespace (cert-manager docs, concepts/certificate). A Certificate without secretName is rejected
+ * by its CRD and left out.
+ */
+export function certManagerSecrets(resources: readonly { type: string; name: string; props: Obj }[]): IssuedSecret[] {
+    const out: IssuedSecret[] = [];
+    for (const r of resources) {
+        if (!isCertManagerCertificate(r)) {
+            continue;
+        }
+        const secretName = obj(r.props.spec)?.secretName;
+        if (secretName === undefined) {
+            continue;
+        }
+        const name = str(secretName);
+        const namespace = namespaceOf(r.props);
+        out.push({
+            name,
+            namespace,
+            label: `Secret ${namespace ?? "(unknown namespace)"}/${name ?? "(unknown)"} (issued by ${describe("Certificate", r)})`,
+            uncertain: name === undefined || namespace === undefined,
+        });
+    }
+    return out;
+}

@@ -1,9 +1,9 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import {
-    Obj,
     ResourceLike,
     StackViolation,
     arr,
+    certManagerSecrets,
     describe,
     installedGateways,
     isIstio,
@@ -35,46 +35,23 @@ interface SecretInfo {
     uncertain: boolean;
 }
 
-/** True for a cert-manager Certificate (group cert-manager.io, any version), whatever created it. */
-export function isCertManagerCertificate(r: { type: string; props: Obj }): boolean {
-    if (/^kubernetes:cert-manager\.io\/[A-Za-z0-9]+:Certificate$/.test(r.type)) {
-        return true;
-    }
-    const apiVersion = str(r.props.apiVersion);
-    return r.props.kind === "Certificate" && apiVersion !== undefined && apiVersion.startsWith("cert-manager.io/");
-}
-
 function secretsOf(resources: readonly ResourceLike[]): SecretInfo[] {
     const out: SecretInfo[] = [];
-    for (const r of resources) {
+    for (const r of resources.filter((x) => isKube(x, "", "Secret"))) {
         const namespace = namespaceOf(r.props);
-        if (isKube(r, "", "Secret")) {
-            const metaName = obj(r.props.metadata)?.name;
-            out.push({
-                label: describe("Secret", r),
-                name: str(metaName),
-                namespace,
-                type: r.props.type ?? "Opaque",
-                // An auto-named Secret (no metadata.name) gets a random suffix: it is never the credentialName.
-                uncertain: (metaName !== undefined && str(metaName) === undefined) || namespace === undefined,
-            });
-        } else if (isCertManagerCertificate(r)) {
-            // cert-manager stores the issued key pair in a kubernetes.io/tls Secret named spec.secretName (tls.crt,
-            // tls.key) in the Certificate's own namespace (cert-manager docs, concepts/certificate); Istio's
-            // cert-manager integration page says to create the Certificate in the ingress gateway's namespace.
-            const secretName = obj(r.props.spec)?.secretName;
-            if (secretName === undefined) {
-                continue; // required by the CRD: the API server rejects such a Certificate
-            }
-            const name = str(secretName);
-            out.push({
-                label: `Secret ${namespace ?? "(unknown namespace)"}/${name ?? "(unknown)"} (issued by ${describe("Certificate", r)})`,
-                name,
-                namespace,
-                type: "kubernetes.io/tls",
-                uncertain: name === undefined || namespace === undefined,
-            });
-        }
+        const metaName = obj(r.props.metadata)?.name;
+        out.push({
+            label: describe("Secret", r),
+            name: str(metaName),
+            namespace,
+            type: r.props.type ?? "Opaque",
+            // An auto-named Secret (no metadata.name) gets a random suffix: it is never the credentialName.
+            uncertain: (metaName !== undefined && str(metaName) === undefined) || namespace === undefined,
+        });
+    }
+    // Istio's cert-manager integration page: create the Certificate in the ingress gateway's namespace.
+    for (const issued of certManagerSecrets(resources)) {
+        out.push({ ...issued, type: "kubernetes.io/tls" });
     }
     return out;
 }
