@@ -1,8 +1,9 @@
 /**
  * Shared helpers of the policy pack, one module per concern in lib/: reading resources as the
  * engine sends them (values), Kubernetes objects (kubernetes), Istio's host resolution (hosts), the
- * weight and route checks as pure functions (routes), installed gateways (gateways) and stack
- * policies (stack). Nothing here reports violations; the policies in rules/ do. Re-exports only.
+ * weight and route checks as pure functions (routes), installed gateways and the gateways a
+ * VirtualService is bound to (gateways), stack policies (stack) and exportTo (visibility). Nothing
+ * here reports violations; the policies in rules/ do. Re-exports only.
  */
 export * from "./lib/values";
 export * from "./lib/kubernetes";
@@ -11,3 +12,4 @@ export * from "./lib/routes";
 export * from "./lib/gateways";
 export * from "./lib/stack";
 export * from "./lib/gateway-api";
+export * from "./lib/visibility";

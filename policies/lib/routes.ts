@@ -1,7 +1,7 @@
 /**
  * VirtualService routes and the weight rules as pure functions.
  */
-import { Obj, arr, isUnknown, obj, show, str } from "./values";
+import { Obj, arr, isObj, isUnknown, obj, show, str } from "./values";
 /** Route kinds of a VirtualService that carry weighted destinations. */
 export const ROUTE_KINDS = ["http", "tcp", "tls"] as const;
 
@@ -17,6 +17,8 @@ export interface RouteRef {
     route: Obj;
     /** Its destinations (`route[]` entries). */
     destinations: Obj[];
+    /** False when the route entry itself is unknown during preview (or not an object): `route` is then `{}`. */
+    known: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export function routesOf(spec: Obj): RouteRef[] {
                 label: `${kind}[${index}]${name !== undefined ? ` "${name}"` : ""}`,
                 route: r,
                 destinations: arr(r.route).map((d) => (isUnknown(d) ? { destination: d, weight: d } : (obj(d) ?? {}))),
+                known: isObj(route),
             });
         });
     }
@@ -153,4 +156,103 @@ export function fullDestination(destinations: readonly Obj[]): Obj | undefined {
     }
     const positive = destinations.filter((d) => (d.weight as number) > 0);
     return positive.length === 1 ? obj(positive[0].destination) : undefined;
+}
+
+/** Whether a route takes every request that reaches it, and why (for messages). */
+export type CatchAll = { catchesAll: true; reason: string } | { catchesAll: false } | { catchesAll: "unknown" };
+
+/** HTTPMatchRequest fields that narrow a match to some requests (Istio turns them into Envoy header/query matchers). */
+const HTTP_NARROWING = ["headers", "withoutHeaders", "queryParams", "method", "authority", "scheme"] as const;
+
+/**
+ * HTTPMatchRequest fields that make a match apply to some proxies or ports only. Istio drops such a
+ * match where it does not apply, so a catch-all with them catches all only for some callers; the pack
+ * does not count those as catch-alls.
+ */
+const HTTP_SCOPING = ["port", "sourceLabels", "gateways", "sourceNamespace"] as const;
+
+/** True when a match field sets no condition: absent, null, "", 0, {} or []. */
+function noCondition(v: unknown): boolean {
+    return (
+        v === undefined ||
+        v === null ||
+        v === "" ||
+        v === 0 ||
+        (Array.isArray(v) && v.length === 0) ||
+        (isObj(v) && Object.keys(v).length === 0)
+    );
+}
+
+/**
+ * Whether one HTTPMatchRequest matches every request, as Istio decides it (pilot
+ * networking/core/route/route.go: TranslateRouteMatch makes a match without uri a `/` prefix, and
+ * IsCatchAllRoute is a `/` prefix or `.*` regex with no header, query or metadata matcher). Pure.
+ */
+export function httpMatchCatchesAll(match: unknown, index: number): CatchAll {
+    if (isUnknown(match)) {
+        return { catchesAll: "unknown" };
+    }
+    const m = obj(match);
+    if (m === undefined) {
+        return { catchesAll: false };
+    }
+    let unknown = false;
+    for (const field of [...HTTP_NARROWING, ...HTTP_SCOPING]) {
+        const v = m[field];
+        if (isUnknown(v)) {
+            unknown = true;
+        } else if (!noCondition(v)) {
+            return { catchesAll: false };
+        }
+    }
+    let reason = `its match[${index}] has no condition`;
+    const uri = m.uri;
+    if (isUnknown(uri)) {
+        unknown = true;
+    } else if (!noCondition(uri)) {
+        const u = obj(uri) ?? {};
+        if (u.exact !== undefined) {
+            return { catchesAll: false };
+        }
+        const [kind, value, everything] = u.prefix !== undefined ? ["prefix", u.prefix, "/"] : ["regex", u.regex, ".*"];
+        if (isUnknown(value)) {
+            unknown = true;
+        } else if (value !== everything) {
+            return { catchesAll: false };
+        }
+        reason = `its match[${index}] has only the uri ${kind} ${JSON.stringify(everything)}`;
+    }
+    return unknown ? { catchesAll: "unknown" } : { catchesAll: true, reason };
+}
+
+/**
+ * Whether a route takes every request that reaches it: an http or tcp route without match (Istio's
+ * validation warns "route without matches defined before" for the routes after one, and istioctl
+ * analyze reports IST0130), or an http route one of whose matches catches all (matches are ORed).
+ * A tls route always has sniHosts matches. Unknown during preview when the route, its match list
+ * or a deciding field is unknown. Pure.
+ */
+export function routeCatchesAll(route: RouteRef): CatchAll {
+    if (!route.known) {
+        return { catchesAll: "unknown" };
+    }
+    const match = route.route.match;
+    if (isUnknown(match)) {
+        return { catchesAll: "unknown" };
+    }
+    if (match === undefined || match === null || (Array.isArray(match) && match.length === 0)) {
+        return route.kind === "tls" ? { catchesAll: false } : { catchesAll: true, reason: "it has no match" };
+    }
+    if (route.kind !== "http" || !Array.isArray(match)) {
+        return { catchesAll: false };
+    }
+    let unknown = false;
+    for (const [i, m] of match.entries()) {
+        const c = httpMatchCatchesAll(m, i);
+        if (c.catchesAll === true) {
+            return c;
+        }
+        unknown = unknown || c.catchesAll === "unknown";
+    }
+    return unknown ? { catchesAll: "unknown" } : { catchesAll: false };
 }

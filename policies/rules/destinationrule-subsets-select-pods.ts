@@ -21,14 +21,22 @@ import {
 } from "../istio";
 
 /** The Service named by a host, as far as the stack knows it. */
-interface ServiceInfo {
+export interface ServiceInfo {
     /** For messages: `Service default/myapp`. */
     label: string;
     /** Its selector; undefined when unknown. */
     selector: Record<string, string> | undefined;
 }
 
-function findService(resources: readonly ResourceLike[], name: string, namespace: string): { service?: ServiceInfo; uncertain: boolean } {
+/**
+ * The stack's Service `namespace/name`; `uncertain` when a Service whose name or namespace is unknown
+ * during preview may be it.
+ */
+export function findService(
+    resources: readonly ResourceLike[],
+    name: string,
+    namespace: string,
+): { service?: ServiceInfo; uncertain: boolean } {
     let uncertain = false;
     for (const r of resources) {
         if (!isKube(r, "", "Service")) {

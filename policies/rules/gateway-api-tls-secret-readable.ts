@@ -4,6 +4,7 @@ import {
     ResourceLike,
     StackViolation,
     arr,
+    certManagerSecrets,
     certificateDefaults,
     describe,
     findObject,
@@ -82,12 +83,15 @@ export function gatewayApiSecretViolations(resources: readonly ResourceLike[]): 
                 }
                 const { found, uncertain } = findObject(resources, isSecret, ref.name, ref.namespace);
                 if (found === undefined) {
-                    if (uncertain) {
+                    // A cert-manager Certificate creates a kubernetes.io/tls Secret named spec.secretName in its own namespace.
+                    const issued = certManagerSecrets(resources);
+                    if (uncertain || issued.some((c) => c.uncertain || (c.name === ref.name && c.namespace === ref.namespace))) {
                         return;
                     }
-                    const elsewhere = resources
-                        .filter((r) => isSecret(r) && identityOf(r.props).name === ref.name)
-                        .map((r) => describe("Secret", r));
+                    const elsewhere = [
+                        ...resources.filter((r) => isSecret(r) && identityOf(r.props).name === ref.name).map((r) => describe("Secret", r)),
+                        ...issued.filter((c) => c.name === ref.name).map((c) => c.label),
+                    ];
                     const hint =
                         elsewhere.length > 0
                             ? ` ${elsewhere.join(" and ")} exist${elsewhere.length === 1 ? "s" : ""}, but Gateway API reads a certificateRef in the Gateway's namespace unless the reference names another namespace and a ReferenceGrant there allows it.`
@@ -115,7 +119,7 @@ export function gatewayApiSecretViolations(resources: readonly ResourceLike[]): 
 export const gatewayApiTlsSecretReadable: StackValidationPolicy = {
     name: "gateway-api-tls-secret-readable",
     description:
-        "Every HTTPS or TLS listener of a Gateway API Gateway that terminates TLS has certificateRefs, and each names a kubernetes.io/tls Secret the stack has, in the Gateway's namespace or in a namespace whose ReferenceGrant allows the Gateway to read it.",
+        "Every HTTPS or TLS listener of a Gateway API Gateway that terminates TLS has certificateRefs, and each names a kubernetes.io/tls Secret the stack has (a Secret, or a cert-manager Certificate whose secretName it is), in the Gateway's namespace or in a namespace whose ReferenceGrant allows the Gateway to read it.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         for (const v of gatewayApiSecretViolations(plainResources(args.resources))) {

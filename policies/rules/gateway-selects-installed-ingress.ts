@@ -1,30 +1,16 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import {
-    InstalledGateway,
     ResourceLike,
     StackViolation,
     describe,
     installedGateways,
     isIstio,
     knownLabels,
-    labelsMatch,
     obj,
     plainResources,
+    selectedGateways,
     showLabels,
 } from "../istio";
-
-/** The installed gateways a Gateway's selector matches (an absent selector matches them all); undefined when not known. */
-export function selectedGateways(gateway: ResourceLike, installed: readonly InstalledGateway[]): InstalledGateway[] | undefined {
-    const spec = obj(gateway.props.spec);
-    if (spec === undefined) {
-        return undefined;
-    }
-    const selector = spec.selector === undefined ? {} : knownLabels(spec.selector);
-    if (selector === undefined) {
-        return undefined;
-    }
-    return installed.filter((g) => g.labels !== undefined && labelsMatch(selector, g.labels));
-}
 
 /** The violations of the whole stack: Gateways whose selector matches no ingress gateway the stack installs. Pure. */
 export function gatewaySelectorViolations(resources: readonly ResourceLike[]): StackViolation[] {

@@ -3,6 +3,7 @@ import {
     ResourceLike,
     StackViolation,
     arr,
+    certManagerSecrets,
     describe,
     installedGateways,
     isIstio,
@@ -11,18 +12,18 @@ import {
     namespaceOf,
     obj,
     plainResources,
+    selectedGateways,
     serverLabel,
     serversOf,
     str,
 } from "../istio";
-import { selectedGateways } from "./gateway-selects-installed-ingress";
 
 /** Modes whose credentials Istio does not read from credentialName. */
 const NO_CREDENTIAL_MODES = new Set(["PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL"]);
 
-/** A Secret of the stack as far as it is known. */
+/** A Secret of the stack as far as it is known: a Secret resource, or one a cert-manager Certificate issues. */
 interface SecretInfo {
-    /** For messages: `Secret istio-system/apsis-tls`. */
+    /** For messages: `Secret istio-system/apsis-tls`, or `Secret istio-system/apsis-tls (issued by Certificate istio-system/apsis-cert)`. */
     label: string;
     /** metadata.name; undefined when Pulumi generates it (auto-naming) or it is unknown. */
     name: string | undefined;
@@ -35,20 +36,24 @@ interface SecretInfo {
 }
 
 function secretsOf(resources: readonly ResourceLike[]): SecretInfo[] {
-    return resources
-        .filter((r) => isKube(r, "", "Secret"))
-        .map((r) => {
-            const metaName = obj(r.props.metadata)?.name;
-            const namespace = namespaceOf(r.props);
-            return {
-                label: describe("Secret", r),
-                name: str(metaName),
-                namespace,
-                type: r.props.type ?? "Opaque",
-                // An auto-named Secret (no metadata.name) gets a random suffix: it is never the credentialName.
-                uncertain: (metaName !== undefined && str(metaName) === undefined) || namespace === undefined,
-            };
+    const out: SecretInfo[] = [];
+    for (const r of resources.filter((x) => isKube(x, "", "Secret"))) {
+        const namespace = namespaceOf(r.props);
+        const metaName = obj(r.props.metadata)?.name;
+        out.push({
+            label: describe("Secret", r),
+            name: str(metaName),
+            namespace,
+            type: r.props.type ?? "Opaque",
+            // An auto-named Secret (no metadata.name) gets a random suffix: it is never the credentialName.
+            uncertain: (metaName !== undefined && str(metaName) === undefined) || namespace === undefined,
         });
+    }
+    // Istio's cert-manager integration page: create the Certificate in the ingress gateway's namespace.
+    for (const issued of certManagerSecrets(resources)) {
+        out.push({ ...issued, type: "kubernetes.io/tls" });
+    }
+    return out;
 }
 
 /** The credential names a server's tls block references (credentialName and credentialNames), without a `kubernetes://` prefix. */
@@ -86,13 +91,15 @@ export function gatewaySecretViolations(resources: readonly ResourceLike[]): Sta
                         continue;
                     }
                     const head = `${describe("Gateway", gw)} ${serverLabel(index, server)} uses credentialName ${name}`;
-                    const found = secrets.find((s) => s.name === name && s.namespace === g.namespace);
-                    if (found !== undefined) {
-                        const type = str(found.type);
-                        if (type !== undefined && type !== "kubernetes.io/tls") {
+                    const found = secrets.filter((s) => s.name === name && s.namespace === g.namespace);
+                    if (found.length > 0) {
+                        // A Secret resource of another type is wrong even next to a Certificate for it: a Secret's
+                        // type is immutable, so cert-manager cannot turn it into a kubernetes.io/tls Secret.
+                        const wrong = found.find((s) => str(s.type) !== undefined && str(s.type) !== "kubernetes.io/tls");
+                        if (wrong !== undefined) {
                             out.push({
                                 urn: gw.urn,
-                                message: `${head}, but ${found.label} has type ${type}; it must be kubernetes.io/tls (with tls.crt and tls.key).`,
+                                message: `${head}, but ${wrong.label} has type ${str(wrong.type)}; it must be kubernetes.io/tls (with tls.crt and tls.key).`,
                             });
                         }
                         continue;
@@ -122,7 +129,7 @@ export function gatewaySecretViolations(resources: readonly ResourceLike[]): Sta
 export const gatewayTlsSecretExists: StackValidationPolicy = {
     name: "gateway-tls-secret-exists",
     description:
-        "Every credentialName of a Gateway served by an ingress gateway the stack installs has a kubernetes.io/tls Secret of that name in the stack, in the namespace of the gateway pods.",
+        "Every credentialName of a Gateway served by an ingress gateway the stack installs has a kubernetes.io/tls Secret of that name in the stack (a Secret, or a cert-manager Certificate whose secretName it is), in the namespace of the gateway pods.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         for (const v of gatewaySecretViolations(plainResources(args.resources))) {

@@ -2,11 +2,15 @@ import { Policies } from "@pulumi/policy";
 import { containerImagesPinned } from "./container-images-pinned";
 import { containerResourcesAndReadiness } from "./container-resources-and-readiness";
 import { destinationRuleSubsetsSelectPods } from "./destinationrule-subsets-select-pods";
+import { exportToReachesProxies } from "./exportto-reaches-proxies";
 import { gatewayHttpRedirectsToHttps } from "./gateway-http-redirects-to-https";
 import { gatewaySelectsInstalledIngress } from "./gateway-selects-installed-ingress";
 import { gatewayTlsSecretExists } from "./gateway-tls-secret-exists";
+import { virtualServiceCatchAllLast } from "./virtualservice-catch-all-last";
+import { virtualServiceHostsUnique } from "./virtualservice-hosts-unique";
 import { virtualServiceMirror } from "./virtualservice-mirror";
 import { virtualServiceSubsetsExist } from "./virtualservice-subsets-exist";
+import { virtualServiceWeightedSubsetsHaveReplicas } from "./virtualservice-weighted-subsets-have-replicas";
 import { virtualServiceWeights } from "./virtualservice-weights";
 import { httpRouteWeights } from "./httproute-weights";
 import { httpRouteBackendsExist } from "./httproute-backends-exist";
@@ -18,11 +22,15 @@ import { ambientWaypointPresent } from "./ambient-waypoint-present";
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
 export * from "./destinationrule-subsets-select-pods";
+export * from "./exportto-reaches-proxies";
 export * from "./gateway-http-redirects-to-https";
 export * from "./gateway-selects-installed-ingress";
 export * from "./gateway-tls-secret-exists";
+export * from "./virtualservice-catch-all-last";
+export * from "./virtualservice-hosts-unique";
 export * from "./virtualservice-mirror";
 export * from "./virtualservice-subsets-exist";
+export * from "./virtualservice-weighted-subsets-have-replicas";
 export * from "./virtualservice-weights";
 export * from "./httproute-weights";
 export * from "./httproute-backends-exist";
@@ -48,6 +56,10 @@ export const ALL_POLICIES: Policies = [
     gatewayApiTlsSecretReadable,
     httpRouteNoVirtualServiceOverlap,
     ambientWaypointPresent,
+    virtualServiceCatchAllLast,
+    virtualServiceHostsUnique,
+    exportToReachesProxies,
+    virtualServiceWeightedSubsetsHaveReplicas,
     containerImagesPinned,
     containerResourcesAndReadiness,
     gatewayHttpRedirectsToHttps,

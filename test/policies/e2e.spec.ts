@@ -17,9 +17,9 @@ import {
 import { RecordedResource, runStackOffline } from "../../offline/run";
 import { POLICY_PACK_DIR, checkResources, checkStackPolicies, formatPolicyReport, stackPolicyConfigFile } from "../../policy-runner";
 import { ALL_POLICIES, PACK_NAME } from "../../policies/rules";
-import { UNKNOWN, clone, dest, virtualService } from "./fixtures";
+import { UNKNOWN, batchWorkload, certificate, clone, dest, virtualService } from "./fixtures";
 
-const STACKS = ["dev", "staging", "prod"];
+const STACKS = ["dev", "staging", "prod", "ambient"];
 const WEIGHTS_DESCRIPTION = ALL_POLICIES.find((p) => p.name === "virtualservice-weights")!.description;
 
 /** The policy, level and resource of each violation, for compact assertions. */
@@ -51,6 +51,15 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         return copy;
     }
 
+    /** A copy of one of the dev stack's resources under another name, changed by `edit`. */
+    function copyOf(name: string, newName: string, edit: (r: RecordedResource) => void = () => undefined): RecordedResource {
+        const r = clone(dev.find((x) => x.name === name)!);
+        r.name = newName;
+        r.urn = r.urn.replace(new RegExp(`::${name}$`), `::${newName}`);
+        edit(r);
+        return r;
+    }
+
     const analyze = (resources: readonly AnalyzerInputResource[], policyConfig = readPolicyConfigFile(stackPolicyConfigFile("dev"))) =>
         analyzeResources(POLICY_PACK_DIR, resources, { pack, policyConfig });
 
@@ -65,6 +74,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "container-images-pinned advisory resource",
                 "container-resources-and-readiness advisory resource",
                 "destinationrule-subsets-select-pods mandatory stack",
+                "exportto-reaches-proxies mandatory stack",
                 "gateway-api-tls-secret-readable mandatory stack",
                 "gateway-http-redirects-to-https advisory resource",
                 "gateway-selects-installed-ingress mandatory stack",
@@ -73,8 +83,11 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "httproute-no-virtualservice-overlap mandatory stack",
                 "httproute-parents-exist mandatory stack",
                 "httproute-weights mandatory resource",
+                "virtualservice-catch-all-last mandatory resource",
+                "virtualservice-hosts-unique mandatory stack",
                 "virtualservice-mirror mandatory resource",
                 "virtualservice-subsets-exist mandatory stack",
+                "virtualservice-weighted-subsets-have-replicas mandatory stack",
                 "virtualservice-weights mandatory resource",
             ],
         );
@@ -136,6 +149,8 @@ describe("policy pack end to end over the Analyzer protocol", function () {
     it("checks a raw CustomResource VirtualService of networking.istio.io/v1alpha3 added to the stack", async () => {
         const raw = virtualService([{ route: [dest("v1", 60), dest("v2", 60)] }], {}, { apiVersion: "networking.istio.io/v1alpha3" });
         raw.name = "legacy-vs";
+        // Its own host: with the app's host it would also be a second VirtualService for it (virtualservice-hosts-unique).
+        raw.props.spec.hosts = ["legacy.default.svc.cluster.local"];
         raw.urn = "urn:pulumi:dev::istio-canary::kubernetes:networking.istio.io/v1alpha3:VirtualService::legacy-vs";
         const { violations } = await analyze([...dev, raw]);
         assert.deepEqual(summary(violations), ["mandatory virtualservice-weights legacy-vs"]);
@@ -228,6 +243,139 @@ describe("policy pack end to end over the Analyzer protocol", function () {
         const { violations } = await analyze(resources);
         assert.deepEqual(summary(violations), ["mandatory virtualservice-weights myapp-vs"]);
         assert.match(violations[0].message, /destination 0 has weight -5, outside 0-100 \(weights found: v1=-5, v2=\(unknown\) to /);
+    });
+
+    it("asks no readiness probe of a Job or CronJob added to the stack (their pods run to completion), even with prod's config", async () => {
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        for (const kind of ["Job", "CronJob"] as const) {
+            const { violations } = await analyze([...dev, batchWorkload(kind)], prod);
+            assert.deepEqual(summary(violations), [], kind);
+        }
+        const job = batchWorkload("Job");
+        delete job.inputs.spec.template.spec.containers[0].resources.requests;
+        const { violations } = await analyze([...dev, job], prod);
+        assert.deepEqual(summary(violations), ["mandatory container-resources-and-readiness myapp-migrate"]);
+        assert.match(
+            violations[0].message,
+            /\nJob default\/myapp-migrate container migrate has no resources\.requests\.cpu, resources\.requests\.memory; give every container CPU and memory requests and limits\.$/,
+        );
+    });
+
+    it("accepts a cert-manager Certificate issuing the TLS secret in place of the Secret, and follows its namespace", async () => {
+        const withoutSecret = dev.filter((r) => r.type !== "kubernetes:core/v1:Secret");
+        assert.equal(withoutSecret.length, dev.length - 1);
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        assert.deepEqual(summary((await analyze([...withoutSecret, certificate("apsis-tls", "istio-system")], prod)).violations), []);
+        const { violations } = await analyze([...withoutSecret, certificate("apsis-tls", "default")]);
+        assert.deepEqual(summary(violations), ["mandatory gateway-tls-secret-exists myapp-gateway"]);
+        assert.match(
+            violations[0].message,
+            /Secret default\/apsis-tls \(issued by Certificate default\/apsis-cert\) exists, but Istio reads the secret from the namespace of the gateway pods/,
+        );
+    });
+
+    it("catches a catch-all route placed before the weighted route: it takes all traffic", async () => {
+        const resources = devWith("kubernetes:networking.istio.io/v1:VirtualService", "myapp-vs", (i) =>
+            i.spec.http.unshift({ name: "stable", route: [dest("v1")] }),
+        );
+        const { violations } = await analyze(resources);
+        assert.deepEqual(summary(violations), ["mandatory virtualservice-catch-all-last myapp-vs"]);
+        assert.match(
+            violations[0].message,
+            /\nVirtualService default\/myapp-vs http\[0\] "stable" matches every request \(it has no match\), so Istio never sends traffic to http\[1\] "weighted" \(v1=90, v2=10 to myapp\.default\.svc\.cluster\.local\)/,
+        );
+    });
+
+    it("catches a second VirtualService for the same host, in the same namespace or another", async () => {
+        const copy = (name: string, namespace: string) => copyOf("myapp-vs", name, (r) => (r.inputs.metadata.namespace = namespace));
+        const same = await analyze([...dev, copy("myapp-vs-2", "default")]);
+        assert.deepEqual(summary(same.violations), [
+            "mandatory virtualservice-hosts-unique myapp-vs",
+            "mandatory virtualservice-hosts-unique myapp-vs-2",
+        ]);
+        assert.match(
+            same.violations[0].message,
+            /\nVirtualService default\/myapp-vs and VirtualService default\/myapp-vs-2 both route dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local for in-mesh callers in every namespace; and dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local through Gateway default\/myapp-gateway-[0-9a-f]{8}, with a catch-all route in each\. Istio does not merge/,
+        );
+        const other = copy("myapp-vs-team", "team");
+        other.inputs.spec.gateways = ["mesh"];
+        const { violations } = await analyze([...dev, other]);
+        assert.deepEqual(summary(violations), [
+            "mandatory virtualservice-hosts-unique myapp-vs",
+            "mandatory virtualservice-hosts-unique myapp-vs-team",
+        ]);
+        assert.match(
+            violations[1].message,
+            /VirtualService default\/myapp-vs and VirtualService team\/myapp-vs-team both route dev\.myapp\.apsissolutions\.com, myapp\.default\.svc\.cluster\.local for in-mesh callers in every namespace\. Istio does not merge VirtualServices for in-mesh callers/,
+        );
+    });
+
+    it("catches exportTo hiding the VirtualService from the ingress gateway pods, or the DestinationRule from its callers", async () => {
+        const vs = "kubernetes:networking.istio.io/v1:VirtualService";
+        const dr = "kubernetes:networking.istio.io/v1:DestinationRule";
+        const hiddenVs = await analyze(devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = ["."])));
+        assert.deepEqual(summary(hiddenVs.violations), ["mandatory exportto-reaches-proxies myapp-vs"]);
+        assert.match(
+            hiddenVs.violations[0].message,
+            /\nVirtualService default\/myapp-vs is bound to Gateway default\/myapp-gateway-[0-9a-f]{8}, served by Helm release istio-ingressgateway \(chart gateway\) in istio-system, but its exportTo \["\."\] makes it visible only in namespace default: /,
+        );
+        const hiddenDr = await analyze(devWith(dr, "myapp-dr", (i) => (i.spec.exportTo = ["."])));
+        assert.deepEqual(summary(hiddenDr.violations), ["mandatory exportto-reaches-proxies myapp-dr"]);
+        assert.match(
+            hiddenDr.violations[0].message,
+            /\nDestinationRule default\/myapp-dr defines subsets v1, v2 that VirtualService default\/myapp-vs routes to, but its exportTo \["\."\] makes it visible only in namespace default, so the gateway pods in istio-system .* and in-mesh callers in other namespaces \(the VirtualService is exported to every namespace\) never see them: their requests routed there fail with 503/,
+        );
+        // Both exported to the gateway pods' namespace as well: every proxy that applies the routes sees the subsets.
+        const both = devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = [".", "istio-system"]));
+        both.find((r) => r.type === dr)!.inputs.spec.exportTo = [".", "istio-system"];
+        assert.deepEqual(summary((await analyze(both)).violations), []);
+    });
+
+    it("catches weight on a subset whose workload has 0 replicas", async () => {
+        const resources = devWith("kubernetes:apps/v1:Deployment", "myapp-v2", (i) => (i.spec.replicas = 0));
+        const { violations } = await analyze(resources);
+        assert.deepEqual(summary(violations), ["mandatory virtualservice-weighted-subsets-have-replicas myapp-vs"]);
+        assert.match(
+            violations[0].message,
+            /\nVirtualService default\/myapp-vs http\[0\] "weighted" sends 10% of its traffic \(weight 10\) to subset v2 of myapp\.default\.svc\.cluster\.local, but the only workload there, Deployment default\/myapp-v2, has replicas: 0/,
+        );
+        // The same Deployment at 0 with weight 0: nothing is sent there.
+        const drained = clone(resources);
+        const vs = drained.find((r) => r.name === "myapp-vs")!;
+        vs.inputs.spec.http[0].route[0].weight = 100;
+        vs.inputs.spec.http[0].route[1].weight = 0;
+        assert.deepEqual(summary((await analyze(drained)).violations), []);
+    });
+
+    it("reports nothing when what decides a route, host, export or replica check is unknown during preview", async () => {
+        const prod = readPolicyConfigFile(stackPolicyConfigFile("prod"));
+        const vs = "kubernetes:networking.istio.io/v1:VirtualService";
+        const cases: [string, RecordedResource[]][] = [
+            [
+                "a route before the weighted one whose match is unknown",
+                devWith(vs, "myapp-vs", (i) => i.spec.http.unshift({ match: UNKNOWN, route: [dest("v1")] })),
+            ],
+            [
+                "a second VirtualService whose hosts are unknown",
+                [...dev, copyOf("myapp-vs", "myapp-vs-2", (r) => (r.inputs.spec.hosts = UNKNOWN))],
+            ],
+            [
+                "a second VirtualService whose exportTo is unknown",
+                [...dev, copyOf("myapp-vs", "myapp-vs-2", (r) => (r.inputs.spec.exportTo = [UNKNOWN]))],
+            ],
+            ["the VirtualService's exportTo is unknown", devWith(vs, "myapp-vs", (i) => (i.spec.exportTo = [UNKNOWN]))],
+            [
+                "the DestinationRule's exportTo is unknown",
+                devWith("kubernetes:networking.istio.io/v1:DestinationRule", "myapp-dr", (i) => (i.spec.exportTo = UNKNOWN)),
+            ],
+            [
+                "the canary Deployment's replicas are unknown",
+                devWith("kubernetes:apps/v1:Deployment", "myapp-v2", (i) => (i.spec.replicas = UNKNOWN)),
+            ],
+        ];
+        for (const [what, resources] of cases) {
+            assert.deepEqual(summary((await analyze(resources, prod)).violations), [], what);
+        }
     });
 
     // Last: it ends the shared pack.

@@ -58,12 +58,18 @@ export function dest(subset: string | undefined, weight?: unknown, host = HOST):
     return { destination: { host, ...(subset !== undefined ? { subset } : {}) }, ...(weight !== undefined ? { weight } : {}) };
 }
 
+/**
+ * How the program's VirtualService names the Gateway: `default/<its auto-name>`. The Gateway has no
+ * metadata.name, so the provider names it `myapp-gateway-<8 hex characters>`.
+ */
+export const GATEWAY_REF = "default/myapp-gateway-1a2b3c4d";
+
 /** A VirtualService with http routes. */
 export function virtualService(http: Record<string, any>[], extra: Record<string, any> = {}, opts: { apiVersion?: string } = {}): Fixture {
     return istio(
         "VirtualService",
         "myapp-vs",
-        { hosts: ["dev.myapp.example.com", HOST], gateways: ["default/myapp-gateway", "mesh"], http, ...extra },
+        { hosts: ["dev.myapp.example.com", HOST], gateways: [GATEWAY_REF, "mesh"], http, ...extra },
         opts,
     );
 }
@@ -92,6 +98,34 @@ export function deployment(version: string, opts: { namespace?: string; labels?:
             selector: { matchLabels: { app: "myapp", version } },
             template: { metadata: { labels }, spec: { containers: [container("myapp", `jamaldevsecops/myapp:${version}`)] } },
         },
+    });
+}
+
+/**
+ * A run-to-completion workload (a database migration) as the program would write it: pinned image,
+ * requests and limits, and no readiness probe, since its pods never serve traffic.
+ */
+export function batchWorkload(kind: "Job" | "CronJob" | "Pod", opts: { restartPolicy?: string } = {}): Fixture {
+    const {
+        readinessProbe: _readiness,
+        livenessProbe: _liveness,
+        ports: _ports,
+        ...c
+    } = container("migrate", "jamaldevsecops/myapp-migrate:v2");
+    const podSpec = { restartPolicy: opts.restartPolicy ?? (kind === "Pod" ? "Never" : "OnFailure"), containers: [c] };
+    const template = { metadata: { labels: { app: "myapp-migrate" } }, spec: podSpec };
+    const spec =
+        kind === "Job"
+            ? { backoffLimit: 2, template }
+            : kind === "CronJob"
+              ? { schedule: "0 3 * * *", jobTemplate: { spec: { template } } }
+              : undefined;
+    const group = kind === "Pod" ? "core/v1" : "batch/v1";
+    return resource(`kubernetes:${group}:${kind}`, "myapp-migrate", {
+        apiVersion: kind === "Pod" ? "v1" : "batch/v1",
+        kind,
+        metadata: { namespace: "default", ...(kind === "Pod" ? { labels: template.metadata.labels } : {}) },
+        ...(spec !== undefined ? { spec } : { spec: podSpec }),
     });
 }
 
@@ -133,6 +167,20 @@ export function tlsSecret(name = "apsis-tls", namespace = "istio-system", type: 
         stringData: {
             "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
             value: { "tls.crt": "CERT", "tls.key": "KEY" },
+        },
+    });
+}
+
+/** A cert-manager Certificate whose issued kubernetes.io/tls Secret is `secretName`, in the Certificate's namespace. */
+export function certificate(secretName: unknown = "apsis-tls", namespace: unknown = "istio-system"): Fixture {
+    return resource("kubernetes:cert-manager.io/v1:Certificate", "tls-certificate", {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "apsis-cert", namespace },
+        spec: {
+            secretName,
+            dnsNames: ["dev.myapp.example.com"],
+            issuerRef: { name: "letsencrypt", kind: "ClusterIssuer", group: "cert-manager.io" },
         },
     });
 }

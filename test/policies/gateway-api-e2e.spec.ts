@@ -17,7 +17,7 @@ import {
     stackPolicyConfigFile,
 } from "../../policy-runner";
 import { ALL_POLICIES } from "../../policies/rules";
-import { UNKNOWN, clone } from "./fixtures";
+import { UNKNOWN, certificate, clone } from "./fixtures";
 
 const HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
 const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
@@ -169,6 +169,22 @@ describe("Gateway API and ambient policies end to end over the Analyzer protocol
         assert.match(
             violations[0].message,
             /\nGateway istio-system\/myapp-gateway listener https-0 \(443\/HTTPS ambient\.myapp\.apsissolutions\.com\) tls\.certificateRefs\[0\] names Secret certs\/apsis-tls in another namespace than the Gateway's \(istio-system\), but no ReferenceGrant in namespace certs allows Gateways of namespace istio-system to read it\./,
+        );
+    });
+
+    it("accepts a cert-manager Certificate issuing the listener's Secret in place of the Secret, and follows its namespace", async () => {
+        const issuer = (namespace: string) => {
+            const c = certificate("apsis-tls", namespace);
+            return added(c.type, c.name, c.inputs);
+        };
+        const withoutSecret = ambient.filter((r) => r.type !== "kubernetes:core/v1:Secret");
+        assert.equal(withoutSecret.length, ambient.length - 1);
+        assert.deepEqual(summary(await analyze([...withoutSecret, issuer("istio-system")], "prod")), []);
+        const violations = await analyze([...withoutSecret, issuer("default")]);
+        assert.deepEqual(summary(violations), ["mandatory gateway-api-tls-secret-readable myapp-gateway"]);
+        assert.match(
+            violations[0].message,
+            /the stack has no Secret apsis-tls in namespace istio-system\. Secret default\/apsis-tls \(issued by Certificate default\/apsis-cert\) exists/,
         );
     });
 

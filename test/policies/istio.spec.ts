@@ -1,16 +1,24 @@
 import * as assert from "node:assert/strict";
 import {
+    ISTIO_MESH_DEFAULTS,
     checkWeights,
     dnsHost,
     effectiveSplit,
+    exportToVisibility,
     gatewayChartPodLabels,
+    gatewayOfRef,
+    gatewayRefs,
     hostCoverage,
+    isAutoNameOf,
     isIstio,
+    meshSettings,
     plainProps,
+    replicasOf,
     resolveHost,
+    runsToCompletion,
     serviceOfHost,
 } from "../../policies/istio";
-import { UNKNOWN } from "./fixtures";
+import { UNKNOWN, gateway, release } from "./fixtures";
 
 describe("policy pack helpers (policies/istio.ts)", () => {
     describe("host resolution", () => {
@@ -83,6 +91,103 @@ describe("policy pack helpers (policies/istio.ts)", () => {
         assert.ok(isIstio({ type: "kubernetes:networking.istio.io/v1alpha3:Gateway", props: {} }, "Gateway"));
         assert.ok(!isIstio({ type: "kubernetes:gateway.networking.k8s.io/v1:Gateway", props: {} }, "Gateway"));
         assert.ok(!isIstio({ type: "kubernetes:networking.istio.io/v1:VirtualService", props: {} }, "Gateway"));
+    });
+
+    describe("exportTo", () => {
+        it('reads "*", "." and namespace names as Istio does, and "~" as no namespace', () => {
+            assert.deepEqual(exportToVisibility(["*"], "shop", ["*"]), { all: true });
+            assert.deepEqual(exportToVisibility(["."], "shop", ["*"]), { all: false, namespaces: new Set(["shop"]) });
+            assert.deepEqual(exportToVisibility([".", "istio-system"], "shop", ["*"]), {
+                all: false,
+                namespaces: new Set(["shop", "istio-system"]),
+            });
+            assert.deepEqual(exportToVisibility(["~"], "shop", ["*"]), { all: false, namespaces: new Set() });
+        });
+
+        it('applies the mesh default when there is no exportTo, "." before "*"', () => {
+            assert.deepEqual(exportToVisibility(undefined, "shop", ["*"]), { all: true });
+            assert.deepEqual(exportToVisibility([], "shop", ["."]), { all: false, namespaces: new Set(["shop"]) });
+            assert.deepEqual(exportToVisibility(undefined, "shop", [".", "*"]), { all: false, namespaces: new Set(["shop"]) });
+            assert.equal(exportToVisibility(undefined, "shop", undefined), undefined);
+        });
+
+        it('is unknown when the list or an entry is unknown during preview, unless a known "*" decides', () => {
+            assert.equal(exportToVisibility(UNKNOWN, "shop", ["*"]), undefined);
+            assert.equal(exportToVisibility([".", UNKNOWN], "shop", ["*"]), undefined);
+            assert.deepEqual(exportToVisibility(["*", UNKNOWN], "shop", ["*"]), { all: true });
+        });
+
+        it("reads istiod's meshConfig defaults and root namespace from its Helm release, and Istio's defaults without one", () => {
+            assert.deepEqual(meshSettings([]), ISTIO_MESH_DEFAULTS);
+            assert.deepEqual(meshSettings([release("istiod", "istiod", "istiod", "mesh-system")]), {
+                virtualServiceExportTo: ["*"],
+                destinationRuleExportTo: ["*"],
+                rootNamespaces: ["istio-system", "mesh-system"],
+            });
+            const custom = release("istiod", "istiod", "istiod", "istio-system", {
+                meshConfig: { defaultVirtualServiceExportTo: ["."], defaultDestinationRuleExportTo: ["."], rootNamespace: "istio-config" },
+            });
+            assert.deepEqual(meshSettings([custom]), {
+                virtualServiceExportTo: ["."],
+                destinationRuleExportTo: ["."],
+                rootNamespaces: ["istio-config"],
+            });
+            const unknown = release("istiod", "istiod", "istiod", "istio-system", { meshConfig: UNKNOWN });
+            assert.deepEqual(meshSettings([unknown]), {
+                virtualServiceExportTo: undefined,
+                destinationRuleExportTo: undefined,
+                rootNamespaces: undefined,
+            });
+        });
+    });
+
+    describe("gateway references of a VirtualService", () => {
+        it("resolves them as Istio does: none is mesh, a bare name is in the VirtualService's namespace", () => {
+            assert.deepEqual(gatewayRefs({}, "shop"), ["mesh"]);
+            assert.deepEqual(gatewayRefs({ gateways: [] }, "shop"), ["mesh"]);
+            assert.deepEqual(gatewayRefs({ gateways: ["mesh", "web", "edge/public", "legacy.edge.svc.cluster.local"] }, "shop"), [
+                "mesh",
+                "shop/web",
+                "edge/public",
+                "edge/legacy",
+            ]);
+            assert.equal(gatewayRefs({ gateways: UNKNOWN }, "shop"), undefined);
+            assert.equal(gatewayRefs({ gateways: ["mesh", UNKNOWN] }, "shop"), undefined);
+        });
+
+        it("finds the stack's Gateway by metadata.name or by the auto-name Pulumi gives it", () => {
+            assert.ok(isAutoNameOf("myapp-gateway-27b67332", "myapp-gateway"));
+            assert.ok(!isAutoNameOf("myapp-gateway-extra", "myapp-gateway"));
+            assert.ok(!isAutoNameOf("myapp-gateway", "myapp-gateway"));
+            const autoNamed = gateway();
+            assert.equal(gatewayOfRef([autoNamed], "default/myapp-gateway-27b67332"), autoNamed);
+            assert.equal(gatewayOfRef([autoNamed], "istio-system/myapp-gateway-27b67332"), undefined);
+            const named = gateway();
+            named.props.metadata.name = "public";
+            assert.equal(gatewayOfRef([named], "default/public"), named);
+            named.props.metadata.name = UNKNOWN;
+            assert.equal(gatewayOfRef([named], "default/public"), "unknown");
+        });
+    });
+
+    it("knows which pods run to completion: a Job's, a CronJob's, a Pod's with restartPolicy Never or OnFailure", () => {
+        assert.equal(runsToCompletion("Job", undefined), true);
+        assert.equal(runsToCompletion("CronJob", undefined), true);
+        assert.equal(runsToCompletion("Deployment", "Always"), false);
+        assert.equal(runsToCompletion("Pod", undefined), false);
+        assert.equal(runsToCompletion("Pod", "Never"), true);
+        assert.equal(runsToCompletion("Pod", "OnFailure"), true);
+        assert.equal(runsToCompletion("Pod", UNKNOWN), undefined);
+    });
+
+    it("reads the fixed pod count: spec.replicas (1 when absent), 1 for a Pod, none for a DaemonSet or Job or when unknown", () => {
+        assert.equal(replicasOf("Deployment", { spec: { replicas: 0 } }), 0);
+        assert.equal(replicasOf("StatefulSet", { spec: {} }), 1);
+        assert.equal(replicasOf("Pod", {}), 1);
+        assert.equal(replicasOf("DaemonSet", { spec: {} }), undefined);
+        assert.equal(replicasOf("Job", { spec: {} }), undefined);
+        assert.equal(replicasOf("Deployment", { spec: { replicas: UNKNOWN } }), undefined);
+        assert.equal(replicasOf("Deployment", { spec: UNKNOWN }), undefined);
     });
 
     it("unwraps Pulumi secret values in props", () => {

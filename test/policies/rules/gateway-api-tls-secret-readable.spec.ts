@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { gatewayApiTlsSecretReadable } from "../../../policies/rules";
-import { UNKNOWN, resource, runStackPolicy, tlsSecret } from "../fixtures";
+import { UNKNOWN, certificate, resource, runStackPolicy, tlsSecret } from "../fixtures";
 import { compliantGatewayApiStack, gatewayApiStackList, referenceGrant } from "../gateway-api-fixtures";
 
 const run = (stack: ReturnType<typeof compliantGatewayApiStack>, extra: ReturnType<typeof resource>[] = []) =>
@@ -104,5 +104,30 @@ describe("policy gateway-api-tls-secret-readable", () => {
         const grant = referenceGrant("certs", "Gateway", "istio-system", "Secret");
         grant.props.spec.from = UNKNOWN;
         assert.deepEqual(await run(crossNamespace(), [grant]), []);
+    });
+
+    describe("with a cert-manager Certificate instead of a Secret", () => {
+        function withCertificate(secretName: unknown = "apsis-tls", namespace: unknown = "istio-system") {
+            const { secret: _secret, ...rest } = compliantGatewayApiStack();
+            return [...gatewayApiStackList(rest as ReturnType<typeof compliantGatewayApiStack>), certificate(secretName, namespace)];
+        }
+
+        it("accepts a Certificate whose secretName is the certificateRef, in its namespace (cert-manager creates a kubernetes.io/tls Secret there)", async () => {
+            assert.deepEqual(await runStackPolicy(gatewayApiTlsSecretReadable, withCertificate()), []);
+        });
+
+        it("rejects a Certificate issuing the Secret in another namespace, naming the Certificate", async () => {
+            const found = await runStackPolicy(gatewayApiTlsSecretReadable, withCertificate("apsis-tls", "default"));
+            assert.equal(found.length, 1);
+            assert.match(
+                found[0].message,
+                /but the stack has no Secret apsis-tls in namespace istio-system\. Secret default\/apsis-tls \(issued by Certificate default\/apsis-cert\) exists, but Gateway API reads/,
+            );
+        });
+
+        it("says nothing when the Certificate's secretName or namespace is unknown during preview", async () => {
+            assert.deepEqual(await runStackPolicy(gatewayApiTlsSecretReadable, withCertificate(UNKNOWN)), []);
+            assert.deepEqual(await runStackPolicy(gatewayApiTlsSecretReadable, withCertificate("apsis-tls", UNKNOWN)), []);
+        });
     });
 });

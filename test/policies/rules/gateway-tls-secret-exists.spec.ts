@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { gatewayTlsSecretExists } from "../../../policies/rules";
-import { UNKNOWN, compliantStack, gateway, release, runStackPolicy, stackList, tlsSecret } from "../fixtures";
+import { UNKNOWN, certificate, compliantStack, gateway, release, runStackPolicy, stackList, tlsSecret } from "../fixtures";
 
 describe("policy gateway-tls-secret-exists", () => {
     it("accepts the compliant stack (kubernetes.io/tls Secret apsis-tls in istio-system)", async () => {
@@ -96,6 +96,64 @@ describe("policy gateway-tls-secret-exists", () => {
         const unknownName = tlsSecret(UNKNOWN, "istio-system");
         unknownName.name = "other-tls";
         assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, [...stackList(stack), unknownName]), []);
+    });
+
+    describe("with a cert-manager Certificate instead of a Secret", () => {
+        function withCertificate(secretName: unknown = "apsis-tls", namespace: unknown = "istio-system") {
+            const { secret: _secret, ...rest } = compliantStack();
+            return { ...rest, certificate: certificate(secretName, namespace) };
+        }
+
+        it("accepts a Certificate whose secretName is the credentialName, in the gateway pods' namespace (cert-manager creates a kubernetes.io/tls Secret there)", async () => {
+            assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, Object.values(withCertificate())), []);
+        });
+
+        it("rejects a Certificate issuing the secret in the Gateway's namespace, naming the Certificate", async () => {
+            const stack = withCertificate("apsis-tls", "default");
+            const found = await runStackPolicy(gatewayTlsSecretExists, Object.values(stack));
+            assert.deepEqual(found, [
+                {
+                    urn: stack.gateway.urn,
+                    message:
+                        "Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but the stack has no kubernetes.io/tls Secret apsis-tls in namespace istio-system, " +
+                        "where the gateway pods of Helm release istio-ingressgateway (chart gateway) in istio-system run. Secret default/apsis-tls (issued by Certificate default/apsis-cert) exists, " +
+                        "but Istio reads the secret from the namespace of the gateway pods, not of the Gateway resource. HTTPS on this server would fail (istioctl analyze: IST0161).",
+                },
+            ]);
+        });
+
+        it("rejects a Certificate whose secretName is another name", async () => {
+            const found = await runStackPolicy(gatewayTlsSecretExists, Object.values(withCertificate("other-tls")));
+            assert.equal(found.length, 1);
+            assert.match(
+                found[0].message,
+                /uses credentialName apsis-tls, but the stack has no kubernetes\.io\/tls Secret apsis-tls in namespace istio-system/,
+            );
+        });
+
+        it("says nothing when the Certificate's secretName or namespace is unknown during preview", async () => {
+            assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, Object.values(withCertificate(UNKNOWN))), []);
+            assert.deepEqual(await runStackPolicy(gatewayTlsSecretExists, Object.values(withCertificate("apsis-tls", UNKNOWN))), []);
+        });
+
+        it("still rejects an Opaque Secret of that name next to the Certificate (a Secret's type cannot change, so cert-manager cannot make it kubernetes.io/tls)", async () => {
+            const stack = { ...withCertificate(), secret: tlsSecret("apsis-tls", "istio-system", "Opaque") };
+            const found = await runStackPolicy(gatewayTlsSecretExists, Object.values(stack));
+            assert.deepEqual(
+                found.map((f) => f.message),
+                [
+                    "Gateway default/myapp-gateway servers[0] (port 443 HTTPS) uses credentialName apsis-tls, but Secret istio-system/apsis-tls has type Opaque; it must be kubernetes.io/tls (with tls.crt and tls.key).",
+                ],
+            );
+        });
+
+        it("ignores a Certificate of another API group", async () => {
+            const stack = withCertificate();
+            stack.certificate.type = "kubernetes:example.com/v1:Certificate";
+            stack.certificate.props.apiVersion = "example.com/v1";
+            const found = await runStackPolicy(gatewayTlsSecretExists, Object.values(stack));
+            assert.equal(found.length, 1);
+        });
     });
 
     it("leaves a Gateway that selects no installed gateway to gateway-selects-installed-ingress", async () => {
