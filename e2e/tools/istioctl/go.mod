@@ -13,13 +13,19 @@
 //     envoy module is at Istio's v1.35.1-0.20251009075907-cccc37f025be): requiring the
 //     envoy module at the released v1.36.0 (below, "indirect") avoids it; the envoy API
 //     protos between the two are additive.
-//   - github.com/openshift/api v0.0.0-20250806102053-6a7223edb2fc: replaced by the only
-//     served version, v3.9.0+incompatible. Istio imports it only in pkg/kube/inject
-//     (OpenShift's DeploymentConfig kind and SCC UID-range annotations for
-//     `istioctl kube-inject`), which the e2e tier does not use.
+//   - github.com/openshift/api v0.0.0-20250806102053-6a7223edb2fc: replaced by
+//     v0.0.0-20260320151444-324a1bcb9f55, the version served here that Istio's own
+//     main branch required in April 2026. Istio 1.28 imports only its apps/v1 and
+//     security/v1 packages (pkg/kube/inject: OpenShift's DeploymentConfig kind and SCC
+//     UID-range annotations, for `istioctl kube-inject`). That version requires
+//     k8s.io/api and k8s.io/apimachinery v0.35.1, which would split them from Istio's
+//     client-go v0.34.1 (whose fake clientset imports k8s.io/api/storagemigration/v1alpha1,
+//     gone in v0.35), so both are replaced back to v0.34.1, Istio's own versions.
+//     (The only version the proxy lists, v3.9.0+incompatible, predates the names
+//     Istio uses and does not compile.)
 module istio-canary/e2e/tools/istioctl
 
-go 1.24.0
+go 1.25.0
 
 require istio.io/istio v0.0.0-20251217200826-ab413ac6c1f4
 
@@ -142,7 +148,7 @@ require (
 	github.com/spf13/afero v1.14.0 // indirect
 	github.com/spf13/cast v1.8.0 // indirect
 	github.com/spf13/cobra v1.9.1 // indirect
-	github.com/spf13/pflag v1.0.7 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/spf13/viper v1.20.1 // indirect
 	github.com/stoewer/go-strcase v1.3.1 // indirect
 	github.com/subosito/gotenv v1.6.0 // indirect
@@ -161,19 +167,19 @@ require (
 	go.uber.org/atomic v1.11.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	go.yaml.in/yaml/v2 v2.4.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.4 // indirect
-	golang.org/x/crypto v0.42.0 // indirect
+	golang.org/x/crypto v0.44.0 // indirect
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
-	golang.org/x/mod v0.28.0 // indirect
-	golang.org/x/net v0.44.0 // indirect
+	golang.org/x/mod v0.29.0 // indirect
+	golang.org/x/net v0.47.0 // indirect
 	golang.org/x/oauth2 v0.30.0 // indirect
-	golang.org/x/sync v0.17.0 // indirect
-	golang.org/x/sys v0.36.0 // indirect
-	golang.org/x/term v0.35.0 // indirect
-	golang.org/x/text v0.29.0 // indirect
+	golang.org/x/sync v0.18.0 // indirect
+	golang.org/x/sys v0.38.0 // indirect
+	golang.org/x/term v0.37.0 // indirect
+	golang.org/x/text v0.31.0 // indirect
 	golang.org/x/time v0.12.0 // indirect
-	golang.org/x/tools v0.37.0 // indirect
+	golang.org/x/tools v0.38.0 // indirect
 	gomodules.xyz/jsonpatch/v2 v2.5.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250811230008-5f3141c8851a // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250826171959-ef028d996bc1 // indirect
@@ -187,18 +193,18 @@ require (
 	helm.sh/helm/v3 v3.18.6 // indirect
 	istio.io/api v1.28.2-0.20251205082437-fde1452f70bc // indirect
 	istio.io/client-go v1.28.2-0.20251205082736-a6e3a5710bb0 // indirect
-	k8s.io/api v0.34.1 // indirect
+	k8s.io/api v0.35.1 // indirect
 	k8s.io/apiextensions-apiserver v0.34.1 // indirect
-	k8s.io/apimachinery v0.34.1 // indirect
+	k8s.io/apimachinery v0.35.1 // indirect
 	k8s.io/apiserver v0.34.1 // indirect
 	k8s.io/cli-runtime v0.33.3 // indirect
 	k8s.io/client-go v0.34.1 // indirect
 	k8s.io/component-base v0.34.1 // indirect
 	k8s.io/component-helpers v0.33.3 // indirect
 	k8s.io/klog/v2 v2.130.1 // indirect
-	k8s.io/kube-openapi v0.0.0-20250814151709-d7b6acb124c3 // indirect
+	k8s.io/kube-openapi v0.0.0-20250910181357-589584f1c912 // indirect
 	k8s.io/kubectl v0.33.3 // indirect
-	k8s.io/utils v0.0.0-20250820121507-0af2bda4dd1d // indirect
+	k8s.io/utils v0.0.0-20251002143259-bc988d571ff4 // indirect
 	sigs.k8s.io/gateway-api v1.4.0 // indirect
 	sigs.k8s.io/gateway-api-inference-extension v0.0.0-20250926182816-0a3bb2010751 // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
@@ -210,4 +216,8 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-replace github.com/openshift/api => github.com/openshift/api v3.9.0+incompatible
+replace github.com/openshift/api => github.com/openshift/api v0.0.0-20260320151444-324a1bcb9f55
+
+replace k8s.io/api => k8s.io/api v0.34.1
+
+replace k8s.io/apimachinery => k8s.io/apimachinery v0.34.1
