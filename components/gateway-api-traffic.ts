@@ -205,7 +205,6 @@ export function canaryRouteSpec(
     if (r.routing.headerRoute !== undefined) {
         const h = r.routing.headerRoute;
         rules.push({
-            name: `header-${h.version}`,
             matches: [{ headers: [{ type: "Exact", name: h.header, value: h.value }] }],
             backendRefs: [backend(h.version)],
             ...timeouts,
@@ -223,8 +222,8 @@ export function canaryRouteSpec(
                   },
               ]
             : [];
+    // The weighted rule is always the last one (the rollout and the policy pack read it there).
     rules.push({
-        name: "weighted",
         backendRefs: r.versions.map((v) => backend(v.name, v.weight)),
         ...(filters.length > 0 ? { filters } : {}),
         ...timeouts,

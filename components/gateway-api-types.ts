@@ -59,9 +59,11 @@ export type HTTPRouteFilter =
     | { type: "RequestRedirect"; requestRedirect: { scheme: "https"; statusCode: 301 } }
     | { type: "RequestMirror"; requestMirror: { backendRef: { name: string; port: number }; percent?: number } };
 
-/** One rule of an HTTPRoute. */
+/**
+ * One rule of an HTTPRoute. No `name`: rule names (GEP-995) are not in the v1.3 standard channel,
+ * and the API server refuses an undeclared field on apply (found by the e2e tier).
+ */
 export interface HTTPRouteRule {
-    name?: string;
     matches?: { headers?: HTTPHeaderMatch[] }[];
     filters?: HTTPRouteFilter[];
     backendRefs?: BackendRef[];

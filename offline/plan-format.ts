@@ -171,7 +171,7 @@ export function trafficSplit(resources: RecordedResource[]): string {
             const match = (rule.matches ?? [])
                 .map((m: Json) => ((m.headers ?? []) as Json[]).map((h) => `header ${h.name} = ${JSON.stringify(h.value)}`).join(" and "))
                 .join(" or ");
-            lines.push(`  rules[${index}] ${rule.name ?? ""}${match ? `  when ${match}` : "  (all other requests)"}`);
+            lines.push(`  rules[${index}]${match ? `  when ${match}` : "  (all other requests)"}`);
             const backends: Json[] = rule.backendRefs ?? [];
             for (const b of backends) {
                 const weight: number = b.weight ?? (backends.length === 1 ? 100 : 1);

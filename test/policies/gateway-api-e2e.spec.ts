@@ -119,7 +119,7 @@ describe("Gateway API and ambient policies end to end over the Analyzer protocol
         const description = ALL_POLICIES.find((p) => p.name === "httproute-weights")!.description;
         assert.equal(
             report.violations[0].message,
-            `${description}\nHTTPRoute default/myapp-route rules[0] "weighted": the weights sum to 110, not 100 (weights found: myapp-v1=90, myapp-v2=20). ` +
+            `${description}\nHTTPRoute default/myapp-route rules[0]: the weights sum to 110, not 100 (weights found: myapp-v1=90, myapp-v2=20). ` +
                 "Gateway API would accept this and send 81.8% / 18.2%.",
         );
         assert.match(
@@ -134,7 +134,7 @@ describe("Gateway API and ambient policies end to end over the Analyzer protocol
         assert.deepEqual(summary(violations), ["mandatory httproute-backends-exist myapp-route"]);
         assert.match(
             violations[0].message,
-            /\nHTTPRoute default\/myapp-route rules\[0\] "weighted" backendRefs\[1\] names Service default\/myapp-v3 port 8080, but the stack has no Service myapp-v3 in namespace default \(its Services there: myapp, myapp-v1, myapp-v2\)\./,
+            /\nHTTPRoute default\/myapp-route rules\[0\] backendRefs\[1\] names Service default\/myapp-v3 port 8080, but the stack has no Service myapp-v3 in namespace default \(its Services there: myapp, myapp-v1, myapp-v2\)\./,
         );
     });
 
