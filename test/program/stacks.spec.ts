@@ -220,3 +220,13 @@ describe("the program under each committed stack", () => {
         );
     });
 });
+
+describe("rules defined once (issue 9)", () => {
+    it("plans the dev stack (monitoring on) with rollout.reporter waypoint, which used to pass config and then crash the monitoring component", async () => {
+        const run = await runWith({ rollout: { reporter: "waypoint" } });
+        const grafana = run.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "grafana");
+        assert.ok(grafana, "the monitoring component was created");
+        const dashboard = JSON.parse(grafana.inputs.values.dashboards["istio-canary"].canary.json);
+        assert.match(dashboard.panels[0].targets[0].expr, /reporter="waypoint"/);
+    });
+});
