@@ -5,6 +5,7 @@
  * ReferenceGrants, hostname matching, what the stack says about a namespace's labels (ambient mode),
  * and HTTPRoute weights as pure functions. Nothing here reports violations; the rules do.
  */
+import { checkWeights } from "./routes";
 import { isKube } from "./kubernetes";
 import { Obj, ResourceLike, arr, isUnknown, obj, show, str } from "./values";
 
@@ -442,70 +443,18 @@ export type BackendWeightCheck =
     | { status: "unknown" }
     | { status: "invalid"; problems: string[] };
 
-function backendWeightProblem(w: unknown): string | undefined {
-    if (w === undefined) {
-        return `has no weight (Gateway API then gives it ${GATEWAY_API_DEFAULT_WEIGHT})`;
-    }
-    if (typeof w === "string") {
-        return `has weight ${JSON.stringify(w)}, a string`;
-    }
-    if (typeof w !== "number" || !Number.isFinite(w)) {
-        return `has weight ${show(w)}, not a number`;
-    }
-    if (!Number.isInteger(w)) {
-        return `has weight ${w}, not an integer`;
-    }
-    if (w < 0 || w > 100) {
-        return `has weight ${w}, outside 0-100`;
-    }
-    return undefined;
-}
-
 /**
  * The house rule on one rule's backendRef weights, as a pure function of the raw weights in
- * backendRefs order. One backend: no weight or 100. Several: each an integer 0-100, summing to
- * exactly 100 (Gateway API itself takes any integers 0-1,000,000 and splits proportionally, a
- * missing weight counting 1, so a wrong sum is accepted and silently changes the split). Unknown
- * weights are not violations; known ones that are wrong still are (as is a known sum already above 100).
+ * backendRefs order: the same rule as for Istio's destinations (routes.ts checkWeights), named for
+ * backendRefs. Gateway API itself takes any integers 0-1,000,000 and splits proportionally, a
+ * missing weight counting 1, so a wrong sum is accepted and silently changes the split.
  */
 export function checkBackendWeights(weights: readonly unknown[]): BackendWeightCheck {
-    if (weights.length === 0) {
-        return { status: "ok" };
-    }
-    if (weights.length === 1) {
-        const w = weights[0];
-        if (w === undefined || w === 100) {
-            return { status: "ok" };
-        }
-        if (isUnknown(w)) {
-            return { status: "unknown" };
-        }
-        return { status: "invalid", problems: [`its only backendRef has weight ${show(w)}; a single backendRef takes no weight or 100`] };
-    }
-    const problems: string[] = [];
-    let unknown = false;
-    let sum = 0;
-    weights.forEach((w, i) => {
-        if (isUnknown(w)) {
-            unknown = true;
-            return;
-        }
-        const problem = backendWeightProblem(w);
-        if (problem !== undefined) {
-            problems.push(`backendRefs[${i}] ${problem}`);
-        } else {
-            sum += w as number;
-        }
+    return checkWeights(weights, {
+        item: (i) => `backendRefs[${i}]`,
+        single: "backendRef",
+        missing: `has no weight (Gateway API then gives it ${GATEWAY_API_DEFAULT_WEIGHT})`,
     });
-    if (problems.length === 0 && !unknown && sum !== 100) {
-        problems.push(`the weights sum to ${sum}, not 100`);
-    } else if (unknown && sum > 100) {
-        problems.push(`the known weights already sum to ${sum}, more than 100`);
-    }
-    if (problems.length > 0) {
-        return { status: "invalid", problems };
-    }
-    return unknown ? { status: "unknown" } : { status: "ok" };
 }
 
 /**

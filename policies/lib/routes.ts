@@ -62,9 +62,22 @@ export type WeightCheck =
     | { status: "unknown" }
     | { status: "invalid"; problems: string[] };
 
-export function weightProblem(w: unknown): string | undefined {
+/** How weight messages name the weighted things: Istio route destinations or Gateway API backendRefs. */
+export interface WeightNaming {
+    /** The i-th item, e.g. `destination 1` or `backendRefs[1]`. */
+    item(i: number): string;
+    /** The thing in the singular, e.g. `destination`. */
+    single: string;
+    /** The problem of a missing weight, e.g. `has no weight`. */
+    missing: string;
+}
+
+/** Istio's naming: `destination <i>`. */
+export const DESTINATION_NAMING: WeightNaming = { item: (i) => `destination ${i}`, single: "destination", missing: "has no weight" };
+
+export function weightProblem(w: unknown, missing = DESTINATION_NAMING.missing): string | undefined {
     if (w === undefined) {
-        return "has no weight";
+        return missing;
     }
     if (typeof w === "string") {
         return `has weight ${JSON.stringify(w)}, a string`;
@@ -87,7 +100,7 @@ export function weightProblem(w: unknown): string | undefined {
  * to exactly 100. Unknown weights are not violations; known ones that are wrong still are (as is a
  * known sum already above 100).
  */
-export function checkWeights(weights: readonly unknown[]): WeightCheck {
+export function checkWeights(weights: readonly unknown[], naming: WeightNaming = DESTINATION_NAMING): WeightCheck {
     if (weights.length === 0) {
         return { status: "ok" };
     }
@@ -99,7 +112,10 @@ export function checkWeights(weights: readonly unknown[]): WeightCheck {
         if (isUnknown(w)) {
             return { status: "unknown" };
         }
-        return { status: "invalid", problems: [`its only destination has weight ${show(w)}; a single destination takes no weight or 100`] };
+        return {
+            status: "invalid",
+            problems: [`its only ${naming.single} has weight ${show(w)}; a single ${naming.single} takes no weight or 100`],
+        };
     }
     const problems: string[] = [];
     let unknown = false;
@@ -109,9 +125,9 @@ export function checkWeights(weights: readonly unknown[]): WeightCheck {
             unknown = true;
             return;
         }
-        const problem = weightProblem(w);
+        const problem = weightProblem(w, naming.missing);
         if (problem !== undefined) {
-            problems.push(`destination ${i} ${problem}`);
+            problems.push(`${naming.item(i)} ${problem}`);
         } else {
             sum += w as number;
         }
