@@ -76,7 +76,7 @@ describe("rollout engine", () => {
                 r.judge.calls.map((c) => c.sinceSeconds),
                 [30, 30, 30],
             );
-            assert.deepEqual(r.judge.calls[0], { baseline: "v1", canary: "v2", sinceSeconds: 30 });
+            assert.deepEqual(r.judge.calls[0], { baseline: "v1", canary: "v2", sinceSeconds: 30, weights: { v1: 90, v2: 10 } });
         });
 
         it("records each decision with its evidence and a timestamp in the state file", async () => {
