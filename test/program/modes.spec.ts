@@ -144,7 +144,7 @@ describe("routing.api: gateway-api (Kubernetes Gateway API, sidecar mode)", () =
         ]);
         assert.match(
             trafficSplit(features.resources),
-            /HTTPRoute myapp-route \(attached to Gateway listener https-0, Service myapp\)\n {2}rules\[0\]  when header x-canary = "true"/,
+            /HTTPRoute myapp-route \(attached to Gateway listener https-0, Service myapp\)\n {2}rules\[0\] {2}when header x-canary = "true"/,
         );
         assert.match(
             trafficSplit(features.resources),
