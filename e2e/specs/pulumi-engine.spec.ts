@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { generateTlsMaterial } from "../../offline/self-signed-tls";
 import { loadStackConfig } from "../../stack/load";
-import { BIN, Cluster, ROOT, TOOLS, istioCrds, requireTools, startCluster, toolEnv } from "./support";
+import { Cluster, ROOT, TOOLS, istioCrds, requireTools, startCluster, toolEnv } from "./support";
 
 /**
  * `pulumi up` by the real Pulumi CLI (v3.248.0, built from Go modules) with the real Kubernetes
