@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { generateTlsMaterial } from "../../offline/self-signed-tls";
 import { loadStackConfig } from "../../stack/load";
-import { Cluster, ROOT, TOOLS, istioCrds, requireTools, startCluster, toolEnv } from "./support";
+import { Cluster, ROOT, TOOLS, istioCrds, requireTools, run, startCluster, toolEnv } from "./support";
 
 /**
  * `pulumi up` by the real Pulumi CLI (v3.248.0, built from Go modules) with the real Kubernetes
@@ -50,6 +50,15 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
         cluster.kubectl(["create", "namespace", "istio-system"]);
         backend = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-pulumi-state-"));
+        // Without a Node.js language host the engine starts a policy pack through an analyzer plugin
+        // named pulumi-analyzer-policy-nodejs on PATH: ours runs the pack as the language host would.
+        const shims = path.join(backend, "bin");
+        fs.mkdirSync(shims);
+        fs.writeFileSync(
+            path.join(shims, "pulumi-analyzer-policy-nodejs"),
+            `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack")}" "$@"\n`,
+            { mode: 0o755 },
+        );
         const env = toolEnv({
             KUBECONFIG: cluster.kubeconfig,
             PULUMI_HOME: path.join(TOOLS, "pulumi-home"),
@@ -58,6 +67,7 @@ describe("e2e: pulumi up by the real engine against a real API server", function
             PULUMI_CONFIG_PASSPHRASE: "e2e-only",
             PULUMI_BACKEND_URL: `file://${backend}`,
         });
+        env.PATH = `${shims}:${env.PATH ?? ""}`;
         const pulumi = await PulumiCommand.get({ root: TOOLS, skipVersionCheck: false });
         assert.match(pulumi.version?.toString() ?? "", /^3\.248\.0/);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -128,6 +138,77 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         assert.equal(up.summary.result, "succeeded");
         assert.deepEqual(weightsOfVs(), { v1: 50, v2: 50 });
         process.stderr.write(`[e2e] one weight shift by pulumi up took ${seconds.toFixed(1)} s on this machine\n`);
+    });
+
+    it("runs the policy pack under the real engine: dev passes, an unpinned image at prod's levels fails with the pack's message, as offline", async () => {
+        assert.ok(stack);
+        await setConfig(stack, [100, 0]);
+        const packs = { policyPacks: [path.join(ROOT, "policies")] };
+        const good = await stack.preview({
+            color: "never",
+            ...packs,
+            policyPackConfigs: [path.join(ROOT, "policies", "config", "dev.json")],
+        });
+        assert.doesNotMatch(good.stdout, /mandatory/);
+        // The same objects with an image tagged latest, at prod's levels (container-images-pinned mandatory).
+        const raw = loadStackConfig("dev").raw as Record<string, unknown>;
+        const latest = (raw.versions as { image: string; weight: number }[]).map((v, i) => ({
+            ...v,
+            image: v.image.replace(/:v\d+$/, ":latest"),
+            weight: [100, 0][i],
+        }));
+        await stack.setConfig("istio-canary:versions", { value: JSON.stringify(latest) });
+        let output = "";
+        await assert.rejects(
+            stack.preview({
+                color: "never",
+                ...packs,
+                policyPackConfigs: [path.join(ROOT, "policies", "config", "prod.json")],
+                onOutput: (t) => (output += t),
+            }),
+        );
+        const engineMessage = /image jamaldevsecops\/myapp:latest uses the tag "latest", which moves;[^\n]*/.exec(output)?.[0];
+        assert.ok(engineMessage, output);
+        assert.match(output, /mandatory.*container-images-pinned/);
+        // The offline stand-in on the same config gives the same verdict and message.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-offline-"));
+        try {
+            fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            const text = fs
+                .readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")
+                .replace(/myapp:v(\d)/g, "myapp:latest")
+                .replace("weight: 10\n", "weight: 0\n")
+                .replace("weight: 90\n", "weight: 100\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.e2e.yaml"), text);
+            const offline = run(
+                process.execPath,
+                [
+                    path.join(ROOT, "cli", "istio-canary.js"),
+                    "policy",
+                    "--stack",
+                    "e2e",
+                    "--config-dir",
+                    dir,
+                    "--policy-config",
+                    path.join(ROOT, "policies", "config", "prod.json"),
+                    "--json",
+                ],
+                { allowFail: true },
+            );
+            assert.equal(offline.status, 1, offline.stderr);
+            const report = JSON.parse(offline.stdout) as {
+                violations: { policyName: string; enforcementLevel: string; message: string }[];
+            };
+            const pinned = report.violations.filter((v) => v.policyName === "container-images-pinned");
+            assert.ok(pinned.length > 0 && pinned.every((v) => v.enforcementLevel === "mandatory"));
+            assert.ok(
+                pinned.some((v) => v.message.includes(engineMessage)),
+                `offline messages: ${pinned.map((v) => v.message).join(" | ")}`,
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+            await setConfig(stack, [100, 0]);
+        }
     });
 
     it("rolls back to 100/0 with a targeted update of the VirtualService alone, and the API server holds it", async () => {
