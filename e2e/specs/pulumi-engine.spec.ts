@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { generateTlsMaterial } from "../../offline/self-signed-tls";
 import { loadStackConfig } from "../../stack/load";
-import { Cluster, ROOT, TOOLS, istioCrds, requireTools, run, startCluster, toolEnv } from "./support";
+import { Cluster, ROOT, TOOLS, gatewayApiCrds, istioCrds, requireTools, run, startCluster, toolEnv } from "./support";
 
 /**
  * `pulumi up` by the real Pulumi CLI (v3.248.0, built from Go modules) with the real Kubernetes
@@ -20,6 +20,7 @@ describe("e2e: pulumi up by the real engine against a real API server", function
     let cluster: Cluster | undefined;
     let stack: Stack | undefined;
     let backend: string | undefined;
+    let workspaceOpts: Parameters<typeof LocalWorkspace.createOrSelectStack>[1] | undefined;
 
     const getJson = (args: string[]) => {
         assert.ok(cluster);
@@ -46,7 +47,7 @@ describe("e2e: pulumi up by the real engine against a real API server", function
     before(async function () {
         requireTools(["pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "kubectl", "istioctl"]);
         cluster = startCluster();
-        cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: istioCrds() });
+        cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: `${istioCrds()}\n---\n${gatewayApiCrds("v1.3.0")}` });
         cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
         cluster.kubectl(["create", "namespace", "istio-system"]);
         backend = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-pulumi-state-"));
@@ -72,10 +73,12 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         assert.match(pulumi.version?.toString() ?? "", /^3\.248\.0/);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require(path.join(ROOT, "index")) as () => Promise<Record<string, unknown>>;
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "e2e", projectName: "istio-canary", program },
-            { pulumiCommand: pulumi, envVars: env as Record<string, string>, workDir: fs.mkdtempSync(path.join(os.tmpdir(), "e2e-ws-")) },
-        );
+        workspaceOpts = {
+            pulumiCommand: pulumi,
+            envVars: env as Record<string, string>,
+            workDir: fs.mkdtempSync(path.join(os.tmpdir(), "e2e-ws-")),
+        };
+        stack = await LocalWorkspace.createOrSelectStack({ stackName: "e2e", projectName: "istio-canary", program }, workspaceOpts);
         await setConfig(stack, [90, 10]);
         const tls = generateTlsMaterial(["dev.myapp.apsissolutions.com"]);
         await stack.setConfig("istio-canary:tlsCert", { value: tls.cert, secret: true });
@@ -224,5 +227,57 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         process.stderr.write(
             `[e2e] rollback decision to the API server holding 100/0 (targeted up): ${seconds.toFixed(1)} s on this machine\n`,
         );
+    });
+
+    it("creates a routing.api gateway-api stack: per-version Services and the 90/10 HTTPRoute on the API server", async () => {
+        assert.ok(stack && workspaceOpts);
+        await stack.destroy({ color: "never" });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const program = require(path.join(ROOT, "index")) as () => Promise<Record<string, unknown>>;
+        const gw = await LocalWorkspace.createOrSelectStack({ stackName: "e2e-gw", projectName: "istio-canary", program }, workspaceOpts);
+        try {
+            await setConfig(gw, [90, 10]);
+            // The CRDs are registered by this test (the component would download them from GitHub).
+            await gw.setConfig("istio-canary:routing", { value: JSON.stringify({ api: "gateway-api" }) });
+            await gw.setConfig("istio-canary:gatewayApi", { value: JSON.stringify({ installCrds: false }) });
+            const tls = generateTlsMaterial(["dev.myapp.apsissolutions.com"]);
+            await gw.setConfig("istio-canary:tlsCert", { value: tls.cert, secret: true });
+            await gw.setConfig("istio-canary:tlsKey", { value: tls.key, secret: true });
+            const up = await gw.up({ color: "never" });
+            assert.equal(up.summary.result, "succeeded");
+            const services = (
+                getJson(["services", "-n", "default"]).items as {
+                    metadata: { name: string };
+                    spec: { selector?: Record<string, string> };
+                }[]
+            )
+                .filter((s) => s.metadata.name.startsWith("myapp"))
+                .map((s) => [s.metadata.name, s.spec.selector]);
+            assert.deepEqual(services, [
+                ["myapp", { app: "myapp" }],
+                ["myapp-v1", { app: "myapp", version: "v1" }],
+                ["myapp-v2", { app: "myapp", version: "v2" }],
+            ]);
+            const routes = getJson(["httproutes.gateway.networking.k8s.io", "-n", "default"]).items as {
+                spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] };
+            }[];
+            const canary = routes.find((r) => r.spec.rules.some((rule) => (rule.backendRefs ?? []).length > 1));
+            assert.deepEqual(
+                canary?.spec.rules.at(-1)?.backendRefs?.map((b) => [b.name, b.weight]),
+                [
+                    ["myapp-v1", 90],
+                    ["myapp-v2", 10],
+                ],
+            );
+            const gateways = getJson(["gateways.gateway.networking.k8s.io", "-n", "istio-system"]).items as {
+                spec: { gatewayClassName: string };
+            }[];
+            assert.deepEqual(
+                gateways.map((g) => g.spec.gatewayClassName),
+                ["istio"],
+            );
+        } finally {
+            await gw.destroy({ color: "never" }).catch(() => undefined);
+        }
     });
 });
