@@ -13,3 +13,4 @@ export * from "./lib/gateways";
 export * from "./lib/stack";
 export * from "./lib/gateway-api";
 export * from "./lib/visibility";
+export * from "./lib/destination-rules";

@@ -1,12 +1,12 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import {
+    destinationRulesOf,
     InstalledGateway,
     MESH_GATEWAY,
     MeshSettings,
     ResourceLike,
     StackViolation,
     Visibility,
-    arr,
     describe,
     exportToVisibility,
     gatewayPods,
@@ -42,31 +42,18 @@ interface DrInfo {
 
 /** DestinationRules of the stack; undefined when one's host or namespace is unknown (it may be any rule). */
 function destinationRules(resources: readonly ResourceLike[], mesh: MeshSettings): DrInfo[] | undefined {
-    const out: DrInfo[] = [];
-    for (const r of resources) {
-        if (!isIstio(r, "DestinationRule")) {
-            continue;
-        }
-        const spec = obj(r.props.spec);
-        const ns = namespaceOf(r.props);
-        const rawHost = str(spec?.host);
-        if (spec === undefined || ns === undefined || rawHost === undefined) {
-            return undefined;
-        }
-        const names = arr(spec.subsets).map((s) => str(obj(s)?.name));
-        out.push({
-            r,
-            namespace: ns,
-            host: resolveHost(rawHost, ns),
-            subsets:
-                (Array.isArray(spec.subsets) || spec.subsets === undefined) && names.every((n) => n !== undefined)
-                    ? (names as string[])
-                    : undefined,
-            visibility: exportToVisibility(spec.exportTo, ns, mesh.destinationRuleExportTo),
-            exportTo: spec.exportTo,
-        });
+    const { rules, unknown } = destinationRulesOf(resources);
+    if (unknown) {
+        return undefined;
     }
-    return out;
+    return rules.map((d) => ({
+        r: d.r,
+        namespace: d.namespace,
+        host: d.host,
+        subsets: d.subsets,
+        visibility: exportToVisibility(d.spec.exportTo, d.namespace, mesh.destinationRuleExportTo),
+        exportTo: d.spec.exportTo,
+    }));
 }
 
 /**

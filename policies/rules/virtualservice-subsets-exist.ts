@@ -1,7 +1,9 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import {
+    DestinationRuleView,
     Obj,
     ResourceLike,
+    destinationRulesOf,
     arr,
     describe,
     dnsHost,
@@ -16,47 +18,11 @@ import {
     str,
 } from "../istio";
 
-/** A DestinationRule as far as it is known. */
-export interface Rule {
-    /** For messages: `DestinationRule default/myapp-dr`. */
-    label: string;
-    /** Its namespace. */
-    namespace: string;
-    /** spec.host as written. */
-    rawHost: string;
-    /** spec.host resolved as Istio resolves it. */
-    host: string;
-    /** Subset names; undefined when not known. */
-    subsets: string[] | undefined;
-}
+/** A DestinationRule as far as it is known (the pack's one reader, lib/destination-rules.ts). */
+export type Rule = DestinationRuleView;
 
 /** DestinationRules of the stack; `unknown` is true when one's host or namespace is not known. */
-export function destinationRules(resources: readonly ResourceLike[]): { rules: Rule[]; unknown: boolean } {
-    const rules: Rule[] = [];
-    let unknown = false;
-    for (const r of resources) {
-        if (!isIstio(r, "DestinationRule")) {
-            continue;
-        }
-        const spec = obj(r.props.spec);
-        const ns = namespaceOf(r.props);
-        const rawHost = str(spec?.host);
-        if (spec === undefined || ns === undefined || rawHost === undefined) {
-            unknown = true;
-            continue;
-        }
-        const names = arr(spec.subsets).map((s) => str(obj(s)?.name));
-        const known = Array.isArray(spec.subsets) || spec.subsets === undefined;
-        rules.push({
-            label: describe("DestinationRule", r),
-            namespace: ns,
-            rawHost,
-            host: resolveHost(rawHost, ns),
-            subsets: known && names.every((n) => n !== undefined) ? (names as string[]) : undefined,
-        });
-    }
-    return { rules, unknown };
-}
+export const destinationRules = destinationRulesOf;
 
 /** Every destination (route entries and mirrors) of a VirtualService spec, with where it is. */
 function destinationsOf(spec: Obj): { where: string; destination: Obj }[] {

@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import {
-    Obj,
+    destinationRulesOf,
     PodTemplate,
     ResourceLike,
     StackViolation,
@@ -30,18 +30,9 @@ import { findService } from "./destinationrule-subsets-select-pods";
  * disagree on the labels.
  */
 function subsetLabels(resources: readonly ResourceLike[], host: string, name: string): Record<string, string> | undefined {
-    const rules: { host: string; spec: Obj }[] = [];
-    for (const r of resources) {
-        if (!isIstio(r, "DestinationRule")) {
-            continue;
-        }
-        const spec = obj(r.props.spec);
-        const ns = namespaceOf(r.props);
-        const rawHost = str(spec?.host);
-        if (spec === undefined || ns === undefined || rawHost === undefined) {
-            return undefined;
-        }
-        rules.push({ host: resolveHost(rawHost, ns), spec });
+    const { rules, unknown } = destinationRulesOf(resources);
+    if (unknown) {
+        return undefined;
     }
     const best = Math.max(0, ...rules.map((rule) => hostCoverage(rule.host, host)));
     if (best === 0) {
