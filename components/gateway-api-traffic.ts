@@ -12,7 +12,7 @@ import {
     ParentReference,
 } from "./gateway-api-types";
 import { DEFAULT_CREDENTIAL_NAME, DEFAULT_GATEWAY_NAMESPACE } from "./tls-secret";
-import { ResolvedRouting, RoutingArgs, readHosts, readRouting } from "./traffic";
+import { ResolvedRouting, RoutingArgs, readHosts, readRouting, stickySplit } from "./traffic";
 import { ResolvedVersion, Version, readVersions, weightsByVersion } from "./version";
 import { Checker, DNS_1035_LABEL, DNS_LABEL, SECRET_NAME } from "./validation";
 
@@ -180,8 +180,11 @@ export function redirectRouteSpec(
 
 /**
  * The canary route: attached to each HTTPS listener and (mesh) to the app's Service, the header rule
- * first (more header matches win in Gateway API precedence too), then the weighted rule with one
- * backendRef per version's Service (weight 0 kept, so each version always has its entry). Pure.
+ * first (more header matches win in Gateway API precedence too; ties go to the earlier rule), then
+ * the sticky rule while the canary has a weight between 0 and 100 (a RegularExpression match on the
+ * Cookie header), then the weighted rule with one backendRef per version's Service (weight 0 kept, so
+ * each version always has its entry), the canary's backendRef adding the sticky Set-Cookie with a
+ * ResponseHeaderModifier filter. Pure.
  */
 export function canaryRouteSpec(
     gatewayName: string,
@@ -210,6 +213,18 @@ export function canaryRouteSpec(
             ...timeouts,
         });
     }
+    const sticky = stickySplit(r.versions, r.routing);
+    if (sticky !== undefined) {
+        rules.push({
+            matches: [{ headers: [{ type: "RegularExpression", name: "Cookie", value: sticky.cookieRegex }] }],
+            backendRefs: [backend(sticky.version)],
+            ...timeouts,
+        });
+    }
+    const setCookie: HTTPRouteFilter[] =
+        sticky !== undefined
+            ? [{ type: "ResponseHeaderModifier", responseHeaderModifier: { add: [{ name: "Set-Cookie", value: sticky.setCookie }] } }]
+            : [];
     const filters: HTTPRouteFilter[] =
         r.routing.mirror !== undefined
             ? [
@@ -224,7 +239,10 @@ export function canaryRouteSpec(
             : [];
     // The weighted rule is always the last one (the rollout and the policy pack read it there).
     rules.push({
-        backendRefs: r.versions.map((v) => backend(v.name, v.weight)),
+        backendRefs: r.versions.map((v) => ({
+            ...backend(v.name, v.weight),
+            ...(sticky !== undefined && v.name === sticky.version ? { filters: setCookie } : {}),
+        })),
         ...(filters.length > 0 ? { filters } : {}),
         ...timeouts,
     });

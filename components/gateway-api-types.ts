@@ -40,24 +40,38 @@ export type ParentReference =
     | { group?: "gateway.networking.k8s.io"; kind?: "Gateway"; name: string; namespace?: string; sectionName?: string }
     | { group: ""; kind: "Service"; name: string; port?: number };
 
-/** A Service a rule sends traffic to. */
-export interface BackendRef {
-    name: string;
-    port: number;
-    weight?: number;
-}
-
-/** A header match of a rule. */
-export interface HTTPHeaderMatch {
-    type: "Exact";
+/** A header name and value, as filters add or set it. */
+export interface HTTPHeader {
     name: string;
     value: string;
 }
 
-/** A filter of a rule (the two this project uses). */
+/** A filter of a rule (the three this project uses). */
 export type HTTPRouteFilter =
     | { type: "RequestRedirect"; requestRedirect: { scheme: "https"; statusCode: 301 } }
-    | { type: "RequestMirror"; requestMirror: { backendRef: { name: string; port: number }; percent?: number } };
+    | { type: "RequestMirror"; requestMirror: { backendRef: { name: string; port: number }; percent?: number } }
+    | { type: "ResponseHeaderModifier"; responseHeaderModifier: { add?: HTTPHeader[]; set?: HTTPHeader[]; remove?: string[] } };
+
+/**
+ * A Service a rule sends traffic to. `filters` apply only to requests sent to this backend (standard
+ * channel, implementation-specific support; Istio implements the header modifiers there).
+ */
+export interface BackendRef {
+    name: string;
+    port: number;
+    weight?: number;
+    filters?: HTTPRouteFilter[];
+}
+
+/**
+ * A header match of a rule. `Exact` is core; `RegularExpression` is in the standard channel with
+ * implementation-specific support (Istio passes it to Envoy as an RE2 regex).
+ */
+export interface HTTPHeaderMatch {
+    type: "Exact" | "RegularExpression";
+    name: string;
+    value: string;
+}
 
 /**
  * One rule of an HTTPRoute. No `name`: rule names (GEP-995) are not in the v1.3 standard channel,

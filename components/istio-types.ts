@@ -49,10 +49,24 @@ export interface Destination {
     port?: { number: number };
 }
 
-/** One weighted destination of an HTTP route. */
+/** Header changes of one direction (Istio's HeaderOperations): `add` appends, `set` overwrites, `remove` drops. */
+export interface HeaderOperations {
+    set?: Record<string, string>;
+    add?: Record<string, string>;
+    remove?: string[];
+}
+
+/** Header changes of a route or of one destination (Istio's Headers). */
+export interface Headers {
+    request?: HeaderOperations;
+    response?: HeaderOperations;
+}
+
+/** One weighted destination of an HTTP route; `headers` apply only to requests sent to it. */
 export interface HTTPRouteDestination {
     destination: Destination;
     weight?: number;
+    headers?: Headers;
 }
 
 /** A header match of an HTTP route. */

@@ -42,6 +42,33 @@ export interface RetriesArgs {
     retryOn?: string;
 }
 
+/**
+ * Sticky canary: a user the weighted route sent to the canary stays on it while the weights move.
+ * The canary's responses on the weighted route set a cookie naming the canary version, and a route
+ * ahead of the weighted one sends requests carrying that cookie to the canary. Emitted only while
+ * the canary (the second version) has a weight above 0 and below 100, so a rollback to 0 removes the
+ * route with the weights. (Istio's consistent hashing cannot do this: it picks an endpoint within
+ * one destination, after the weighted choice between subsets.)
+ */
+export interface StickyCanaryArgs {
+    /** Turn sticky routing on. Required when the block is given (a block without it is refused, never silently off). */
+    enabled: boolean;
+    /** Name of the cookie: letters, digits, `-`, `_` and `.`, at most 64 characters. Defaults to `istio-canary`. */
+    cookieName?: string;
+    /** Max-Age of the cookie in seconds, 1 to 2592000 (30 days). Defaults to 86400 (one day). */
+    maxAgeSeconds?: number;
+}
+
+/** Sticky routing with its defaults applied; present only when enabled. */
+export interface ResolvedStickyCanary {
+    /** Always true: a block that is off resolves to no sticky routing at all. */
+    enabled: true;
+    /** Cookie name. */
+    cookieName: string;
+    /** Cookie Max-Age in seconds. */
+    maxAgeSeconds: number;
+}
+
 /** Routing features of the VirtualService and the Gateway. */
 export interface RoutingArgs {
     /** Add a port 80 server that redirects to HTTPS. Defaults to true. */
@@ -54,6 +81,8 @@ export interface RoutingArgs {
     timeout?: string;
     /** Retry policy. Defaults to off (Istio's default: 2 attempts). */
     retries?: RetriesArgs;
+    /** Keep users the canary served on the canary while the weights move. Defaults to off. */
+    stickyCanary?: StickyCanaryArgs;
 }
 
 /** Routing with its defaults applied. */
@@ -68,6 +97,8 @@ export interface ResolvedRouting {
     timeout?: string;
     /** Retries, when set. */
     retries?: RetriesArgs;
+    /** Sticky canary, when enabled. */
+    stickyCanary?: ResolvedStickyCanary;
 }
 
 /** Arguments of Traffic. */
@@ -185,7 +216,55 @@ function readVersionRef(c: Checker, key: string, value: unknown, names: readonly
 }
 
 /** The fields of RoutingArgs. */
-export const ROUTING_FIELDS = ["httpsRedirect", "mirror", "headerRoute", "timeout", "retries"] as const;
+export const ROUTING_FIELDS = ["httpsRedirect", "mirror", "headerRoute", "timeout", "retries", "stickyCanary"] as const;
+
+/** The fields of StickyCanaryArgs. */
+export const STICKY_CANARY_FIELDS = ["enabled", "cookieName", "maxAgeSeconds"] as const;
+
+/** Defaults of StickyCanaryArgs. */
+export const STICKY_CANARY_DEFAULTS: Omit<ResolvedStickyCanary, "enabled"> = { cookieName: "istio-canary", maxAgeSeconds: 86400 };
+
+/** Longest cookie Max-Age accepted: 30 days. */
+export const MAX_STICKY_AGE_SECONDS = 2592000;
+
+/** A cookie name the sticky route can match literally: an RFC 6265 token limited to letters, digits, `-`, `_` and `.`. */
+const COOKIE_NAME: [(s: string) => boolean, string] = [
+    (s) => /^[A-Za-z0-9_.-]{1,64}$/.test(s),
+    "a cookie name of letters, digits, '-', '_' and '.' (at most 64 characters), such as istio-canary",
+];
+
+function readStickyCanary(c: Checker, value: unknown, names: readonly string[]): ResolvedStickyCanary | undefined {
+    const s = c.object("routing.stickyCanary", value, STICKY_CANARY_FIELDS);
+    const enabled = c.required(
+        "routing.stickyCanary.enabled",
+        s.enabled,
+        "say whether sticky routing is on (enabled: true), or remove routing.stickyCanary",
+    )
+        ? c.boolean("routing.stickyCanary.enabled", s.enabled, false)
+        : false;
+    const sticky: ResolvedStickyCanary = {
+        enabled: true,
+        cookieName: c.string("routing.stickyCanary.cookieName", s.cookieName, STICKY_CANARY_DEFAULTS.cookieName, COOKIE_NAME),
+        maxAgeSeconds: c.integer(
+            "routing.stickyCanary.maxAgeSeconds",
+            s.maxAgeSeconds,
+            STICKY_CANARY_DEFAULTS.maxAgeSeconds,
+            1,
+            MAX_STICKY_AGE_SECONDS,
+        ),
+    };
+    if (!enabled) {
+        return undefined;
+    }
+    if (names.length > 2) {
+        c.fail(
+            "routing.stickyCanary.enabled",
+            true,
+            `it keeps users on the canary, the second entry of versions, and needs exactly the baseline and one canary; versions lists ${names.length} (${names.join(", ")}): remove the others, or turn sticky routing off`,
+        );
+    }
+    return sticky;
+}
 
 /** Reads `routing`; versions it names must be in `names`. */
 export function readRouting(c: Checker, value: unknown, names: readonly string[]): ResolvedRouting {
@@ -242,7 +321,46 @@ export function readRouting(c: Checker, value: unknown, names: readonly string[]
         }
         routing.retries = retries;
     }
+    if (r.stickyCanary !== undefined) {
+        const sticky = readStickyCanary(c, r.stickyCanary, names);
+        if (sticky !== undefined) {
+            routing.stickyCanary = sticky;
+        }
+    }
     return routing;
+}
+
+/** The sticky route of a split, as both routing APIs emit it. */
+export interface StickySplit {
+    /** The canary version: the second entry of versions. */
+    version: string;
+    /** The cookie name. */
+    cookieName: string;
+    /** The Set-Cookie value the canary's responses on the weighted route carry, e.g. `istio-canary=v2; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax`. */
+    setCookie: string;
+    /** An RE2 regex (also valid JavaScript) matching a whole Cookie header that carries the cookie with the canary's version. */
+    cookieRegex: string;
+}
+
+/**
+ * The sticky route for these weights: the canary (second version) while its weight is above 0 and
+ * below 100; undefined with sticky routing off, with a single version, at 0 (before the first shift
+ * and after a rollback) and at 100 (the canary serves everyone). The cookie's value is the canary's
+ * version, so a cookie from an earlier canary never matches a later one. Pure.
+ */
+export function stickySplit(versions: readonly Pick<Version, "name" | "weight">[], routing: ResolvedRouting): StickySplit | undefined {
+    const sticky = routing.stickyCanary;
+    const canary = versions[1];
+    if (sticky === undefined || versions.length !== 2 || canary.weight <= 0 || canary.weight >= 100) {
+        return undefined;
+    }
+    const name = sticky.cookieName.replace(/\./g, "\\.");
+    return {
+        version: canary.name,
+        cookieName: sticky.cookieName,
+        setCookie: `${sticky.cookieName}=${canary.name}; Max-Age=${sticky.maxAgeSeconds}; Path=/; HttpOnly; SameSite=Lax`,
+        cookieRegex: `^(.*;\\s*)?${name}=${canary.name}(;.*)?$`,
+    };
 }
 
 /**
@@ -320,9 +438,21 @@ export function httpRoutes(
             ...resilience,
         });
     }
+    const sticky = stickySplit(versions, routing);
+    if (sticky !== undefined) {
+        routes.push({
+            name: `sticky-${sticky.version}`,
+            match: [{ headers: { cookie: { regex: sticky.cookieRegex } } }],
+            route: [{ destination: { host: serviceFqdn, subset: sticky.version } }],
+            ...resilience,
+        });
+    }
     const weighted: HTTPRouteDestination[] = versions.map((v) => ({
         destination: { host: serviceFqdn, subset: v.name },
         weight: v.weight,
+        ...(sticky !== undefined && v.name === sticky.version
+            ? { headers: { response: { add: { "set-cookie": sticky.setCookie } } } }
+            : {}),
     }));
     routes.push({
         name: "weighted",

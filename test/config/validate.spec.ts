@@ -144,6 +144,21 @@ const INVALID: [string, RawConfig, string][] = [
         'istio-canary:routing.headerRoute.version is "v9"; it must name a version in versions (v1)',
     ],
     [
+        "a sticky canary block without enabled",
+        { routing: { stickyCanary: { cookieName: "canary" } } },
+        "istio-canary:routing.stickyCanary.enabled is missing; say whether sticky routing is on (enabled: true), or remove routing.stickyCanary",
+    ],
+    [
+        "a sticky canary max-age above 30 days, with the Gateway API too",
+        { routing: { api: "gateway-api", stickyCanary: { enabled: true, maxAgeSeconds: 2592001 } } },
+        "istio-canary:routing.stickyCanary.maxAgeSeconds is 2592001; it must be an integer from 1 to 2592000",
+    ],
+    [
+        "a sticky canary cookie name with a space",
+        { routing: { stickyCanary: { enabled: true, cookieName: "my cookie" } } },
+        "istio-canary:routing.stickyCanary.cookieName is \"my cookie\"; it must be a cookie name of letters, digits, '-', '_' and '.' (at most 64 characters), such as istio-canary",
+    ],
+    [
         "a header name with upper case",
         { routing: { headerRoute: { header: "X-Canary", value: "true", version: "v1" } } },
         'istio-canary:routing.headerRoute.header is "X-Canary"; it must be a lower-case HTTP header name such as x-canary',

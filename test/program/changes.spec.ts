@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { diffRuns, runWith } from "../support/program";
+import { diffRuns, one, runWith } from "../support/program";
 
 const v1 = { name: "v1", image: "jamaldevsecops/myapp:v1", replicas: 2 };
 const v2 = { name: "v2", image: "jamaldevsecops/myapp:v2", replicas: 1 };
@@ -39,6 +39,24 @@ describe("what a config change changes", () => {
             ],
         });
         assert.deepEqual(diffRuns(before, after).changed, ["kubernetes:networking.istio.io/v1:VirtualService::myapp-vs"]);
+    });
+
+    it("with a sticky canary, a shift and a rollback still change only the VirtualService, and the rollback drops the cookie route", async () => {
+        const at = (w: number) =>
+            runWith({
+                versions: [
+                    { ...v1, weight: 100 - w },
+                    { ...v2, weight: w },
+                ],
+                routing: { stickyCanary: { enabled: true } },
+            });
+        const [ten, fifty, zero] = [await at(10), await at(50), await at(0)];
+        const vs = "kubernetes:networking.istio.io/v1:VirtualService::myapp-vs";
+        assert.deepEqual(diffRuns(ten, fifty), { changed: [vs], added: [], removed: [] });
+        assert.deepEqual(diffRuns(fifty, zero), { changed: [vs], added: [], removed: [] });
+        const routes = (run: typeof ten) => one(run, ":VirtualService").inputs.spec.http.map((h: { name: string }) => h.name);
+        assert.deepEqual(routes(fifty), ["sticky-v2", "weighted"]);
+        assert.deepEqual(routes(zero), ["weighted"]);
     });
 
     it("removes only v1's Deployment, subset and route at the clean-up, leaving v2's resources untouched", async () => {

@@ -81,6 +81,54 @@ describe("emitted objects against the published Kubernetes and Istio schemas", (
         );
     });
 
+    it("validates the sticky canary's cookie route and Set-Cookie, with both routing APIs", async () => {
+        const versions = [
+            { name: "v1", image: "jamaldevsecops/myapp:v1", replicas: 2, weight: 75 },
+            { name: "v2", image: "jamaldevsecops/myapp:v2", replicas: 1, weight: 25 },
+        ];
+        const routing = { stickyCanary: { enabled: true }, headerRoute: { header: "x-canary", value: "true", version: "v2" } };
+        const istio = await runWith({ versions, routing });
+        const vs = istio.resources.find((r) => r.type.endsWith(":VirtualService"))!;
+        assert.deepEqual(
+            vs.inputs.spec.http.map((h: { name: string }) => h.name),
+            ["header-v2", "sticky-v2", "weighted"],
+        );
+        assert.ok(validateAll(istio.resources).includes("kubernetes:networking.istio.io/v1:VirtualService"));
+        const gatewayApi = await runWith({ versions, routing: { ...routing, api: "gateway-api" } });
+        const route = gatewayApi.resources.find((r) => r.name === "myapp-route")!;
+        assert.equal(route.inputs.spec.rules.length, 3);
+        assert.ok(validateAll(gatewayApi.resources.filter((r) => r.type !== "kubernetes:yaml/v2:ConfigFile")).includes(route.type));
+    });
+
+    it("would catch a Set-Cookie value of the wrong type on a destination (the schema check reaches the field)", () => {
+        const vs = new VirtualService({
+            metadata: { name: "x" },
+            spec: {
+                hosts: ["a"],
+                http: [
+                    { route: [{ destination: { host: "a" }, headers: { response: { add: { "set-cookie": 1 as unknown as string } } } }] },
+                ],
+            },
+        });
+        assert.throws(() => vs.validate(), /set-cookie must be string/);
+    });
+
+    it("would catch a Gateway API header match type the standard channel does not have", () => {
+        const route = new HTTPRoute({
+            metadata: { name: "x" },
+            spec: {
+                parentRefs: [{ name: "gw" }],
+                rules: [
+                    {
+                        matches: [{ headers: [{ type: "Glob" as "Exact", name: "Cookie", value: "a" }] }],
+                        backendRefs: [{ name: "a", port: 80 }],
+                    },
+                ],
+            },
+        });
+        assert.throws(() => route.validate(), /must be equal to one of the allowed values/);
+    });
+
     it("would catch a Gateway API weight of the wrong type (the schema check can fail)", () => {
         const route = new HTTPRoute({
             metadata: { name: "x" },
