@@ -2,7 +2,7 @@
  * Shared helpers of the policy pack, one module per concern in lib/: reading resources as the
  * engine sends them (values), Kubernetes objects (kubernetes), Istio's host resolution (hosts), the
  * weight and route checks as pure functions (routes), installed gateways and the gateways a
- * VirtualService is bound to (gateways), stack policies (stack) and exportTo (visibility). Nothing
+ * VirtualService is bound to (gateways), stack policies (stack), exportTo (visibility) and sticky canary routes (sticky). Nothing
  * here reports violations; the policies in rules/ do. Re-exports only.
  */
 export * from "./lib/values";
@@ -14,3 +14,4 @@ export * from "./lib/stack";
 export * from "./lib/gateway-api";
 export * from "./lib/visibility";
 export * from "./lib/destination-rules";
+export * from "./lib/sticky";

@@ -18,6 +18,7 @@ import { httpRouteParentsExist } from "./httproute-parents-exist";
 import { gatewayApiTlsSecretReadable } from "./gateway-api-tls-secret-readable";
 import { httpRouteNoVirtualServiceOverlap } from "./httproute-no-virtualservice-overlap";
 import { ambientWaypointPresent } from "./ambient-waypoint-present";
+import { stickyCanaryRoute } from "./sticky-canary-route";
 
 export * from "./container-images-pinned";
 export * from "./container-resources-and-readiness";
@@ -38,6 +39,7 @@ export * from "./httproute-parents-exist";
 export * from "./gateway-api-tls-secret-readable";
 export * from "./httproute-no-virtualservice-overlap";
 export * from "./ambient-waypoint-present";
+export * from "./sticky-canary-route";
 
 /** The pack's name, as `pulumi preview` and the offline runner report it. */
 export const PACK_NAME = "istio-canary-policies";
@@ -57,6 +59,7 @@ export const ALL_POLICIES: Policies = [
     httpRouteNoVirtualServiceOverlap,
     ambientWaypointPresent,
     virtualServiceCatchAllLast,
+    stickyCanaryRoute,
     virtualServiceHostsUnique,
     exportToReachesProxies,
     virtualServiceWeightedSubsetsHaveReplicas,

@@ -83,6 +83,7 @@ describe("policy pack end to end over the Analyzer protocol", function () {
                 "httproute-no-virtualservice-overlap mandatory stack",
                 "httproute-parents-exist mandatory stack",
                 "httproute-weights mandatory resource",
+                "sticky-canary-route mandatory resource",
                 "virtualservice-catch-all-last mandatory resource",
                 "virtualservice-hosts-unique mandatory stack",
                 "virtualservice-mirror mandatory resource",
