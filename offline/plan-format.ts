@@ -119,7 +119,21 @@ function bar(weight: number, width = 40): string {
     return "█".repeat(filled) + "░".repeat(width - filled);
 }
 
-/** The traffic split of every VirtualService route and HTTPRoute rule, drawn as bars so the split is seen at a glance. */
+/** The lines under a destination whose responses set a cookie (the sticky canary's): which cookie, for how long. */
+function setCookieLines(headers: Record<string, unknown>): string[] {
+    return Object.entries(headers)
+        .filter(([name, value]) => name.toLowerCase() === "set-cookie" && typeof value === "string")
+        .map(([, value]) => {
+            const [pair, ...attributes] = (value as string).split(";").map((p) => p.trim());
+            const maxAge = attributes.find((a) => /^max-age=/i.test(a));
+            return `      its responses set cookie ${pair}${maxAge !== undefined ? ` (${maxAge.replace(/^max-age=/i, "Max-Age ")} s)` : ""}: requests carrying it take the sticky route`;
+        });
+}
+
+/**
+ * The traffic split of every VirtualService route and HTTPRoute rule, drawn as bars so the split is
+ * seen at a glance; a sticky canary shows as its cookie route and the cookie its destination sets.
+ */
 export function trafficSplit(resources: RecordedResource[]): string {
     const lines: string[] = [];
     for (const vs of resources.filter((r) => r.type.endsWith(":VirtualService"))) {
@@ -129,7 +143,11 @@ export function trafficSplit(resources: RecordedResource[]): string {
             const match = (route.match ?? [])
                 .map((m: Json) =>
                     Object.entries((m.headers ?? {}) as Record<string, Json>)
-                        .map(([h, v]) => `header ${h} = ${JSON.stringify(v.exact ?? v.prefix ?? v.regex)}`)
+                        .map(([h, v]) =>
+                            v.regex !== undefined && v.exact === undefined && v.prefix === undefined
+                                ? `header ${h} ~ ${JSON.stringify(v.regex)}`
+                                : `header ${h} = ${JSON.stringify(v.exact ?? v.prefix)}`,
+                        )
                         .join(" and "),
                 )
                 .join(" or ");
@@ -139,6 +157,8 @@ export function trafficSplit(resources: RecordedResource[]): string {
                 const weight: number = d.weight ?? (dests.length === 1 ? 100 : 0);
                 const label = `${d.destination?.subset ?? d.destination?.host}`;
                 lines.push(`    ${label.padEnd(10)} ${bar(weight)} ${String(weight).padStart(3)}%`);
+                const response = d.headers?.response ?? {};
+                lines.push(...setCookieLines({ ...(response.add ?? {}), ...(response.set ?? {}) }));
             }
             if (route.mirror) {
                 lines.push(
@@ -169,13 +189,22 @@ export function trafficSplit(resources: RecordedResource[]): string {
         lines.push(`HTTPRoute ${route.name} (attached to ${parents})`);
         rules.forEach((rule, index) => {
             const match = (rule.matches ?? [])
-                .map((m: Json) => ((m.headers ?? []) as Json[]).map((h) => `header ${h.name} = ${JSON.stringify(h.value)}`).join(" and "))
+                .map((m: Json) =>
+                    ((m.headers ?? []) as Json[])
+                        .map((h) => `header ${h.name} ${h.type === "RegularExpression" ? "~" : "="} ${JSON.stringify(h.value)}`)
+                        .join(" and "),
+                )
                 .join(" or ");
             lines.push(`  rules[${index}]${match ? `  when ${match}` : "  (all other requests)"}`);
             const backends: Json[] = rule.backendRefs ?? [];
             for (const b of backends) {
                 const weight: number = b.weight ?? (backends.length === 1 ? 100 : 1);
                 lines.push(`    ${String(b.name).padEnd(10)} ${bar(weight)} ${String(weight).padStart(3)}%`);
+                for (const f of (b.filters ?? []) as Json[]) {
+                    const modifier = f.type === "ResponseHeaderModifier" ? (f.responseHeaderModifier ?? {}) : {};
+                    const headers = [...(modifier.add ?? []), ...(modifier.set ?? [])] as Json[];
+                    lines.push(...setCookieLines(Object.fromEntries(headers.map((h) => [h.name, h.value]))));
+                }
             }
             for (const f of (rule.filters ?? []) as Json[]) {
                 if (f.type === "RequestMirror") {
