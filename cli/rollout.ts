@@ -137,6 +137,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         reporter: config.rollout.reporter,
         // With the Gateway API each version has its own Service, so its requests carry that destination_service.
         perVersionServices: config.routing.api === "gateway-api",
+        // Sticky users make the canary's share exceed its weight: no expected share from the weights.
+        ...(config.routing.stickyCanary !== undefined ? { stickyCanary: true } : {}),
     };
     if ((mode === "start" || mode === "resume") && config.versions.length === 2) {
         const problems = checkJudgeSettings(settings, config.versions[0].name, config.versions[1].name);

@@ -37,6 +37,13 @@ export interface JudgeSettings {
     reporter: string;
     /** Each version has a Service of its own (routing.api gateway-api); default false. */
     perVersionServices?: boolean;
+    /**
+     * The stack keeps users the canary served on it (routing.stickyCanary); default false. The weights
+     * then do not give the canary's share of requests (sticky users add to it, step by step), so the
+     * judge passes no expected share: the share tests would hold a healthy canary for the baseline's
+     * shrinking share. The freshness check still compares against the window's own share.
+     */
+    stickyCanary?: boolean;
     /** Total deadline per Prometheus query in ms; default: the analysis's (10 s). */
     timeoutMs?: number;
     /**
@@ -85,7 +92,7 @@ export function expectedCanaryShare(weights: Weights | undefined, baseline: stri
 /** The analysis options for one judgement. */
 export function analysisOptions(settings: JudgeSettings, input: JudgeInput): AnalysisOptions {
     const seconds = Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.ceil(input.sinceSeconds)));
-    const share = expectedCanaryShare(input.weights, input.baseline, input.canary);
+    const share = settings.stickyCanary === true ? undefined : expectedCanaryShare(input.weights, input.baseline, input.canary);
     return {
         prometheusUrl: settings.prometheusUrl,
         service: settings.service,

@@ -95,6 +95,13 @@ describe("npm run rollout", () => {
         });
     });
 
+    it("tells the analysis when the stack has a sticky canary, so the weights are not taken for the canary's share", async () => {
+        const dir = configDirWith({ dev: devStackFile() + "  istio-canary:routing:\n    stickyCanary: { enabled: true }\n" });
+        const r = await run(["--stack", "dev"], dir);
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.settings?.stickyCanary, true);
+    });
+
     it("prints one JSON event per line with --json", async () => {
         const dir = configDirWith({ dev: devStackFile() });
         const r = await run(["--stack", "dev", "--json"], dir, new ScriptedJudge((call) => (call === 0 ? "pass" : "fail")));

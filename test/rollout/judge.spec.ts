@@ -45,6 +45,12 @@ describe("the rollout's analysis judge", () => {
         assert.equal(analysisOptions(SETTINGS, { ...input, weights: { v1: 90, v3: 10 } }).expectedCanaryShare, undefined);
     });
 
+    it("passes no expected share with a sticky canary: sticky users make the canary's share exceed its weight", () => {
+        const input = { baseline: "v1", canary: "v2", sinceSeconds: 30, weights: { v1: 75, v2: 25 } };
+        assert.equal(analysisOptions({ ...SETTINGS, stickyCanary: true }, input).expectedCanaryShare, undefined);
+        assert.equal(analysisOptions({ ...SETTINGS, stickyCanary: false }, input).expectedCanaryShare, 0.25);
+    });
+
     it("ends a judgement that outlasts its deadline as inconclusive, naming the deadline", async function () {
         this.timeout(3000);
         const judge = analysisJudge({ ...SETTINGS, deadlineMs: 200 }, () => new Promise<AnalysisResult>(() => undefined));
