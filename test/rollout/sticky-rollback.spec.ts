@@ -42,6 +42,22 @@ function programStack(dir: string) {
     };
 }
 
+/** The rollout's adapter on the stack file in `dir`, with the program-running Stack stand-in. */
+function adapterOn(dir: string, routingApi: "istio" | "gateway-api") {
+    const fake = programStack(dir);
+    const target = new PulumiStackTarget({
+        stack: "dev",
+        appName: "myapp",
+        routingApi,
+        stackFile: path.join(dir, "Pulumi.dev.yaml"),
+        workDir: dir,
+        project: "istio-canary",
+        policyPacks: [],
+        openStack: async () => fake.stack,
+    });
+    return { fake, target };
+}
+
 /** The URN's short form, as diffRuns names resources. */
 function short(urn: string): string {
     const [type, name] = urn.split("::").slice(-2);
@@ -61,16 +77,7 @@ describe("sticky canary: a rollback removes the cookie route through the targete
             "the stack runs the sticky route before the rollback",
         );
 
-        const fake = programStack(dir);
-        const target = new PulumiStackTarget({
-            stack: "dev",
-            appName: "myapp",
-            stackFile: path.join(dir, "Pulumi.dev.yaml"),
-            workDir: dir,
-            project: "istio-canary",
-            policyPacks: [],
-            openStack: async () => fake.stack,
-        });
+        const { fake, target } = adapterOn(dir, "istio");
         await target.applyWeights({ v1: 100, v2: 0 }, "virtual-service");
 
         assert.equal(fake.ups.length, 1);
@@ -98,17 +105,7 @@ describe("sticky canary: a rollback removes the cookie route through the targete
             }[];
         assert.equal(rules(deployed).filter((r) => r.matches !== undefined).length, 2, "header rule and cookie rule before the rollback");
 
-        const fake = programStack(dir);
-        const target = new PulumiStackTarget({
-            stack: "dev",
-            appName: "myapp",
-            routingApi: "gateway-api",
-            stackFile: path.join(dir, "Pulumi.dev.yaml"),
-            workDir: dir,
-            project: "istio-canary",
-            policyPacks: [],
-            openStack: async () => fake.stack,
-        });
+        const { fake, target } = adapterOn(dir, "gateway-api");
         await target.applyWeights({ v1: 100, v2: 0 }, "virtual-service");
 
         const [{ options, run }] = fake.ups;
