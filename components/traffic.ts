@@ -235,6 +235,9 @@ const COOKIE_NAME: [(s: string) => boolean, string] = [
 
 function readStickyCanary(c: Checker, value: unknown, names: readonly string[]): ResolvedStickyCanary | undefined {
     const s = c.object("routing.stickyCanary", value, STICKY_CANARY_FIELDS);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return undefined; // c.object said what it must be; one message is enough
+    }
     const enabled = c.required(
         "routing.stickyCanary.enabled",
         s.enabled,

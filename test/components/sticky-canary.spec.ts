@@ -71,6 +71,21 @@ describe("sticky canary (routing.stickyCanary)", () => {
             );
         });
 
+        it("says once what the block must be when it is not an object", () => {
+            assert.equal(
+                messageOf(() =>
+                    resolveTrafficArgs({
+                        service: "shop",
+                        hosts: ["shop.example.com"],
+                        versions: split(10),
+                        routing: { stickyCanary: true as never },
+                    }),
+                ),
+                "Traffic: invalid args (1 problem):\n" +
+                    "  - routing.stickyCanary is true; it must be an object with fields enabled, cookieName, maxAgeSeconds",
+            );
+        });
+
         it("refuses more than two versions: which one is the canary would be a guess", () => {
             assert.equal(
                 messageOf(() =>
