@@ -18,8 +18,9 @@
  * done names, in its message and in `next`, the commands that go on from it.
  */
 import { decideStep } from "./decision";
+import { RollbackCause, RolloutEvent as LifecycleEvent, RolloutEventListener, RolloutEvidence, RolloutStepRef } from "./events";
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";
-import { LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
+import { AnalysisRecord, LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
 import {
     ApplyScope,
     CanaryJudge,
@@ -53,6 +54,12 @@ export interface EngineDeps {
      * `npx istio-canary rollout --stack <stack>` (the CLI adds its --config-dir).
      */
     command?: (stack: string) => string;
+    /**
+     * Receives the lifecycle events of rollout/events.ts (start, shift, hold, gate-waiting, rollback,
+     * complete, finalize), each after the state it reports was saved. Optional; an exception it
+     * throws is dropped, so a listener can never stop a shift or a rollback.
+     */
+    onEvent?: RolloutEventListener;
 }
 
 /** A command that goes on from an outcome: a new rollout, or the rollout command with that flag. */
@@ -124,6 +131,7 @@ export class RolloutEngine {
             this.note(state, "rollout-started", { steps: plan.steps, from: state.from, previousRolloutKeptIn: archived, replaces });
             this.deps.store.save(state);
             this.emitStart(state, "start");
+            this.lifecycle(state, { type: "start", mode: "start", steps: [...state.plan.steps] });
             return this.drive(state);
         });
     }
@@ -160,6 +168,7 @@ export class RolloutEngine {
             this.note(state, "resumed", { at: where(state) });
             this.deps.store.save(state);
             this.emitStart(state, "resume");
+            this.lifecycle(state, { type: "start", mode: "resume", steps: [...state.plan.steps] });
             return this.drive(state);
         });
     }
@@ -275,6 +284,12 @@ export class RolloutEngine {
                 };
                 this.note(state, "completed");
                 this.deps.store.save(state);
+                this.lifecycle(state, {
+                    type: "complete",
+                    reason: state.outcome.reason,
+                    step: this.stepRef(state, state.current),
+                    evidence: lastEvidence(state, state.current - 1),
+                });
                 continue;
             }
             const stopped = await this.analyseStep(state, step);
@@ -350,15 +365,58 @@ export class RolloutEngine {
             live === undefined ? "the live VirtualService is gone from the stack" : `the live VirtualService routes ${formatSplit(live)}`;
         this.note(state, "drift", { live: live ?? null, applied });
         this.deps.store.save(state);
-        return this.outcome(
-            "held",
+        return this.held(
             state,
+            "drift",
             `holding at ${where(state)}: ${seen}, but the rollout last applied ${formatSplit(applied)}; ` +
                 `someone changed it outside the rollout (kubectl edit, another tool), so ${notDone}. ` +
                 `To keep traffic off ${state.canary.name}, run ${this.cmd(state.stack, "abort")}. ` +
                 `To go on, put the VirtualService back to ${formatSplit(applied)} (the split ${this.deps.target.configFile ?? "the stack file"} holds, so a \`pulumi up\` of the stack applies it), then run ${this.cmd(state.stack, "resume")}`,
             ["abort", "resume"],
         );
+    }
+
+    /** The `held` outcome, after a `hold` lifecycle event saying why. */
+    private held(state: RolloutState, cause: "drift" | "hook", message: string, next: NextCommand[]): RolloutOutcome {
+        this.lifecycle(state, {
+            type: "hold",
+            cause,
+            stopped: true,
+            message,
+            step: state.current < state.plan.steps.length ? this.stepRef(state, state.current) : undefined,
+        });
+        return this.outcome("held", state, message, next);
+    }
+
+    /** The lifecycle event of a confirmed traffic change. */
+    private lifecycleOfApplied(state: RolloutState, pending: PendingAction, from: Weights | null): void {
+        switch (pending.kind) {
+            case "shift":
+                if (pending.step !== undefined) {
+                    this.lifecycle(state, {
+                        type: "shift",
+                        step: this.stepRef(state, pending.step),
+                        from,
+                        evidence: lastEvidence(state, pending.step - 1),
+                    });
+                }
+                return;
+            case "rollback":
+            case "abort": {
+                const cause: RollbackCause = pending.kind === "abort" ? "abort" : (pending.cause ?? "analysis");
+                this.lifecycle(state, {
+                    type: "rollback",
+                    cause,
+                    reason: state.outcome?.reason ?? pending.reason ?? pending.kind,
+                    step: state.current < state.plan.steps.length ? this.stepRef(state, state.current) : undefined,
+                    evidence: cause === "analysis" ? lastEvidence(state, state.current) : undefined,
+                });
+                return;
+            }
+            case "finalize":
+                this.lifecycle(state, { type: "finalize", removed: pending.remove ?? state.baseline.name });
+                return;
+        }
     }
 
     /** Applies the pending action; on success confirms it, on failure keeps it pending and returns the outcome. */
@@ -391,6 +449,7 @@ export class RolloutEngine {
         }
         const durationMs = this.deps.clock.now() - began;
         const at = this.iso();
+        const previous = state.applied === null ? null : { ...state.applied };
         state.pending = null;
         if (pending.kind === "finalize") {
             const remaining = { ...(state.applied ?? {}) };
@@ -413,6 +472,7 @@ export class RolloutEngine {
         this.note(state, "applied", { ...what, durationMs });
         this.deps.store.save(state);
         this.emit({ type: "applied", ...what, durationMs });
+        this.lifecycleOfApplied(state, pending, previous);
         return undefined;
     }
 
@@ -554,6 +614,18 @@ export class RolloutEngine {
                 inconclusive,
                 maxInconclusive: plan.maxInconclusive,
             });
+            if (decision === "hold") {
+                this.lifecycle(state, {
+                    type: "hold",
+                    cause: "inconclusive",
+                    stopped: false,
+                    message:
+                        `inconclusive analysis ${inconclusive} of ${plan.maxInconclusive} tolerated at ${formatSplit(step.weights)}; ` +
+                        `asking again in ${plan.analysisIntervalSeconds}s`,
+                    step: this.stepRef(state, index),
+                    evidence: evidenceOf(step.analyses[step.analyses.length - 1]),
+                });
+            }
             if (decision !== "hold") {
                 return undefined;
             }
@@ -788,6 +860,35 @@ export class RolloutEngine {
         });
     }
 
+    /** Gives a lifecycle event (rollout/events.ts) to `onEvent`, stamped with the time, stack, versions and split. */
+    private lifecycle(
+        state: RolloutState,
+        event: DistributiveOmit<LifecycleEvent, "at" | "stack" | "baseline" | "canary" | "split">,
+    ): void {
+        const listener = this.deps.onEvent;
+        if (listener === undefined) {
+            return;
+        }
+        const full = {
+            at: this.iso(),
+            stack: state.stack,
+            baseline: state.baseline.name,
+            canary: state.canary.name,
+            split: { ...(state.applied ?? state.from ?? {}) },
+            ...stripUndefined(event as Record<string, unknown>),
+        } as LifecycleEvent;
+        try {
+            listener(full);
+        } catch {
+            // A listener must never stop a shift or a rollback (see rollout/events.ts).
+        }
+    }
+
+    /** The step reference of events. */
+    private stepRef(state: RolloutState, index: number): RolloutStepRef {
+        return { index, total: state.plan.steps.length, canaryWeight: state.plan.steps[index] };
+    }
+
     /** Emits an event stamped with the time and the stack. */
     private emit(event: DistributiveOmit<RolloutEvent, "at" | "stack">): void {
         this.emitFn({ ...event, at: this.iso(), stack: this.currentStack } as RolloutEvent);
@@ -847,6 +948,26 @@ export function neverApplied(state: RolloutState): boolean {
         state.steps.every((s) => s.appliedAt === undefined) &&
         (state.pending === null || state.pending.kind === "shift")
     );
+}
+
+/** The evidence of one recorded analysis, or undefined. */
+function evidenceOf(a: AnalysisRecord | undefined): RolloutEvidence | undefined {
+    if (a === undefined) {
+        return undefined;
+    }
+    return {
+        verdict: a.verdict,
+        sinceSeconds: a.sinceSeconds,
+        baseline: summary(a.result.baseline),
+        canary: summary(a.result.canary),
+        reasons: [...a.result.reasons],
+    };
+}
+
+/** The evidence of the last analysis of step `index`, when it has one. */
+function lastEvidence(state: RolloutState, index: number): RolloutEvidence | undefined {
+    const analyses = state.steps[index]?.analyses ?? [];
+    return evidenceOf(analyses[analyses.length - 1]);
 }
 
 /** The fields of VersionStats only (the analysis adds histograms, which stay in the state file). */

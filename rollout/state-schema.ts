@@ -10,6 +10,7 @@ import { sameWeights, stepWeights } from "./weights";
 const STATUSES = ["in-progress", "completed", "rolled-back", "aborted", "finalized"] as const;
 const KINDS = ["shift", "rollback", "abort", "finalize"] as const;
 const VERDICTS = ["pass", "fail", "inconclusive"] as const;
+const ROLLBACK_CAUSES = ["analysis", "hook", "rejected", "abort"] as const;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 type Obj = Record<string, unknown>;
@@ -325,6 +326,9 @@ function checkPending(
     p.time("pending.startedAt", o.startedAt);
     p.number("pending.failures", o.failures, { integer: true, min: 0 });
     p.string("pending.reason", o.reason, { optional: true });
+    if (o.cause !== undefined) {
+        p.oneOf("pending.cause", o.cause, ROLLBACK_CAUSES);
+    }
     const allowed: Record<(typeof KINDS)[number], string[]> = {
         shift: ["in-progress"],
         rollback: ["in-progress"],

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../stack/atomic-write";
 import { stateProblems } from "./state-schema";
+import type { RollbackCause } from "./events";
 import { ActionKind, Judgement, Verdict } from "./types";
 import { Weights } from "./weights";
 
@@ -34,6 +35,8 @@ export interface PendingAction {
     remove?: string;
     /** Why (a rollback's or abort's reason). */
     reason?: string;
+    /** What caused a rollback (absent in files from before it was recorded: a failed analysis). */
+    cause?: RollbackCause;
     /** When it was first started. */
     startedAt: string;
     /** Failed attempts so far. */
