@@ -300,8 +300,9 @@ function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig
 
 /**
  * `rollout.steps` entries are canary weights, or `{weight, approve: true}` for a step whose shift
- * waits for `rollout --approve`. Returns the weights (undefined when it is not a list; an entry
- * that is not a weight stays as written, for the list's own message) and the gated ones.
+ * waits for `rollout --approve`. Returns the weights (undefined when it is not a list or an entry
+ * object has a problem of its own; an entry that is neither a number nor an object stays as written,
+ * for the list's message) and the gated ones.
  */
 function readGatedSteps(c: Checker, value: unknown): { weights: unknown[] | undefined; approve: number[] } {
     const list = c.array("rollout.steps", value, "canary weights (or {weight, approve} entries)");
@@ -309,6 +310,7 @@ function readGatedSteps(c: Checker, value: unknown): { weights: unknown[] | unde
         return { weights: undefined, approve: [] };
     }
     const approve: number[] = [];
+    const before = c.problems.length;
     const weights = list.map((entry, i) => {
         if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
             return entry;
@@ -325,7 +327,8 @@ function readGatedSteps(c: Checker, value: unknown): { weights: unknown[] | unde
         }
         return o.weight;
     });
-    return { weights, approve };
+    // An entry's own problem is the message; the list's would repeat it.
+    return c.problems.length > before ? { weights: undefined, approve: [] } : { weights, approve };
 }
 
 /** Reads `rollout.hooks`: a list of commands and webhooks, each with a unique name, a point and exactly one of command and url. */
