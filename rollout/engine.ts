@@ -534,6 +534,11 @@ export class RolloutEngine {
             state.status = "aborted";
             state.outcome = { at, reason: pending.reason ?? "aborted" };
         }
+        if ((pending.kind === "abort" || pending.kind === "finalize") && state.hooksDue !== undefined) {
+            // The rollout moved on (an abort or finalize after it ended): the hooks it still owed are dropped.
+            this.note(state, "hooks-dropped", { at: state.hooksDue, because: pending.kind });
+            delete state.hooksDue;
+        }
         this.note(state, "applied", { ...what, durationMs });
         this.deps.store.save(state);
         this.emit({ type: "applied", ...what, durationMs });
@@ -1453,7 +1458,7 @@ export function neverApplied(state: RolloutState): boolean {
         state.status === "in-progress" &&
         state.applied === null &&
         state.steps.every((s) => s.appliedAt === undefined) &&
-        (state.pending === null || state.pending.kind === "shift")
+        (state.pending === null || state.pending.kind === "shift" || state.pending.kind === "prepare")
     );
 }
 

@@ -153,6 +153,47 @@ describe("rollout hooks", () => {
         assert.ok(r.events.some((e) => e.type === "applied" && e.action === "prepare"));
     });
 
+    it("pre-rollout: a failed deployment at 0% stops with exit 3 before any hook runs, and --resume deploys, runs the hooks and shifts", async () => {
+        const r = rig([hook("acceptance", "pre-rollout", ["true"])]);
+        r.target.failWhen = (call, i) => (i === 0 ? "pulumi up failed: chart repository unreachable" : undefined);
+        const failed = await r.engine.start(r.plan);
+        assert.equal(failed.kind, "apply-failed");
+        assert.equal(failed.exitCode, 3);
+        assert.match(failed.message, /applying the deployment of the canary at 0% \(v1 100% \/ v2 0%\) for the pre-rollout hooks failed/);
+        assert.match(failed.message, /--resume` to deploy the canary at 0% and run the pre-rollout hooks/);
+        assert.equal(r.store.load("dev")!.hooks, undefined, "no hook ran");
+        const resumed = await r.engine.resume(r.plan);
+        assert.equal(resumed.kind, "completed", resumed.message);
+        assert.deepEqual(r.timeline.slice(0, 4), ["apply 0 (stack)", "apply 0 (stack)", "hook acceptance split 0", "apply 10"]);
+    });
+
+    it("complete hooks still owed when a completed rollout is aborted are dropped, and the state stays valid", async () => {
+        const r = rig([hook("done", "complete", ["true"])]);
+        // Killed (here: interrupted) right after the completion was saved, before its hook ran.
+        const controller = new AbortController();
+        const engine = new RolloutEngine({
+            target: r.target,
+            judge: always("pass"),
+            store: r.store,
+            clock: new VirtualClock(),
+            signal: controller.signal,
+            hooks: {
+                run: async () => {
+                    controller.abort();
+                    return { status: "interrupted", durationMs: 0, output: "", error: "killed because the rollout was interrupted" };
+                },
+            },
+        });
+        const stopped = await engine.start(r.plan);
+        assert.equal(stopped.kind, "interrupted");
+        assert.equal(r.store.load("dev")!.hooksDue, "complete");
+        const aborted = await r.engine.abort(r.plan);
+        assert.equal(aborted.kind, "aborted");
+        const saved = r.store.load("dev")!;
+        assert.equal(saved.hooksDue, undefined);
+        assert.ok(saved.history.some((h) => h.event === "hooks-dropped"));
+    });
+
     it("a failing pre-step hook rolls back by default; the rollback is applied first, then the rollback hooks run", async () => {
         const r = rig([
             hook("gate-check", "pre-step", [
