@@ -813,6 +813,7 @@ export class RolloutEngine {
             }
             const record = await this.runHook(state, hook, point, step);
             if (record.status === "interrupted") {
+                this.hookFinished(state, record);
                 return this.interrupted(state);
             }
             if (record.status === "succeeded" || !GATING_HOOK_POINTS.includes(point)) {
