@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { serviceFqdn } from "../components/facts";
@@ -14,9 +15,22 @@ import { planFromConfig } from "../rollout/plan";
 import { humanRenderer, jsonRenderer } from "../rollout/render";
 import { FileStateStore } from "../rollout/state";
 import { CanaryJudge, Clock, EXIT, RolloutEvent, StackTarget } from "../rollout/types";
+import type { RolloutEventListener } from "../rollout/events";
+import { ProcessHookRunner } from "../rollout/hooks";
+
+/** Who answers a gate, as the state records it: user@host. */
+function answeredBy(): string {
+    let user = process.env.USER ?? "unknown";
+    try {
+        user = os.userInfo().username;
+    } catch {
+        // no passwd entry (some containers): keep $USER
+    }
+    return `${user}@${os.hostname()}`;
+}
 
 /**
- * `istio-canary rollout --stack <name> [--resume | --abort | --finalize] [--json] [--config-dir <dir>]`:
+ * `istio-canary rollout --stack <name> [--resume | --abort | --finalize | --approve | --reject] [--json] [--config-dir <dir>]`:
  * walks the canary (versions[1]) of a stack up its `rollout.steps`, one `pulumi up` per shift, with
  * the canary analysis between shifts; rolls back on failure. docs/rollout.md documents every flag and
  * config key, docs/cli.md the exit codes:
@@ -46,6 +60,10 @@ export interface RolloutCliDeps extends CliIO {
     clock: Clock;
     /** Aborted by SIGINT/SIGTERM. */
     signal?: AbortSignal;
+    /** Receives the rollout's lifecycle events (rollout/events.ts). Optional. */
+    onEvent?: RolloutEventListener;
+    /** Milliseconds between looks for an answer while a gate waits. Default 2000. */
+    gatePollMs?: number;
 }
 
 /** The defaults of a real run, printing through `io`. */
@@ -67,6 +85,8 @@ interface Flags {
     resume?: boolean;
     abort?: boolean;
     finalize?: boolean;
+    approve?: boolean;
+    reject?: boolean;
     json?: boolean;
     configDir?: string;
 }
@@ -81,6 +101,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         .option("--resume", "continue an interrupted rollout from its last completed action")
         .option("--abort", "route all traffic to the baseline (the first entry of versions) at once")
         .option("--finalize", "after a completed rollout, remove the baseline from versions and apply")
+        .option("--approve", "answer the gate the rollout waits at (a step with approve: true): go ahead with its shift")
+        .option("--reject", "answer the gate the rollout waits at: roll back to the baseline")
         .option("--json", "print one JSON event per line instead of text")
         .option(
             "--config-dir <dir>",
@@ -95,6 +117,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
                 ["rollout --stack dev --resume", "continue after an interruption or a failed apply"],
                 ["rollout --stack dev --abort", "send all traffic back to the baseline now"],
                 ["rollout --stack dev --finalize", "after completion, remove the old version"],
+                ["rollout --stack prod --approve", "let a rollout waiting at a gate shift to its next step"],
             ),
         )
         .configureOutput({ writeOut: deps.out, writeErr: deps.err });
@@ -103,7 +126,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         return parsed;
     }
     const flags = cmd.opts<Flags>();
-    const modes = (["resume", "abort", "finalize"] as const).filter((m) => flags[m] === true);
+    const modes = (["resume", "abort", "finalize", "approve", "reject"] as const).filter((m) => flags[m] === true);
     const mode: "start" | (typeof modes)[number] = modes.length === 0 ? "start" : modes[0];
     const { dir: configDir, problem: configDirProblem } = configDirFlag(flags.configDir, deps.cwd);
     const problem =
@@ -140,7 +163,7 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         // Sticky users make the canary's share exceed its weight: no expected share from the weights.
         ...(config.routing.stickyCanary !== undefined ? { stickyCanary: true } : {}),
     };
-    if ((mode === "start" || mode === "resume") && config.versions.length === 2) {
+    if ((mode === "start" || mode === "resume" || mode === "approve" || mode === "reject") && config.versions.length === 2) {
         const problems = checkJudgeSettings(settings, config.versions[0].name, config.versions[1].name);
         if (problems.length > 0) {
             deps.err(`rollout: the analysis cannot run with this stack's config:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
@@ -165,9 +188,13 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         signal: deps.signal,
         // The ways forward the messages name, as this person would type them (with their --config-dir).
         command: (stack) => rolloutCommandLine(stack, flags.configDir),
+        onEvent: deps.onEvent,
+        // Hook commands run in the config dir, where Pulumi.yaml and the stack file are.
+        hooks: new ProcessHookRunner({ cwd: configDir }),
+        gatePollMs: deps.gatePollMs,
     });
     try {
-        const outcome = await engine[mode](plan);
+        const outcome = mode === "approve" || mode === "reject" ? await engine.answer(plan, mode, answeredBy()) : await engine[mode](plan);
         return outcome.exitCode;
     } finally {
         renderer.close();

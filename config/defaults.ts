@@ -48,6 +48,8 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         maxP99Ms: ANALYSIS_DEFAULTS.maxP99Ms,
         minRequests: ANALYSIS_DEFAULTS.minRequests,
         reporter: ANALYSIS_DEFAULTS.reporter,
+        approve: [],
+        hooks: [],
     },
     gatewayApi: { installCrds: true, version: GATEWAY_API_VERSION },
     promotionOrder: ["dev", "staging", "prod"],

@@ -3,6 +3,7 @@
  * component's resolved args type (components/): config only adds the switches and the keys that
  * belong to no component (rollout, promotion order).
  */
+import type { HookConfig } from "../rollout/hooks";
 import type { AppArgs, ResolvedIstioMeshArgs, ResolvedMonitoringArgs, ResolvedPod, ResolvedRouting, ResolvedVersion } from "../components";
 
 /** `app`: CanaryApp's app args with their defaults. */
@@ -84,6 +85,13 @@ export interface RolloutConfig {
     minRequests: number;
     /** Istio metrics reporter label: `destination`, `source` or `waypoint`. Default `destination`. */
     reporter: string;
+    /**
+     * The canary weights (entries of `steps`) whose shift waits for `rollout --approve`: the steps
+     * written `{weight: W, approve: true}`. Default none; prod gates 100.
+     */
+    approve: number[];
+    /** Commands and webhooks run at named points of the rollout. Default none. */
+    hooks: HookConfig[];
 }
 
 /** The whole validated stack configuration. */

@@ -20,6 +20,7 @@ import {
 import { ConfigError, PROJECT, plainSecretProblem } from "./check";
 import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS } from "./defaults";
 import { CanaryConfig, IstioConfig, ROUTING_APIS, RolloutConfig, RoutingApi } from "./types";
+import { GATING_HOOK_POINTS, HOOK_FAILURE_ACTIONS, HOOK_POINTS, HookConfig, HookFailureAction, HookPoint } from "../rollout/hooks";
 
 /** Raw config of one stack: key (without the `istio-canary:` prefix) to its parsed value. */
 export type RawConfig = Record<string, unknown>;
@@ -228,7 +229,14 @@ export const ROLLOUT_FIELDS = [
     "maxP99Ms",
     "minRequests",
     "reporter",
+    "hooks",
 ] as const;
+
+/** The fields of an entry of `rollout.hooks`. */
+export const HOOK_FIELDS = ["name", "at", "command", "url", "timeoutSeconds", "onFailure"] as const;
+
+/** A hook's timeout when it gives none, in seconds. */
+export const DEFAULT_HOOK_TIMEOUT_SECONDS = 60;
 
 /**
  * Reads `rollout`. In ambient mode ztunnel reports no HTTP metrics, so the reporter defaults to
@@ -238,8 +246,11 @@ function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig
     const r = c.object("rollout", value, ROLLOUT_FIELDS);
     const d = DEFAULTS.rollout;
     let steps = [...d.steps];
+    let approve = [...d.approve];
     if (r.steps !== undefined) {
-        const list = c.array("rollout.steps", r.steps, "canary weights");
+        const read = readGatedSteps(c, r.steps);
+        approve = read.approve;
+        const list = read.weights;
         const ok =
             list !== undefined &&
             list.length > 0 &&
@@ -282,7 +293,123 @@ function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig
         maxP99Ms: c.number("rollout.maxP99Ms", r.maxP99Ms, d.maxP99Ms, 0, 3600000, { min: true }),
         minRequests: c.integer("rollout.minRequests", r.minRequests, d.minRequests, 1, MAX),
         reporter: readReporter(c, r.reporter, mode),
+        approve,
+        hooks: readHooks(c, r.hooks),
     };
+}
+
+/**
+ * `rollout.steps` entries are canary weights, or `{weight, approve: true}` for a step whose shift
+ * waits for `rollout --approve`. Returns the weights (undefined when it is not a list or an entry
+ * object has a problem of its own; an entry that is neither a number nor an object stays as written,
+ * for the list's message) and the gated ones.
+ */
+function readGatedSteps(c: Checker, value: unknown): { weights: unknown[] | undefined; approve: number[] } {
+    const list = c.array("rollout.steps", value, "canary weights (or {weight, approve} entries)");
+    if (list === undefined) {
+        return { weights: undefined, approve: [] };
+    }
+    const approve: number[] = [];
+    const before = c.problems.length;
+    const weights = list.map((entry, i) => {
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            return entry;
+        }
+        const key = `rollout.steps[${i}]`;
+        const o = c.object(key, entry, ["weight", "approve"]);
+        if (
+            !c.required(`${key}.weight`, o.weight, "a step written as an object gives its canary weight, e.g. {weight: 100, approve: true}")
+        ) {
+            return undefined;
+        }
+        if (c.boolean(`${key}.approve`, o.approve, false) && typeof o.weight === "number") {
+            approve.push(o.weight);
+        }
+        return o.weight;
+    });
+    // An entry's own problem is the message; the list's would repeat it.
+    return c.problems.length > before ? { weights: undefined, approve: [] } : { weights, approve };
+}
+
+/** Reads `rollout.hooks`: a list of commands and webhooks, each with a unique name, a point and exactly one of command and url. */
+function readHooks(c: Checker, value: unknown): HookConfig[] {
+    if (value === undefined) {
+        return [];
+    }
+    const list = c.array("rollout.hooks", value, "hooks ({name, at, command or url, timeoutSeconds, onFailure})");
+    if (list === undefined) {
+        return [];
+    }
+    const hooks: HookConfig[] = [];
+    const names = new Set<string>();
+    list.forEach((entry, i) => {
+        const key = `rollout.hooks[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            c.fail(key, entry, `it must be an object with fields ${HOOK_FIELDS.join(", ")}`);
+            return;
+        }
+        const h = c.object(key, entry, HOOK_FIELDS);
+        const before = c.problems.length;
+        let name = "";
+        if (c.required(`${key}.name`, h.name, "every hook has a name, e.g. smoke-test")) {
+            name = c.string(`${key}.name`, h.name, "", [
+                (s) => /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/.test(s),
+                "a name of lower-case letters, digits, '-', '_' and '.', at most 63 characters, e.g. smoke-test",
+            ]);
+            if (name !== "" && names.has(name)) {
+                c.fail(`${key}.name`, name, "it must be unique among rollout.hooks: the state records each hook's runs by name");
+            }
+            names.add(name);
+        }
+        let at: HookPoint = "pre-step";
+        if (c.required(`${key}.at`, h.at, `a hook says when it runs: one of ${HOOK_POINTS.join(", ")}`)) {
+            at = c.oneOf(`${key}.at`, h.at, at, HOOK_POINTS);
+        }
+        const hasCommand = h.command !== undefined;
+        const hasUrl = h.url !== undefined;
+        if (hasCommand === hasUrl) {
+            c.add(
+                `${c.keyOf(key)} ${hasCommand ? "has both command and url" : "has neither command nor url"}; a hook is exactly one of ` +
+                    "command (a list: the program and its arguments, run without a shell, e.g. [./smoke.sh, --fast]) and url (an http(s) URL that receives a POST)",
+            );
+        }
+        let command: string[] | undefined;
+        if (hasCommand) {
+            const argv = h.command;
+            if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string") || argv[0] === "") {
+                c.fail(
+                    `${key}.command`,
+                    argv,
+                    "it must be a non-empty list of strings, the program first and then its arguments, e.g. [./smoke.sh, --fast]; " +
+                        'it is run without a shell, so write [sh, -c, "..."] for shell syntax',
+                );
+            } else {
+                command = argv as string[];
+            }
+        }
+        let url: string | undefined;
+        if (hasUrl) {
+            url = c.string(`${key}.url`, h.url, "", [
+                (s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s),
+                "an http(s) URL such as https://ci.example.com/hooks/smoke",
+            ]);
+        }
+        const timeoutSeconds = c.integer(`${key}.timeoutSeconds`, h.timeoutSeconds, DEFAULT_HOOK_TIMEOUT_SECONDS, 1, 3600);
+        let onFailure: HookFailureAction = "rollback";
+        if (h.onFailure !== undefined && !GATING_HOOK_POINTS.includes(at)) {
+            c.fail(
+                `${key}.onFailure`,
+                h.onFailure,
+                `it applies only to ${GATING_HOOK_POINTS.join(", ")} hooks; a failing ${at} hook is recorded and changes nothing, so leave it out`,
+            );
+        } else {
+            onFailure = c.oneOf(`${key}.onFailure`, h.onFailure, onFailure, HOOK_FAILURE_ACTIONS);
+        }
+        if (c.problems.length === before) {
+            hooks.push({ name, at, ...(command !== undefined ? { command } : { url }), timeoutSeconds, onFailure });
+        }
+    });
+    return hooks;
 }
 
 function readReporter(c: Checker, value: unknown, mode: IstioMode): string {

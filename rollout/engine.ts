@@ -17,9 +17,28 @@
  * it by hand), the rollout holds; rollbacks and aborts are never held. Every outcome that is not
  * done names, in its message and in `next`, the commands that go on from it.
  */
+import * as path from "node:path";
 import { decideStep } from "./decision";
+import { RollbackCause, RolloutEvent as LifecycleEvent, RolloutEventListener, RolloutEvidence, RolloutStepRef } from "./events";
+import { FileGateAnswerBox, GateAnswerBox, GateAnswerKind } from "./gates";
+import { GATING_HOOK_POINTS, HookConfig, HookContext, HookPoint, HookRunner, ProcessHookRunner, killGroup } from "./hooks";
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";
-import { LockHeldError, PendingAction, RolloutState, STATE_FORMAT, StateFileError, StateStore, StepRecord } from "./state";
+import {
+    AnalysisRecord,
+    GATE_ANALYSES_KEPT,
+    GateAnalysisRecord,
+    GateRecord,
+    HookRunRecord,
+    LockHeldError,
+    PendingAction,
+    RolloutState,
+    STATE_FORMAT,
+    StateFileError,
+    StateStore,
+    StepRecord,
+    processAlive,
+    processIdentity,
+} from "./state";
 import {
     ApplyScope,
     CanaryJudge,
@@ -53,7 +72,22 @@ export interface EngineDeps {
      * `npx istio-canary rollout --stack <stack>` (the CLI adds its --config-dir).
      */
     command?: (stack: string) => string;
+    /**
+     * Receives the lifecycle events of rollout/events.ts (start, shift, hold, gate-waiting, rollback,
+     * complete, finalize), each after the state it reports was saved. Optional; an exception it
+     * throws is dropped, so a listener can never stop a shift or a rollback.
+     */
+    onEvent?: RolloutEventListener;
+    /** Runs hooks (rollout.hooks). Default: commands by child_process in the current directory, webhooks by axios. */
+    hooks?: HookRunner;
+    /** Where `--approve` / `--reject` leave their answers. Default: files beside the stack's state file. */
+    answers?: GateAnswerBox;
+    /** Milliseconds between two looks for an answer while a gate waits. Default 2000. */
+    gatePollMs?: number;
 }
+
+/** The flags of the rollout command that messages name. */
+type CommandFlag = Exclude<NextCommand, "start"> | "approve" | "reject";
 
 /** A command that goes on from an outcome: a new rollout, or the rollout command with that flag. */
 export type NextCommand = "start" | "resume" | "abort" | "finalize";
@@ -76,9 +110,13 @@ export class RolloutEngine {
     private readonly emitFn: (event: RolloutEvent) => void;
     /** Stack of the command running now, stamped on its events. */
     private currentStack = "";
+    /** The plan of the command running now: its hooks and header route (read from config on every run). */
+    private activePlan: RolloutPlan | undefined;
+    private readonly hookRunner: HookRunner;
 
     constructor(private readonly deps: EngineDeps) {
         this.emitFn = deps.emit ?? (() => undefined);
+        this.hookRunner = deps.hooks ?? new ProcessHookRunner();
     }
 
     /**
@@ -89,6 +127,7 @@ export class RolloutEngine {
      */
     start(plan: RolloutPlan): Promise<RolloutOutcome> {
         return this.locked(plan.stack, "start", async () => {
+            this.activePlan = plan;
             const why = whyNotRollable(plan);
             if (why !== undefined) {
                 return this.refuse(plan.stack, `cannot start: ${why}`);
@@ -124,6 +163,7 @@ export class RolloutEngine {
             this.note(state, "rollout-started", { steps: plan.steps, from: state.from, previousRolloutKeptIn: archived, replaces });
             this.deps.store.save(state);
             this.emitStart(state, "start");
+            this.lifecycle(state, { type: "start", mode: "start", steps: [...state.plan.steps] });
             return this.drive(state);
         });
     }
@@ -131,6 +171,7 @@ export class RolloutEngine {
     /** Continues an interrupted rollout from its last completed action. */
     resume(plan: RolloutPlan): Promise<RolloutOutcome> {
         return this.locked(plan.stack, "resume", async () => {
+            this.activePlan = plan;
             const state = this.deps.store.load(plan.stack);
             if (state === undefined) {
                 return this.refuse(
@@ -140,7 +181,7 @@ export class RolloutEngine {
                     ["start"],
                 );
             }
-            if (state.status !== "in-progress" && state.pending === null) {
+            if (state.status !== "in-progress" && state.pending === null && state.hooksDue === undefined) {
                 const next: NextCommand[] = state.status === "completed" ? ["finalize", "abort"] : ["start"];
                 const how =
                     state.status === "completed"
@@ -157,9 +198,11 @@ export class RolloutEngine {
             if (mismatch !== undefined) {
                 return this.refuse(plan.stack, `cannot resume: ${mismatch.message}`, state, mismatch.next);
             }
+            this.recoverHookRuns(state);
             this.note(state, "resumed", { at: where(state) });
             this.deps.store.save(state);
             this.emitStart(state, "resume");
+            this.lifecycle(state, { type: "start", mode: "resume", steps: [...state.plan.steps] });
             return this.drive(state);
         });
     }
@@ -258,14 +301,35 @@ export class RolloutEngine {
                 continue;
             }
             if (state.status !== "in-progress") {
+                const stopped = await this.runDueHooks(state);
+                if (stopped !== undefined) {
+                    return stopped;
+                }
                 return this.finished(state);
             }
             const step = state.steps[state.current];
+            if (step === undefined) {
+                // Post-step hooks of the step before, pre-rollout hooks, the gate, pre-step hooks.
+                const stopped = await this.beforeShift(state);
+                if (stopped === "again") {
+                    continue;
+                }
+                if (stopped !== undefined) {
+                    return stopped;
+                }
+            }
             if (step === undefined || step.appliedAt === undefined) {
                 this.beginShift(state);
                 continue;
             }
             if (state.current === state.plan.steps.length - 1) {
+                const stopped = await this.runHooks(state, "post-step", state.current);
+                if (stopped === "again") {
+                    continue;
+                }
+                if (stopped !== undefined) {
+                    return stopped;
+                }
                 // The last step is 100%: the baseline has no traffic left to compare with, so the
                 // previous step's analysis was the last; the rollout is complete.
                 state.status = "completed";
@@ -273,8 +337,17 @@ export class RolloutEngine {
                     at: this.iso(),
                     reason: `${state.canary.name} gets 100% of traffic; ${state.baseline.name} keeps running until --finalize removes it`,
                 };
+                if (this.hooksAt("complete").length > 0) {
+                    state.hooksDue = "complete";
+                }
                 this.note(state, "completed");
                 this.deps.store.save(state);
+                this.lifecycle(state, {
+                    type: "complete",
+                    reason: state.outcome.reason,
+                    step: this.stepRef(state, state.current),
+                    evidence: lastEvidence(state, state.current - 1),
+                });
                 continue;
             }
             const stopped = await this.analyseStep(state, step);
@@ -350,9 +423,9 @@ export class RolloutEngine {
             live === undefined ? "the live VirtualService is gone from the stack" : `the live VirtualService routes ${formatSplit(live)}`;
         this.note(state, "drift", { live: live ?? null, applied });
         this.deps.store.save(state);
-        return this.outcome(
-            "held",
+        return this.held(
             state,
+            "drift",
             `holding at ${where(state)}: ${seen}, but the rollout last applied ${formatSplit(applied)}; ` +
                 `someone changed it outside the rollout (kubectl edit, another tool), so ${notDone}. ` +
                 `To keep traffic off ${state.canary.name}, run ${this.cmd(state.stack, "abort")}. ` +
@@ -361,11 +434,57 @@ export class RolloutEngine {
         );
     }
 
+    /** The `held` outcome, after a `hold` lifecycle event saying why. */
+    private held(state: RolloutState, cause: "drift" | "hook", message: string, next: NextCommand[]): RolloutOutcome {
+        this.lifecycle(state, {
+            type: "hold",
+            cause,
+            stopped: true,
+            message,
+            step: state.current < state.plan.steps.length ? this.stepRef(state, state.current) : undefined,
+        });
+        return this.outcome("held", state, message, next);
+    }
+
+    /** The lifecycle event of a confirmed traffic change. */
+    private lifecycleOfApplied(state: RolloutState, pending: PendingAction, from: Weights | null): void {
+        switch (pending.kind) {
+            case "shift":
+                if (pending.step !== undefined) {
+                    this.lifecycle(state, {
+                        type: "shift",
+                        step: this.stepRef(state, pending.step),
+                        from,
+                        evidence: lastEvidence(state, pending.step - 1),
+                    });
+                }
+                return;
+            case "rollback":
+            case "abort": {
+                const cause: RollbackCause = pending.kind === "abort" ? "abort" : (pending.cause ?? "analysis");
+                this.lifecycle(state, {
+                    type: "rollback",
+                    cause,
+                    reason: state.outcome?.reason ?? pending.reason ?? pending.kind,
+                    step: state.current < state.plan.steps.length ? this.stepRef(state, state.current) : undefined,
+                    evidence: cause === "analysis" ? (lastEvidence(state, state.current) ?? gateEvidence(state)) : undefined,
+                });
+                return;
+            }
+            case "finalize":
+                this.lifecycle(state, { type: "finalize", removed: pending.remove ?? state.baseline.name });
+                return;
+            case "prepare":
+                return;
+        }
+    }
+
     /** Applies the pending action; on success confirms it, on failure keeps it pending and returns the outcome. */
     private async applyPending(state: RolloutState, pending: PendingAction): Promise<RolloutOutcome | undefined> {
         const what = { action: pending.kind, step: pending.step, weights: pending.weights, remove: pending.remove };
         // Only the first shift of a rollout deploys the whole stack; see the module comment.
-        const scope: ApplyScope = pending.kind === "shift" && state.applied === null ? "stack" : "virtual-service";
+        const scope: ApplyScope =
+            (pending.kind === "shift" && state.applied === null) || pending.kind === "prepare" ? "stack" : "virtual-service";
         this.emit({ type: "apply", ...what });
         this.note(state, "apply-started", { ...what, scope: pending.kind === "finalize" ? "stack" : scope, attempt: pending.failures + 1 });
         this.deps.store.save(state);
@@ -391,6 +510,7 @@ export class RolloutEngine {
         }
         const durationMs = this.deps.clock.now() - began;
         const at = this.iso();
+        const previous = state.applied === null ? null : { ...state.applied };
         state.pending = null;
         if (pending.kind === "finalize") {
             const remaining = { ...(state.applied ?? {}) };
@@ -406,13 +526,23 @@ export class RolloutEngine {
         } else if (pending.kind === "rollback") {
             state.status = "rolled-back";
             state.outcome = { at, reason: pending.reason ?? "rolled back" };
+            if (this.hooksAt("rollback").length > 0) {
+                // They run after this save: the rollback comes first, and never waits for a hook.
+                state.hooksDue = "rollback";
+            }
         } else if (pending.kind === "abort") {
             state.status = "aborted";
             state.outcome = { at, reason: pending.reason ?? "aborted" };
         }
+        if ((pending.kind === "abort" || pending.kind === "finalize") && state.hooksDue !== undefined) {
+            // The rollout moved on (an abort or finalize after it ended): the hooks it still owed are dropped.
+            this.note(state, "hooks-dropped", { at: state.hooksDue, because: pending.kind });
+            delete state.hooksDue;
+        }
         this.note(state, "applied", { ...what, durationMs });
         this.deps.store.save(state);
         this.emit({ type: "applied", ...what, durationMs });
+        this.lifecycleOfApplied(state, pending, previous);
         return undefined;
     }
 
@@ -477,6 +607,12 @@ export class RolloutEngine {
             case "finalize":
                 next = ["finalize"];
                 parts.push(`Fix the cause, then run ${this.cmd(stack, "finalize")} again to finish the removal`);
+                break;
+            case "prepare":
+                next = ["resume", "abort"];
+                parts.push(
+                    `Fix the cause, then run ${this.cmd(stack, "resume")} to deploy the canary at 0% and run the pre-rollout hooks, or ${this.cmd(stack, "abort")}`,
+                );
                 break;
         }
         return this.outcome("apply-failed", state, parts.join(" "), next);
@@ -554,6 +690,18 @@ export class RolloutEngine {
                 inconclusive,
                 maxInconclusive: plan.maxInconclusive,
             });
+            if (decision === "hold") {
+                this.lifecycle(state, {
+                    type: "hold",
+                    cause: "inconclusive",
+                    stopped: false,
+                    message:
+                        `inconclusive analysis ${inconclusive} of ${plan.maxInconclusive} tolerated at ${formatSplit(step.weights)}; ` +
+                        `asking again in ${plan.analysisIntervalSeconds}s`,
+                    step: this.stepRef(state, index),
+                    evidence: evidenceOf(step.analyses[step.analyses.length - 1]),
+                });
+            }
             if (decision !== "hold") {
                 return undefined;
             }
@@ -590,6 +738,436 @@ export class RolloutEngine {
             }
             throw e;
         }
+    }
+
+    // ---- hooks and gates -------------------------------------------------------------------
+
+    /** The configured hooks of one point, in config order. */
+    private hooksAt(point: HookPoint): HookConfig[] {
+        return (this.activePlan?.hooks ?? []).filter((h) => h.at === point);
+    }
+
+    /**
+     * What comes before the shift to the current step, each once: the post-step hooks of the step
+     * before, then (first step only) the canary's deployment at 0% and the pre-rollout hooks, then
+     * the gate, then the pre-step hooks. `again` when it set a pending action for drive to apply.
+     */
+    private async beforeShift(state: RolloutState): Promise<RolloutOutcome | "again" | undefined> {
+        const index = state.current;
+        if (index > 0) {
+            const stopped = await this.runHooks(state, "post-step", index - 1);
+            if (stopped !== undefined) {
+                return stopped;
+            }
+        }
+        if (index === 0 && this.hooksAt("pre-rollout").length > 0) {
+            if (state.applied === null) {
+                // Deploy what the stack file holds with the canary at 0%: reachable through its
+                // header route, no user traffic; later shifts then update the VirtualService only.
+                state.pending = {
+                    kind: "prepare",
+                    weights: stepWeights(state.baseline.name, state.canary.name, 0),
+                    startedAt: this.iso(),
+                    failures: 0,
+                };
+                this.note(state, "prepare-requested", { weights: state.pending.weights });
+                this.deps.store.save(state);
+                return "again";
+            }
+            const stopped = await this.runHooks(state, "pre-rollout", undefined);
+            if (stopped !== undefined) {
+                return stopped;
+            }
+        }
+        if ((state.plan.approve ?? []).includes(index)) {
+            const stopped = await this.awaitGate(state, index);
+            if (stopped !== undefined) {
+                return stopped;
+            }
+        }
+        return this.runHooks(state, "pre-step", index);
+    }
+
+    /** True when this hook needs no (further) run at this point and step. */
+    private hookDone(state: RolloutState, hook: HookConfig, point: HookPoint, step: number | undefined): boolean {
+        return (state.hooks ?? []).some(
+            (r) =>
+                r.hook === hook.name &&
+                r.at === point &&
+                r.step === step &&
+                (r.status === "succeeded" ||
+                    r.then === "continued" ||
+                    (!GATING_HOOK_POINTS.includes(point) && (r.status === "failed" || r.status === "timed-out"))),
+        );
+    }
+
+    /**
+     * Runs the hooks of a point that have not run yet, in order. A failure at a gating point does
+     * what its onFailure says: `again` after setting a rollback pending, the `held` outcome, or
+     * nothing (continue); at rollback and complete it is only recorded. Interrupted: the outcome.
+     */
+    private async runHooks(state: RolloutState, point: HookPoint, step: number | undefined): Promise<RolloutOutcome | "again" | undefined> {
+        for (const hook of this.hooksAt(point)) {
+            if (this.hookDone(state, hook, point, step)) {
+                continue;
+            }
+            const record = await this.runHook(state, hook, point, step);
+            if (record.status === "interrupted") {
+                this.hookFinished(state, record);
+                return this.interrupted(state);
+            }
+            if (record.status === "succeeded" || !GATING_HOOK_POINTS.includes(point)) {
+                this.hookFinished(state, record);
+                continue;
+            }
+            const what = `hook ${hook.name} (${point}${step !== undefined ? ` of step ${step + 1}/${state.plan.steps.length}` : ""}) ${describeHookRun(record)}`;
+            if (hook.onFailure === "continue") {
+                record.then = "continued";
+                this.hookFinished(state, record);
+                continue;
+            }
+            if (hook.onFailure === "hold") {
+                record.then = "held";
+                this.hookFinished(state, record);
+                return this.held(
+                    state,
+                    "hook",
+                    `holding at ${where(state)}: ${what}; nothing was changed. ` +
+                        `Fix the cause, then run ${this.cmd(state.stack, "resume")} to run it again, or send all traffic to ${state.baseline.name} with ${this.cmd(state.stack, "abort")}`,
+                    ["resume", "abort"],
+                );
+            }
+            record.then = "rolled-back";
+            state.pending = {
+                kind: "rollback",
+                weights: allToBaseline(state.baseline.name, [state.canary.name]),
+                reason: what,
+                cause: "hook",
+                startedAt: this.iso(),
+                failures: 0,
+            };
+            this.hookFinished(state, record);
+            return "again";
+        }
+        return undefined;
+    }
+
+    /** Saves a finished run (with what its failure did) and reports it. */
+    private hookFinished(state: RolloutState, record: HookRunRecord): void {
+        this.note(state, "hook-finished", {
+            hook: record.hook,
+            at: record.at,
+            step: record.step,
+            status: record.status,
+            then: record.then,
+        });
+        this.deps.store.save(state);
+        this.emit({
+            type: "hook",
+            phase: "finished",
+            hook: record.hook,
+            point: record.at,
+            step: record.step,
+            kind: record.kind,
+            status: record.status === "running" ? undefined : record.status,
+            exitCode: record.exitCode,
+            signal: record.signal,
+            httpStatus: record.httpStatus,
+            durationMs: record.durationMs,
+            output: record.output,
+            error: record.error,
+            then: record.then,
+        });
+    }
+
+    /** Runs one hook, recorded as `running` before it starts and with its result after (saved by the caller). */
+    private async runHook(state: RolloutState, hook: HookConfig, point: HookPoint, step: number | undefined): Promise<HookRunRecord> {
+        const kind = hook.command !== undefined ? "command" : "webhook";
+        const record: HookRunRecord = { hook: hook.name, at: point, step, kind, status: "running", startedAt: this.iso() };
+        state.hooks = [...(state.hooks ?? []), record];
+        this.note(state, "hook-started", { hook: hook.name, at: point, step });
+        this.deps.store.save(state);
+        this.emit({ type: "hook", phase: "started", hook: hook.name, point, step, kind });
+        const context: HookContext = {
+            hook: hook.name,
+            at: point,
+            stack: state.stack,
+            baseline: state.baseline.name,
+            canary: state.canary.name,
+            split: { ...(state.applied ?? state.from ?? {}) },
+            ...(step !== undefined ? { step: this.stepRef(state, step) } : {}),
+            ...(this.activePlan?.headerRoute !== undefined ? { headerRoute: { ...this.activePlan.headerRoute } } : {}),
+        };
+        const result = await this.hookRunner.run(hook, context, {
+            signal: this.deps.signal,
+            onStart: (pid) => {
+                // Saved at once: a rollout killed now leaves the pid for --resume to stop.
+                record.pid = pid;
+                const startTime = processIdentity(pid).startTime;
+                if (startTime !== undefined) {
+                    record.pidStartTime = startTime;
+                }
+                this.deps.store.save(state);
+            },
+        });
+        Object.assign(record, stripUndefined({ ...result }), { finishedAt: this.iso() });
+        return record;
+    }
+
+    /**
+     * On --resume: a run still `running` was cut short when the rollout was killed. Its process
+     * group, if still there (same pid and start time), is killed; the run is marked `interrupted`,
+     * and the hook runs again when the rollout reaches it.
+     */
+    private recoverHookRuns(state: RolloutState): void {
+        for (const run of state.hooks ?? []) {
+            if (run.status !== "running") {
+                continue;
+            }
+            let left = "it was no longer running";
+            if (run.pid !== undefined && processAlive(run.pid)) {
+                const now = processIdentity(run.pid).startTime;
+                if (run.pidStartTime === undefined || now === undefined || now === run.pidStartTime) {
+                    killGroup(run.pid, "SIGKILL");
+                    left = `its process group ${run.pid} was still running and was killed`;
+                }
+            }
+            run.status = "interrupted";
+            run.finishedAt = this.iso();
+            run.error = `the rollout was stopped while the hook ran; ${left}; it runs again`;
+            this.note(state, "hook-interrupted", { hook: run.hook, at: run.at, step: run.step, pid: run.pid });
+        }
+    }
+
+    /** The rollback or complete hooks a terminal rollout still owes (after its rollback or completion was saved). */
+    private async runDueHooks(state: RolloutState): Promise<RolloutOutcome | undefined> {
+        const due = state.hooksDue;
+        if (due === undefined) {
+            return undefined;
+        }
+        const stopped = await this.runHooks(state, due, undefined);
+        if (stopped !== undefined && stopped !== "again") {
+            return stopped;
+        }
+        delete state.hooksDue;
+        this.deps.store.save(state);
+        return undefined;
+    }
+
+    /**
+     * Waits, durably, until the gate before step `index` is answered. The gate is saved when the
+     * wait begins; a resumed rollout goes on waiting for the same gate. While it waits it looks for
+     * an answer every gatePollMs and, when the canary has traffic (a step before this one was
+     * applied), analyses the last waitSeconds of traffic every analysisIntervalSeconds: a fail sets
+     * a rollback pending (`again`), pass and inconclusive are recorded and change nothing. A reject
+     * sets a rollback pending too; an approval returns undefined.
+     */
+    private async awaitGate(state: RolloutState, index: number): Promise<RolloutOutcome | "again" | undefined> {
+        const gates = (state.gates ??= []);
+        let gate = gates.find((g) => g.step === index);
+        if (gate?.status === "approved") {
+            return undefined;
+        }
+        if (gate === undefined) {
+            gate = { step: index, status: "waiting", since: this.iso(), analyses: [], analysisCount: 0 };
+            gates.push(gate);
+            this.note(state, "gate-waiting", { step: index });
+            this.deps.store.save(state);
+        }
+        const total = state.plan.steps.length;
+        const to = formatSplit(stepWeights(state.baseline.name, state.canary.name, state.plan.steps[index]));
+        const previous = index > 0 ? state.steps[index - 1] : undefined;
+        const analysing = previous?.appliedAt !== undefined && previous.canaryWeight > 0;
+        const waitingFor =
+            `approval of step ${index + 1}/${total}, the shift to ${to}` +
+            (analysing
+                ? `; meanwhile ${formatSplit(previous.weights)} is analysed every ${state.plan.analysisIntervalSeconds}s and a failure rolls back`
+                : "");
+        const approve = this.cmd(state.stack, "approve");
+        const reject = this.cmd(state.stack, "reject");
+        this.emit({ type: "gate", status: "waiting", step: index, canaryWeight: state.plan.steps[index], waitingFor, approve, reject });
+        this.lifecycle(state, { type: "gate-waiting", step: this.stepRef(state, index), waitingFor, approve, reject });
+        const answers = this.answerBox(state.stack);
+        const pollMs = this.deps.gatePollMs ?? 2000;
+        const intervalMs = state.plan.analysisIntervalSeconds * 1000;
+        const lastAt = gate.analyses[gate.analyses.length - 1]?.at ?? gate.since;
+        let nextAnalysis = Date.parse(lastAt) + intervalMs;
+        for (;;) {
+            const taken = answers.take(state.stack);
+            if (taken !== undefined && "invalid" in taken) {
+                this.note(state, "gate-answer-ignored", { step: index, why: taken.invalid });
+                this.deps.store.save(state);
+            } else if (taken !== undefined && (taken.step !== gate.step || taken.since !== gate.since)) {
+                this.note(state, "gate-answer-ignored", {
+                    step: index,
+                    why: `it answers the gate of step ${taken.step + 1} since ${taken.since}`,
+                });
+                this.deps.store.save(state);
+            } else if (taken !== undefined) {
+                const approved = taken.answer === "approve";
+                gate.status = approved ? "approved" : "rejected";
+                gate.answeredAt = this.iso();
+                gate.by = taken.by;
+                if (!approved) {
+                    state.pending = {
+                        kind: "rollback",
+                        weights: allToBaseline(state.baseline.name, [state.canary.name]),
+                        reason: `step ${index + 1}/${total} (${to}) was rejected by ${taken.by} (--reject)`,
+                        cause: "rejected",
+                        startedAt: this.iso(),
+                        failures: 0,
+                    };
+                }
+                this.note(state, approved ? "gate-approved" : "gate-rejected", { step: index, by: taken.by });
+                this.deps.store.save(state);
+                this.emit({
+                    type: "gate",
+                    status: gate.status,
+                    step: index,
+                    canaryWeight: state.plan.steps[index],
+                    waitingFor,
+                    approve,
+                    reject,
+                    by: taken.by,
+                });
+                return approved ? undefined : "again";
+            }
+            if (analysing && this.deps.clock.now() >= nextAnalysis) {
+                const stopped = await this.analyseWhileWaiting(state, gate, previous);
+                if (stopped !== undefined) {
+                    return stopped;
+                }
+                nextAnalysis = this.deps.clock.now() + intervalMs;
+            }
+            const sleep = analysing ? Math.max(0, Math.min(pollMs, nextAnalysis - this.deps.clock.now())) : pollMs;
+            try {
+                await this.deps.clock.sleep(sleep, this.deps.signal);
+            } catch (e) {
+                if (!this.deps.signal?.aborted) {
+                    throw e;
+                }
+            }
+            if (this.deps.signal?.aborted) {
+                return this.interrupted(state);
+            }
+        }
+    }
+
+    /** One analysis while a gate waits: the last waitSeconds (at least one interval) of the step before the gate. */
+    private async analyseWhileWaiting(
+        state: RolloutState,
+        gate: GateRecord,
+        previous: StepRecord,
+    ): Promise<RolloutOutcome | "again" | undefined> {
+        const held = await this.holdOnDrift(
+            state,
+            [previous.weights],
+            `before analysing ${formatSplit(previous.weights)} while waiting for approval`,
+            "it was not analysed",
+        );
+        if (held !== undefined) {
+            return held;
+        }
+        const plan = state.plan;
+        const shiftAt = Date.parse(previous.appliedAt ?? this.iso());
+        const window = Math.max(plan.waitSeconds, plan.analysisIntervalSeconds);
+        const sinceSeconds = Math.max(1, Math.min(window, Math.floor((this.deps.clock.now() - shiftAt) / 1000)));
+        const result = await this.judge(state, sinceSeconds, previous.weights);
+        const at = this.iso();
+        gate.analyses.push({
+            at,
+            sinceSeconds,
+            verdict: result.verdict,
+            baseline: counts(result.baseline),
+            canary: counts(result.canary),
+            reasons: [...result.reasons],
+        });
+        gate.analyses = gate.analyses.slice(-GATE_ANALYSES_KEPT);
+        gate.analysisCount += 1;
+        const failed = result.verdict === "fail";
+        if (failed) {
+            state.pending = {
+                kind: "rollback",
+                weights: allToBaseline(state.baseline.name, [state.canary.name]),
+                reason: `analysis failed at ${formatSplit(previous.weights)} while waiting for approval of step ${gate.step + 1}: ${result.reasons.join("; ")}`,
+                cause: "analysis",
+                startedAt: at,
+                failures: 0,
+            };
+        }
+        this.note(state, "gate-analysis", { step: gate.step, sinceSeconds, verdict: result.verdict });
+        this.deps.store.save(state);
+        this.emit({
+            type: "analysis",
+            step: state.current - 1,
+            weights: previous.weights,
+            sinceSeconds,
+            verdict: result.verdict,
+            baseline: summary(result.baseline),
+            canary: summary(result.canary),
+            reasons: result.reasons,
+            decision: failed ? "rollback" : "hold",
+            inconclusive: 0,
+            maxInconclusive: plan.maxInconclusive,
+            waiting: "approval",
+        });
+        return failed ? "again" : undefined;
+    }
+
+    /** Where answers to this stack's gates are left. */
+    private answerBox(stack: string): GateAnswerBox {
+        return this.deps.answers ?? new FileGateAnswerBox(path.dirname(this.deps.store.fileOf(stack)));
+    }
+
+    /**
+     * `--approve` / `--reject`: answers the gate the stack's rollout waits at. The answer is left for
+     * the waiting rollout; when no rollout is running (it was stopped while it waited), this command
+     * continues the rollout itself, as --resume would, and the answer is taken at once.
+     */
+    async answer(plan: RolloutPlan, answer: GateAnswerKind, by: string): Promise<RolloutOutcome> {
+        this.currentStack = plan.stack;
+        let state: RolloutState | undefined;
+        try {
+            state = this.deps.store.load(plan.stack);
+        } catch (e) {
+            if (e instanceof StateFileError) {
+                return this.refuse(plan.stack, `${e.message}; nothing was answered`);
+            }
+            throw e;
+        }
+        const flag = answer === "approve" ? "--approve" : "--reject";
+        const gate = state?.gates?.find((g) => g.status === "waiting");
+        if (state === undefined || state.status !== "in-progress" || state.pending !== null || gate === undefined) {
+            const what =
+                state === undefined
+                    ? `there is no rollout of stack ${plan.stack}`
+                    : `the rollout of ${state.canary.name} on stack ${plan.stack} is ${state.status} (${where(state)})`;
+            return this.refuse(
+                plan.stack,
+                `nothing waits for approval: ${what}; ${flag} answers a rollout that waits at a step with approve: true`,
+                state,
+                state?.status === "in-progress" ? ["resume", "abort"] : undefined,
+            );
+        }
+        const box = this.answerBox(plan.stack);
+        box.put({ stack: plan.stack, step: gate.step, since: gate.since, answer, by, at: this.iso() });
+        const step = `step ${gate.step + 1}/${state.plan.steps.length} (${state.plan.steps[gate.step]}%)`;
+        let lock;
+        try {
+            lock = this.deps.store.lock(plan.stack, answer);
+        } catch (e) {
+            if (e instanceof LockHeldError) {
+                const message =
+                    `${answer === "approve" ? "approved" : "rejected"} ${step} of the rollout of ${state.canary.name} on stack ${plan.stack}; ` +
+                    `the waiting rollout (pid ${e.holder.pid} on ${e.holder.hostname}) takes the answer within ${Math.ceil((this.deps.gatePollMs ?? 2000) / 1000)}s ` +
+                    `and ${answer === "approve" ? "shifts" : "rolls back"} (answer kept in ${box.fileOf(plan.stack)})`;
+                return this.outcome("answered", state, message, []);
+            }
+            throw e;
+        }
+        // Nobody is waiting: this command goes on with the rollout.
+        lock.release();
+        return this.resume(plan);
     }
 
     // ---- checks ----------------------------------------------------------------------------
@@ -661,7 +1239,7 @@ export class RolloutEngine {
     // ---- plumbing --------------------------------------------------------------------------
 
     /** `npx istio-canary rollout --stack dev --resume`, in backquotes: a command the person can copy. */
-    private cmd(stack: string, flag?: Exclude<NextCommand, "start">): string {
+    private cmd(stack: string, flag?: CommandFlag): string {
         const base = this.deps.command?.(stack) ?? `npx istio-canary rollout --stack ${stack}`;
         return `\`${flag === undefined ? base : `${base} --${flag}`}\``;
     }
@@ -717,6 +1295,7 @@ export class RolloutEngine {
                 waitSeconds: plan.waitSeconds,
                 analysisIntervalSeconds: plan.analysisIntervalSeconds,
                 maxInconclusive: plan.maxInconclusive,
+                ...gatedSteps(plan),
             },
             status: "in-progress",
             current: 0,
@@ -788,6 +1367,35 @@ export class RolloutEngine {
         });
     }
 
+    /** Gives a lifecycle event (rollout/events.ts) to `onEvent`, stamped with the time, stack, versions and split. */
+    private lifecycle(
+        state: RolloutState,
+        event: DistributiveOmit<LifecycleEvent, "at" | "stack" | "baseline" | "canary" | "split">,
+    ): void {
+        const listener = this.deps.onEvent;
+        if (listener === undefined) {
+            return;
+        }
+        const full = {
+            at: this.iso(),
+            stack: state.stack,
+            baseline: state.baseline.name,
+            canary: state.canary.name,
+            split: { ...(state.applied ?? state.from ?? {}) },
+            ...stripUndefined(event as Record<string, unknown>),
+        } as LifecycleEvent;
+        try {
+            listener(full);
+        } catch {
+            // A listener must never stop a shift or a rollback (see rollout/events.ts).
+        }
+    }
+
+    /** The step reference of events. */
+    private stepRef(state: RolloutState, index: number): RolloutStepRef {
+        return { index, total: state.plan.steps.length, canaryWeight: state.plan.steps[index] };
+    }
+
     /** Emits an event stamped with the time and the stack. */
     private emit(event: DistributiveOmit<RolloutEvent, "at" | "stack">): void {
         this.emitFn({ ...event, at: this.iso(), stack: this.currentStack } as RolloutEvent);
@@ -816,6 +1424,10 @@ export function where(state: RolloutState): string {
         return state.status;
     }
     const step = state.steps[state.current];
+    const gate = state.gates?.find((g) => g.step === state.current && g.status === "waiting");
+    if (step === undefined && gate !== undefined) {
+        return `waiting for approval of step ${state.current + 1}/${total} (${state.plan.steps[state.current]}%)`;
+    }
     const phase =
         step?.appliedAt === undefined ? "not yet applied" : `${step.analyses.length} analys${step.analyses.length === 1 ? "is" : "es"}`;
     return `step ${state.current + 1}/${total} at ${state.plan.steps[state.current]}%, ${phase}`;
@@ -832,6 +1444,8 @@ export function describeAction(action: PendingAction): string {
             return `the abort to ${formatSplit(action.weights ?? {})}`;
         case "finalize":
             return `the removal of ${action.remove ?? "the baseline"}`;
+        case "prepare":
+            return `the deployment of the canary at 0% (${formatSplit(action.weights ?? {})}) for the pre-rollout hooks`;
     }
 }
 
@@ -845,8 +1459,61 @@ export function neverApplied(state: RolloutState): boolean {
         state.status === "in-progress" &&
         state.applied === null &&
         state.steps.every((s) => s.appliedAt === undefined) &&
-        (state.pending === null || state.pending.kind === "shift")
+        (state.pending === null || state.pending.kind === "shift" || state.pending.kind === "prepare")
     );
+}
+
+/** The evidence of one recorded analysis, or undefined. */
+function evidenceOf(a: AnalysisRecord | undefined): RolloutEvidence | undefined {
+    if (a === undefined) {
+        return undefined;
+    }
+    return {
+        verdict: a.verdict,
+        sinceSeconds: a.sinceSeconds,
+        baseline: summary(a.result.baseline),
+        canary: summary(a.result.canary),
+        reasons: [...a.result.reasons],
+    };
+}
+
+/** The evidence of the last analysis of step `index`, when it has one. */
+function lastEvidence(state: RolloutState, index: number): RolloutEvidence | undefined {
+    const analyses = state.steps[index]?.analyses ?? [];
+    return evidenceOf(analyses[analyses.length - 1]);
+}
+
+/** The steps of the plan whose shift waits for approval, as the state's plan.approve (absent when none). */
+function gatedSteps(plan: RolloutPlan): { approve?: number[] } {
+    const gated = plan.steps.map((w, i) => ((plan.approve ?? []).includes(w) ? i : -1)).filter((i) => i >= 0);
+    return gated.length > 0 ? { approve: gated } : {};
+}
+
+/** The evidence of the last analysis made while a gate waited, when there is one. */
+function gateEvidence(state: RolloutState): RolloutEvidence | undefined {
+    const gate = (state.gates ?? []).find((g) => g.step === state.current);
+    const a = gate?.analyses[gate.analyses.length - 1];
+    if (a === undefined) {
+        return undefined;
+    }
+    const v = (version: string, c: GateAnalysisRecord["canary"]): VersionStats => ({ version, ...c });
+    return {
+        verdict: a.verdict,
+        sinceSeconds: a.sinceSeconds,
+        baseline: v(state.baseline.name, a.baseline),
+        canary: v(state.canary.name, a.canary),
+        reasons: [...a.reasons],
+    };
+}
+
+/** The counts of one version (without its name), as a gate's analyses keep them. */
+function counts(s: VersionStats): GateAnalysisRecord["canary"] {
+    return { requests: s.requests, errors: s.errors, errorRate: s.errorRate, p99Ms: s.p99Ms };
+}
+
+/** `failed: exited with status 3`, `timed-out: killed after its timeout of 5s`, `failed: answered HTTP 500`. */
+export function describeHookRun(run: Pick<HookRunRecord, "status" | "error" | "exitCode" | "httpStatus">): string {
+    return `${run.status}${run.error !== undefined ? `: ${run.error}` : ""}`;
 }
 
 /** The fields of VersionStats only (the analysis adds histograms, which stay in the state file). */

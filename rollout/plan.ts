@@ -2,6 +2,7 @@
  * What a rollout works from: the stack's versions and its `rollout` settings, taken from validated
  * config. Pure; the engine decides what may start.
  */
+import type { HookConfig } from "./hooks";
 import { checkSteps } from "./weights";
 
 /** One version as the rollout sees it. */
@@ -28,12 +29,26 @@ export interface RolloutPlan {
     analysisIntervalSeconds: number;
     /** Inconclusive analyses tolerated in one step; one more rolls back. */
     maxInconclusive: number;
+    /** Canary weights (entries of `steps`) whose shift waits for `--approve`. Default none. */
+    approve?: number[];
+    /** Hooks, read from config on every run (a resume runs what the config says now). Default none. */
+    hooks?: HookConfig[];
+    /** The header route that reaches the canary whatever the weights, when routing.headerRoute names the canary. */
+    headerRoute?: { header: string; value: string };
 }
 
 /** The subset of validated stack config a plan is made from (config/types.ts CanaryConfig fits). */
 export interface PlanSource {
     versions: { name: string; image: string; replicas: number }[];
-    rollout: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+    rollout: {
+        steps: number[];
+        waitSeconds: number;
+        analysisIntervalSeconds: number;
+        maxInconclusive: number;
+        approve?: number[];
+        hooks?: HookConfig[];
+    };
+    routing?: { headerRoute?: { header: string; value: string; version: string } };
 }
 
 /** Builds the plan of a stack from its validated config. Throws a RangeError for impossible settings. */
@@ -55,7 +70,16 @@ export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
         waitSeconds: rollout.waitSeconds,
         analysisIntervalSeconds: rollout.analysisIntervalSeconds,
         maxInconclusive: rollout.maxInconclusive,
+        approve: [...(rollout.approve ?? [])],
+        hooks: [...(rollout.hooks ?? [])],
+        ...headerRouteTo(config, config.versions[1]?.name),
     };
+}
+
+/** `{headerRoute}` when routing.headerRoute reaches `canary`, else nothing. */
+function headerRouteTo(config: PlanSource, canary: string | undefined): { headerRoute?: { header: string; value: string } } {
+    const h = config.routing?.headerRoute;
+    return h !== undefined && canary !== undefined && h.version === canary ? { headerRoute: { header: h.header, value: h.value } } : {};
 }
 
 /**

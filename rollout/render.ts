@@ -3,7 +3,7 @@
  * split, requests, 5xx ratio and p99 of both versions, and the decision) with a progress bar during
  * waits on a terminal; for machines (`--json`), one JSON object per line.
  */
-import { AnalysisEvent, RolloutEvent, VersionStats } from "./types";
+import { AnalysisEvent, GateEvent, HookEvent, RolloutEvent, VersionStats } from "./types";
 import { formatSplit } from "./weights";
 
 /** Receives events and writes them somewhere. */
@@ -41,7 +41,12 @@ function stepLabel(step: number | undefined, total: number): string {
 export function formatAnalysisLine(e: AnalysisEvent, totalSteps: number): string {
     const numbers = `${e.baseline.version}: ${formatStats(e.baseline)} | ${e.canary.version}: ${formatStats(e.canary)}`;
     let decision: string;
-    if (e.decision === "promote") {
+    if (e.waiting === "approval") {
+        decision =
+            e.verdict === "fail"
+                ? `FAIL while waiting for approval: roll back; ${e.reasons.join("; ")}`
+                : `${e.verdict} (waiting for approval)`;
+    } else if (e.decision === "promote") {
         decision = "pass: promote";
     } else if (e.decision === "hold") {
         decision = `inconclusive (${e.inconclusive}/${e.maxInconclusive} tolerated): hold; ${e.reasons.join("; ")}`;
@@ -51,6 +56,53 @@ export function formatAnalysisLine(e: AnalysisEvent, totalSteps: number): string
         decision = `inconclusive (${e.inconclusive}, more than ${e.maxInconclusive} tolerated): roll back; ${e.reasons.join("; ")}`;
     }
     return `${stepLabel(e.step, totalSteps)}  ${formatSplit(e.weights)}  after ${e.sinceSeconds}s  ${numbers}  -> ${decision}`;
+}
+
+/** Lines of output kept from a failed hook in the text output (the state keeps the whole tail). */
+const HOOK_OUTPUT_LINES = 5;
+
+/**
+ * The line(s) of a finished hook: name, point, status with its exit or HTTP status, duration,
+ * what its failure did, and for a failure the last lines of its output, indented.
+ * e.g. `step 2/4  hook smoke (pre-step) FAILED: exited with status 3 (exit 3, 0.4s) -> roll back`
+ */
+export function formatHookLines(e: HookEvent, totalSteps: number): string {
+    const where = e.step !== undefined ? `${stepLabel(e.step, totalSteps)}  ` : "";
+    const code =
+        e.httpStatus !== undefined
+            ? `HTTP ${e.httpStatus}`
+            : e.exitCode !== undefined && e.exitCode !== null
+              ? `exit ${e.exitCode}`
+              : e.signal
+                ? `${e.signal}`
+                : undefined;
+    const time = e.durationMs !== undefined ? `${(e.durationMs / 1000).toFixed(1)}s` : undefined;
+    const facts = [code, time].filter((x) => x !== undefined).join(", ");
+    const ok = e.status === "succeeded";
+    const status = ok ? "succeeded" : `${(e.status ?? "failed").toUpperCase()}${e.error !== undefined ? `: ${e.error}` : ""}`;
+    const then =
+        e.then === "rolled-back"
+            ? " -> roll back"
+            : e.then === "held"
+              ? " -> hold"
+              : e.then === "continued"
+                ? " -> continue (onFailure: continue)"
+                : "";
+    const head = `${where}hook ${e.hook} (${e.point}) ${status}${facts !== "" ? ` (${facts})` : ""}${then}`;
+    if (ok || e.output === undefined || e.output.trim() === "") {
+        return head;
+    }
+    const lines = e.output.trimEnd().split("\n").slice(-HOOK_OUTPUT_LINES);
+    return [head, ...lines.map((l) => `    | ${l}`)].join("\n");
+}
+
+/** The line of a gate: what it waits for and how to answer, or who answered. */
+export function formatGateLine(e: GateEvent, totalSteps: number): string {
+    const label = stepLabel(e.step, totalSteps);
+    if (e.status === "waiting") {
+        return `${label}  WAITING for ${e.waitingFor}. Approve with ${e.approve}, or roll back with ${e.reject}`;
+    }
+    return `${label}  ${e.status} by ${e.by ?? "unknown"}`;
 }
 
 /** `[##########----------]` for a fraction from 0 to 1. */
@@ -141,7 +193,7 @@ export function humanRenderer(opts: HumanRendererOptions): Renderer {
                     const what =
                         e.remove !== undefined
                             ? `removed ${e.remove}`
-                            : `${e.action === "shift" ? "applied" : e.action === "rollback" ? "rolled back to" : "aborted to"} ${formatSplit(e.weights ?? {})}`;
+                            : `${e.action === "shift" ? "applied" : e.action === "prepare" ? "deployed the canary for the pre-rollout hooks:" : e.action === "rollback" ? "rolled back to" : "aborted to"} ${formatSplit(e.weights ?? {})}`;
                     line(`${stepLabel(e.step, totalSteps) || e.action}  ${what}  (${(e.durationMs / 1000).toFixed(1)}s)`);
                     break;
                 }
@@ -163,6 +215,20 @@ export function humanRenderer(opts: HumanRendererOptions): Renderer {
                 }
                 case "analysis":
                     line(formatAnalysisLine(e, totalSteps));
+                    break;
+                case "hook": {
+                    if (e.phase === "finished") {
+                        line(formatHookLines(e, totalSteps));
+                        break;
+                    }
+                    clear();
+                    const began = now();
+                    const label = e.step !== undefined ? `${stepLabel(e.step, totalSteps)}  ` : "";
+                    live(() => `${label}hook ${e.hook} (${e.point}) running ${Math.round((now() - began) / 1000)}s`);
+                    break;
+                }
+                case "gate":
+                    line(formatGateLine(e, totalSteps));
                     break;
                 case "end":
                     line(e.outcome === "refused" ? `refused: ${e.message}` : e.message);

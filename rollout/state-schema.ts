@@ -5,11 +5,14 @@
  * crash the engine (a missing list). Pure: from parsed JSON to a list of problems, each naming the
  * field, the value found and what is allowed.
  */
+import { HOOK_POINTS } from "./hooks";
 import { sameWeights, stepWeights } from "./weights";
 
 const STATUSES = ["in-progress", "completed", "rolled-back", "aborted", "finalized"] as const;
-const KINDS = ["shift", "rollback", "abort", "finalize"] as const;
+const KINDS = ["shift", "rollback", "abort", "finalize", "prepare"] as const;
 const VERDICTS = ["pass", "fail", "inconclusive"] as const;
+const ROLLBACK_CAUSES = ["analysis", "hook", "rejected", "abort"] as const;
+const HOOK_RUN_STATUSES = ["running", "succeeded", "failed", "timed-out", "interrupted"] as const;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 type Obj = Record<string, unknown>;
@@ -124,8 +127,8 @@ export function stateProblems(value: unknown, stack: string): string[] {
         return p.list;
     }
     const s = value;
-    if (s.format !== 1) {
-        p.add("format", s.format, "it must be 1 (the format this version writes)");
+    if (s.format !== 1 && s.format !== 2) {
+        p.add("format", s.format, "it must be 2 (the format this version writes) or 1 (the format before hooks and gates)");
         return p.list;
     }
     if (s.stack !== stack) {
@@ -168,6 +171,12 @@ export function stateProblems(value: unknown, stack: string): string[] {
         p.number("plan.waitSeconds", plan.waitSeconds, { min: 0 });
         p.number("plan.analysisIntervalSeconds", plan.analysisIntervalSeconds, { min: 0 });
         p.number("plan.maxInconclusive", plan.maxInconclusive, { integer: true, min: 0 });
+        if (plan.approve !== undefined) {
+            const gated = p.array("plan.approve", plan.approve);
+            gated?.forEach((g, i) =>
+                p.number(`plan.approve[${i}]`, g, { integer: true, min: 0, max: steps === undefined ? undefined : steps.length - 1 }),
+            );
+        }
     }
 
     const status = p.oneOf("status", s.status, STATUSES);
@@ -216,9 +225,77 @@ export function stateProblems(value: unknown, stack: string): string[] {
             }
         }
     });
+    if (s.hooks !== undefined) {
+        checkHookRuns(p, s.hooks);
+    }
+    if (s.gates !== undefined) {
+        checkGates(p, s.gates, steps);
+    }
+    if (s.hooksDue !== undefined) {
+        const due = p.oneOf("hooksDue", s.hooksDue, ["rollback", "complete"] as const);
+        const owner = due === "rollback" ? "rolled-back" : "completed";
+        if (due !== undefined && status !== undefined && status !== owner) {
+            p.add("hooksDue", due, `${due} hooks are due only in a ${owner} rollout, not a ${status} one`);
+        }
+    }
     p.time("startedAt", s.startedAt);
     p.time("updatedAt", s.updatedAt);
     return p.list;
+}
+
+/** The hook runs: each names its hook, point and status, with its times. */
+function checkHookRuns(p: Problems, value: unknown): void {
+    const runs = p.array("hooks", value);
+    runs?.forEach((r, i) => {
+        const f = `hooks[${i}]`;
+        const o = p.object(f, r);
+        if (o === undefined) {
+            return;
+        }
+        p.string(`${f}.hook`, o.hook, { nonEmpty: true });
+        p.oneOf(`${f}.at`, o.at, HOOK_POINTS);
+        if (o.step !== undefined) {
+            p.number(`${f}.step`, o.step, { integer: true, min: 0 });
+        }
+        p.oneOf(`${f}.kind`, o.kind, ["command", "webhook"] as const);
+        p.oneOf(`${f}.status`, o.status, HOOK_RUN_STATUSES);
+        p.time(`${f}.startedAt`, o.startedAt);
+        p.time(`${f}.finishedAt`, o.finishedAt, true);
+        if (o.then !== undefined) {
+            p.oneOf(`${f}.then`, o.then, ["continued", "held", "rolled-back"] as const);
+        }
+        if (o.output !== undefined) {
+            p.string(`${f}.output`, o.output);
+        }
+        if (o.pid !== undefined) {
+            p.number(`${f}.pid`, o.pid, { integer: true, min: 1 });
+        }
+    });
+}
+
+/** The gates: each at a step of the plan, with its status and its analyses. */
+function checkGates(p: Problems, value: unknown, steps: number[] | undefined): void {
+    const gates = p.array("gates", value);
+    gates?.forEach((g, i) => {
+        const f = `gates[${i}]`;
+        const o = p.object(f, g);
+        if (o === undefined) {
+            return;
+        }
+        p.number(`${f}.step`, o.step, { integer: true, min: 0, max: steps === undefined ? undefined : steps.length - 1 });
+        const status = p.oneOf(`${f}.status`, o.status, ["waiting", "approved", "rejected"] as const);
+        p.time(`${f}.since`, o.since);
+        p.time(`${f}.answeredAt`, o.answeredAt, status === "waiting");
+        p.number(`${f}.analysisCount`, o.analysisCount, { integer: true, min: 0 });
+        const analyses = p.array(`${f}.analyses`, o.analyses);
+        analyses?.forEach((a, j) => {
+            const ao = p.object(`${f}.analyses[${j}]`, a);
+            if (ao !== undefined) {
+                p.time(`${f}.analyses[${j}].at`, ao.at);
+                p.oneOf(`${f}.analyses[${j}].verdict`, ao.verdict, VERDICTS);
+            }
+        });
+    });
 }
 
 /** The step records: one per step reached, each with its plan weight, and every step before `current` promoted by a pass. */
@@ -325,11 +402,15 @@ function checkPending(
     p.time("pending.startedAt", o.startedAt);
     p.number("pending.failures", o.failures, { integer: true, min: 0 });
     p.string("pending.reason", o.reason, { optional: true });
+    if (o.cause !== undefined) {
+        p.oneOf("pending.cause", o.cause, ROLLBACK_CAUSES);
+    }
     const allowed: Record<(typeof KINDS)[number], string[]> = {
         shift: ["in-progress"],
         rollback: ["in-progress"],
         abort: ["in-progress", "completed"],
         finalize: ["completed"],
+        prepare: ["in-progress"],
     };
     if (kind !== undefined && ctx.status !== undefined && !allowed[kind].includes(ctx.status)) {
         p.add("pending.kind", kind, `a pending ${kind} belongs to a rollout that is ${allowed[kind].join(" or ")}, not ${ctx.status}`);
@@ -360,6 +441,19 @@ function checkPending(
         const record = ctx.records?.[ctx.current ?? -1];
         if (isObject(record) && record.appliedAt !== undefined) {
             p.add("pending", "a shift", `step ${(ctx.current ?? 0) + 1} was already applied; its shift cannot be pending`);
+        }
+        return;
+    }
+    if (kind === "prepare") {
+        if (!sameWeights(weights, stepWeights(names.baseline, names.canary, 0))) {
+            p.add(
+                "pending.weights",
+                weights,
+                `a prepare deploys the canary at 0: ${JSON.stringify(stepWeights(names.baseline, names.canary, 0))}`,
+            );
+        }
+        if (ctx.current !== 0) {
+            p.add("pending.kind", kind, "a prepare comes before the first step, so current must be 0");
         }
         return;
     }

@@ -14,11 +14,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../stack/atomic-write";
 import { stateProblems } from "./state-schema";
+import type { RollbackCause } from "./events";
+import type { HookPoint, HookResult } from "./hooks";
 import { ActionKind, Judgement, Verdict } from "./types";
 import { Weights } from "./weights";
 
-/** Version of the state file's format. */
-export const STATE_FORMAT = 1;
+/**
+ * Version of the state file's format this version writes. 2 added hook runs, gates and the plan's
+ * gated steps; a format-1 file (which has none of them) is read as it is and saved as format 2.
+ */
+export const STATE_FORMAT = 2;
+
+/** The formats a state file may have and still be read. */
+export const READABLE_STATE_FORMATS = [1, 2] as const;
 
 /** Lifecycle of a rollout. Only `in-progress` can be resumed; only `completed` can be finalized. */
 export type RolloutStatus = "in-progress" | "completed" | "rolled-back" | "aborted" | "finalized";
@@ -34,6 +42,8 @@ export interface PendingAction {
     remove?: string;
     /** Why (a rollback's or abort's reason). */
     reason?: string;
+    /** What caused a rollback (absent in files from before it was recorded: a failed analysis). */
+    cause?: RollbackCause;
     /** When it was first started. */
     startedAt: string;
     /** Failed attempts so far. */
@@ -79,14 +89,73 @@ export interface HistoryEntry {
     detail?: Record<string, unknown>;
 }
 
+/**
+ * One run of a hook. Saved as `running` before the hook starts and rewritten when it ends, so a run
+ * cut short by a killed rollout is found by --resume (which marks it `interrupted`, kills what is
+ * left of its process group, and runs the hook again).
+ */
+export interface HookRunRecord extends Partial<Omit<HookResult, "status">> {
+    /** The hook's name. */
+    hook: string;
+    at: HookPoint;
+    /** Step index of a pre-step or post-step hook. */
+    step?: number;
+    kind: "command" | "webhook";
+    status: HookResult["status"] | "running";
+    startedAt: string;
+    finishedAt?: string;
+    /** What the failure did: the rollout continued, held, or rolled back (absent for a success). */
+    then?: "continued" | "held" | "rolled-back";
+    /** A command's pid and its start time as the kernel counts it (to recognise it after a kill of the rollout). */
+    pid?: number;
+    pidStartTime?: string;
+}
+
+/** An analysis made while a gate waited (the numbers only; the state keeps the last GATE_ANALYSES_KEPT). */
+export interface GateAnalysisRecord {
+    at: string;
+    sinceSeconds: number;
+    verdict: Verdict;
+    canary: { requests: number; errors: number; errorRate: number | null; p99Ms: number | null };
+    baseline: { requests: number; errors: number; errorRate: number | null; p99Ms: number | null };
+    reasons: string[];
+}
+
+/** Analyses kept per gate (the count of all of them is kept too). */
+export const GATE_ANALYSES_KEPT = 50;
+
+/** A step that needs approval before its shift: when it began waiting and how it was answered. */
+export interface GateRecord {
+    /** Index of the step whose shift waits. */
+    step: number;
+    status: "waiting" | "approved" | "rejected";
+    /** When the wait began; an answer names it, so an answer to an earlier gate cannot open this one. */
+    since: string;
+    answeredAt?: string;
+    /** Who answered (user@host, as the answering command recorded it). */
+    by?: string;
+    /** Analyses made while it waited, the last GATE_ANALYSES_KEPT of them. */
+    analyses: GateAnalysisRecord[];
+    /** All analyses made while it waited. */
+    analysisCount: number;
+}
+
 /** Everything the rollout needs to continue after an interruption, and its audit trail. */
 export interface RolloutState {
-    format: typeof STATE_FORMAT;
+    /** 2 when written by this version; 1 in files written before hooks and gates (read as they are). */
+    format: (typeof READABLE_STATE_FORMATS)[number];
     stack: string;
     baseline: { name: string; image?: string };
     canary: { name: string; image?: string };
     /** The plan as it was when the rollout started; a resume follows it even if config changed since. */
-    plan: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+    plan: {
+        steps: number[];
+        waitSeconds: number;
+        analysisIntervalSeconds: number;
+        maxInconclusive: number;
+        /** Indexes of the steps whose shift waits for --approve (absent: none). */
+        approve?: number[];
+    };
     status: RolloutStatus;
     /** Index of the current step in `plan.steps`. */
     current: number;
@@ -104,6 +173,12 @@ export interface RolloutState {
     /** How it ended (for a terminal status). */
     outcome?: { at: string; reason: string };
     history: HistoryEntry[];
+    /** Every hook run, in order (absent: none yet). */
+    hooks?: HookRunRecord[];
+    /** Every gate reached, in order (absent: none yet). */
+    gates?: GateRecord[];
+    /** rollback or complete: the hooks of that point are still to run (set with the status, cleared when they ran). */
+    hooksDue?: "rollback" | "complete";
     startedAt: string;
     updatedAt: string;
 }
@@ -148,7 +223,10 @@ export function parseState(text: string, file: string, stack: string): RolloutSt
             problems,
         );
     }
-    return value as RolloutState;
+    const state = value as RolloutState;
+    // A format-1 file has no hooks, gates or gated steps, so it is a format-2 state as it is.
+    state.format = STATE_FORMAT;
+    return state;
 }
 
 /** Another process holds the stack's rollout lock. */

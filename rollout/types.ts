@@ -5,6 +5,7 @@
  */
 import { EXIT as SHARED_EXIT } from "../cli/exit-codes";
 import type { Verdict as AnalysisVerdict, VersionStats as AnalysisVersionStats } from "../analysis/types";
+import type { HookPoint, HookStatus } from "./hooks";
 import { Weights } from "./weights";
 
 /**
@@ -85,8 +86,11 @@ export interface Clock {
     sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The kinds of traffic change the engine applies. */
-export type ActionKind = "shift" | "rollback" | "abort" | "finalize";
+/**
+ * The kinds of traffic change the engine applies. `prepare`: before pre-rollout hooks, a full apply
+ * of the stack with the canary at 0% (deployed, reachable through its header route, no user traffic).
+ */
+export type ActionKind = "shift" | "rollback" | "abort" | "finalize" | "prepare";
 
 /** Fields every event carries. */
 interface EventBase {
@@ -167,6 +171,48 @@ export interface AnalysisEvent extends EventBase {
     /** Inconclusive analyses in this step so far, and the tolerance. */
     inconclusive: number;
     maxInconclusive: number;
+    /** Set for an analysis made while a gate waits for approval: only a fail changes anything (a rollback). */
+    waiting?: "approval";
+}
+
+/** A hook started or finished (rollout/hooks.ts); a finished one carries its result. */
+export interface HookEvent extends EventBase {
+    type: "hook";
+    phase: "started" | "finished";
+    /** The hook's name. */
+    hook: string;
+    /** Where it runs (its config's `at`; this event's `at` is the time). */
+    point: HookPoint;
+    /** Step index of a pre-step or post-step hook. */
+    step?: number;
+    kind: "command" | "webhook";
+    /** How it ended (finished). */
+    status?: HookStatus;
+    exitCode?: number | null;
+    signal?: string | null;
+    httpStatus?: number;
+    durationMs?: number;
+    /** The tail of its output (finished). */
+    output?: string;
+    error?: string;
+    /** What its failure did. */
+    then?: "continued" | "held" | "rolled-back";
+}
+
+/** A gate began or went on waiting (after a resume), or was answered. */
+export interface GateEvent extends EventBase {
+    type: "gate";
+    status: "waiting" | "approved" | "rejected";
+    /** The step whose shift waits. */
+    step: number;
+    canaryWeight: number;
+    /** What it waits for, one sentence. */
+    waitingFor: string;
+    /** The command that approves, and the one that rejects (rolls back). */
+    approve: string;
+    reject: string;
+    /** Who answered. */
+    by?: string;
 }
 
 /** The run ended. */
@@ -178,10 +224,21 @@ export interface EndEvent extends EventBase {
 }
 
 /** Everything the engine reports, one event per action or decision. */
-export type RolloutEvent = StartEvent | ApplyEvent | AppliedEvent | ApplyFailedEvent | WaitEvent | AnalysisEvent | EndEvent;
+export type RolloutEvent =
+    StartEvent | ApplyEvent | AppliedEvent | ApplyFailedEvent | WaitEvent | AnalysisEvent | HookEvent | GateEvent | EndEvent;
 
 /** How a run ended. `held`: the live traffic split is not what the rollout applied; nothing was changed. */
-export type OutcomeKind = "completed" | "rolled-back" | "aborted" | "finalized" | "apply-failed" | "interrupted" | "refused" | "held";
+export type OutcomeKind =
+    | "completed"
+    | "rolled-back"
+    | "aborted"
+    | "finalized"
+    | "apply-failed"
+    | "interrupted"
+    | "refused"
+    | "held"
+    /** `--approve` / `--reject` left its answer for the rollout that is waiting (in another process). */
+    | "answered";
 
 /**
  * Exit codes of `istio-canary rollout`, named for what they mean to a rollout; the values are the
@@ -212,4 +269,5 @@ export const OUTCOME_EXIT: Record<OutcomeKind, number> = {
     refused: EXIT.refused,
     held: EXIT.refused,
     interrupted: EXIT.interrupted,
+    answered: EXIT.ok,
 };

@@ -307,7 +307,9 @@ config:
       replicas: 3
       weight: 0
   istio-canary:rollout:
-    steps: [5, 10, 25, 50, 100]
+    # The shift to 100% waits for \`npx istio-canary rollout --stack prod --approve\` (or --reject);
+    # the analysis of 50% goes on meanwhile and a failure still rolls back (docs/rollout.md#gates).
+    steps: [5, 10, 25, 50, { weight: 100, approve: true }]
     waitSeconds: 120
     analysisIntervalSeconds: 30
     maxInconclusive: 10
