@@ -11,6 +11,6 @@ export {
     isNotificationUrlPath,
     isSecureValue,
 } from "./targets";
-export { RunPulumi, SecretUrlOptions, runPulumiOnPath, urlResolver } from "./secrets";
+export { RunPulumi, SecretUrlOptions, pulumiRunner, runPulumiOnPath, urlResolver } from "./secrets";
 export { NotificationRecordingStore, failureEntry } from "./record";
 export { RolloutNotifications, RolloutNotificationsOptions, NOTIFY_EXIT_WAIT_MS } from "./run";

@@ -14,23 +14,28 @@ import { NotificationTarget } from "./types";
 /** Runs the Pulumi CLI with `args` in `cwd`; resolves with its stdout, rejects with its stderr as the message. */
 export type RunPulumi = (args: string[], cwd: string) => Promise<string>;
 
-/** The Pulumi CLI found on PATH, bounded to 60 s. */
-export const runPulumiOnPath: RunPulumi = (args, cwd) =>
-    new Promise((resolve, reject) => {
-        execFile("pulumi", args, { cwd, timeout: 60_000, maxBuffer: 1024 * 1024, env: process.env }, (error, stdout, stderr) => {
-            if (error !== null) {
-                const code = (error as NodeJS.ErrnoException).code;
-                const text =
-                    code === "ENOENT"
-                        ? "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/iac/download-install/)"
-                        : lastLines(String(stderr), 4) ||
-                          (error.killed ? "pulumi config get did not answer within 60s" : "pulumi config get failed");
-                reject(new Error(text));
-                return;
-            }
-            resolve(String(stdout));
+/** Runs `pulumi` (found on the PATH of `env`, default this process's environment), bounded to 60 s. */
+export function pulumiRunner(env: NodeJS.ProcessEnv = process.env): RunPulumi {
+    return (args, cwd) =>
+        new Promise((resolve, reject) => {
+            execFile("pulumi", args, { cwd, timeout: 60_000, maxBuffer: 1024 * 1024, env }, (error, stdout, stderr) => {
+                if (error !== null) {
+                    const code = (error as NodeJS.ErrnoException).code;
+                    const text =
+                        code === "ENOENT"
+                            ? "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/iac/download-install/)"
+                            : lastLines(String(stderr), 4) ||
+                              (error.killed ? "pulumi config get did not answer within 60s" : "pulumi config get failed");
+                    reject(new Error(text));
+                    return;
+                }
+                resolve(String(stdout));
+            });
         });
-    });
+}
+
+/** The Pulumi CLI on this process's PATH. */
+export const runPulumiOnPath: RunPulumi = pulumiRunner();
 
 function lastLines(text: string, n: number): string {
     return text
