@@ -117,8 +117,9 @@ export class Notifier {
             lane.queue.push({ event });
             if (!lane.busy) {
                 lane.busy = true;
-                // Not awaited: the caller (the engine's event callback) goes on at once.
-                void this.run(lane);
+                // Started on a later turn and not awaited: nothing of a send (not even decrypting its
+                // URL) runs in the caller's (the engine's event callback's) turn.
+                setImmediate(() => void this.run(lane));
             }
         }
     }
@@ -159,7 +160,12 @@ export class Notifier {
     private async run(lane: Lane): Promise<void> {
         try {
             for (let job = lane.queue.shift(); job !== undefined; job = lane.queue.shift()) {
-                await this.send(lane, job);
+                try {
+                    await this.send(lane, job);
+                } catch (e) {
+                    // a bug, not a target's answer: reported like one, and the lane goes on
+                    this.fail(lane, job, 0, `not sent: ${e instanceof Error ? e.message : String(e)}`);
+                }
             }
         } finally {
             lane.busy = false;
@@ -188,7 +194,8 @@ export class Notifier {
         let last = "";
         for (let attempt = 1; attempt <= t.retries + 1; attempt++) {
             if (this.stop.signal.aborted) {
-                this.fail(lane, job, attempt - 1, `not sent: the command ended while it was being retried (last: ${last})`, url);
+                const why = last === "" ? "before it could be sent" : `while it was being retried (last: ${last})`;
+                this.fail(lane, job, attempt - 1, `not sent: the command ended ${why}`, url);
                 return;
             }
             try {

@@ -154,11 +154,14 @@ describe("notify: sending to a local HTTP server", () => {
     it("drops a target's oldest waiting milestone when its queue is full, and reports it", async () => {
         const s = await server({ hang: true });
         const { n, failures } = notifier([target("slow", s.url, "json", { timeoutSeconds: 30, retries: 0 })], { maxQueue: 2 });
-        for (let i = 1; i <= 4; i++) {
+        n.notify(shift(1));
+        await new Promise((r) => setTimeout(r, 50));
+        for (let i = 2; i <= 4; i++) {
             n.notify(shift(i));
         }
         // 1 is in flight, 2 and 3 waited, 4 pushed 2 out
         assert.equal(failures.length, 1);
+        assert.equal(failures[0].event, "shift");
         assert.equal(failures[0].attempts, 0);
         assert.match(failures[0].error, /^dropped: 2 newer milestones were waiting/);
         await n.drain(100);
@@ -167,16 +170,20 @@ describe("notify: sending to a local HTTP server", () => {
     it("reports a target whose URL cannot be resolved, with the resolver's message, and sends the others", async () => {
         const s = await server();
         const failures: NotifyFailure[] = [];
+        let asked = 0;
         const n = new Notifier({
             targets: [target("secret", { secret: "rollout.notifications[0].url" } as never), target("plain", s.url)],
             resolveUrl: async (t) => {
+                asked += 1;
                 if (typeof t.url !== "string") throw new Error("cannot decrypt istio-canary:rollout.notifications[0].url (target secret)");
                 return t.url;
             },
             onFailure: (f) => failures.push(f),
         });
         n.notify(ROLLBACK);
+        assert.equal(asked, 0, "notify returns before any URL is asked for");
         await n.drain(5000);
+        assert.equal(asked, 2);
         assert.equal(s.received.length, 1);
         assert.deepEqual(
             failures.map((f) => [f.target, f.attempts, f.error]),
