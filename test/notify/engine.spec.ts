@@ -113,6 +113,48 @@ describe("notify: a rollout with targets that are down", () => {
         }
     });
 
+    it("tells a target that the rollout waits at a gate, with the commands that answer it", async () => {
+        const ok = await startServer();
+        servers.push(ok);
+        const store = new SnapshotStore();
+        const notifications = new RolloutNotifications({
+            stack: "dev",
+            targets: [target("ops", ok.url, "slack", { events: ["gate-waiting"] })],
+            resolveUrl: async (t) => t.url as string,
+            store,
+            report: () => undefined,
+            baseline: "v1",
+            canary: "v2",
+            split: { v1: 100, v2: 0 },
+            retryCommand: (flag) => `--${flag}`,
+        });
+        const controller = new AbortController();
+        const clock = new VirtualClock();
+        // Nobody answers: stop the waiting rollout a few polls into its wait.
+        clock.onSleep = () => {
+            if (clock.sleeps.length > 6) controller.abort();
+        };
+        const engine = new RolloutEngine({
+            target: new RecordingTarget({ v1: 100, v2: 0 }),
+            judge: new ScriptedJudge(() => "pass"),
+            store: notifications.store,
+            clock,
+            onEvent: notifications.onEvent,
+            signal: controller.signal,
+            gatePollMs: 1000,
+        });
+        const outcome = await engine.start({ ...plan, approve: [100] });
+        assert.equal(outcome.kind, "interrupted");
+        await notifications.finish();
+        assert.equal(ok.received.length, 1);
+        const body = ok.received[0].body as { text: string; blocks: { text?: { text: string } }[] };
+        assert.equal(body.blocks[0].text?.text, "istio-canary dev: v2 waiting for approval");
+        assert.match(
+            body.text,
+            /approval of step 3\/3, the shift to v1 0% \/ v2 100%.*; approve with `npx istio-canary rollout --stack dev --approve`, or reject \(roll back\) with `npx istio-canary rollout --stack dev --reject`$/,
+        );
+    });
+
     it("tells the targets that a rollback failed to apply, with the command that finishes it", async () => {
         const ok = await startServer();
         servers.push(ok);
