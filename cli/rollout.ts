@@ -28,6 +28,8 @@ function answeredBy(): string {
     }
     return `${user}@${os.hostname()}`;
 }
+import { NotifyFailure, RolloutNotifications, RolloutNotificationsOptions, urlResolver } from "../notify";
+import { NotificationTarget } from "../notify/types";
 
 /**
  * `istio-canary rollout --stack <name> [--resume | --abort | --finalize | --approve | --reject] [--json] [--config-dir <dir>]`:
@@ -64,6 +66,13 @@ export interface RolloutCliDeps extends CliIO {
     onEvent?: RolloutEventListener;
     /** Milliseconds between looks for an answer while a gate waits. Default 2000. */
     gatePollMs?: number;
+    /**
+     * The URL of a notification target: its plain URL, or its secret decrypted. Default: the Pulumi
+     * CLI decrypts it with the stack's secrets provider (notify/secrets.ts).
+     */
+    makeUrlResolver?: (ctx: { stack: string; stackFile: string }) => (target: NotificationTarget) => Promise<string>;
+    /** Tests: the notifier's backoff and the bound of the wait at the end of the command. */
+    notifyTuning?: Pick<RolloutNotificationsOptions, "notifier" | "exitWaitMs">;
 }
 
 /** The defaults of a real run, printing through `io`. */
@@ -172,6 +181,31 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
     }
 
     const renderer = flags.json === true ? jsonRenderer(deps.out) : humanRenderer({ out: deps.out, tty: deps.isTTY });
+    const baseStore = new FileStateStore(path.join(configDir, ".rollout"));
+    const notifications =
+        config.rollout.notifications.length === 0
+            ? undefined
+            : new RolloutNotifications({
+                  stack: flags.stack,
+                  targets: config.rollout.notifications,
+                  resolveUrl: (deps.makeUrlResolver ?? urlResolver)({ stack: flags.stack, stackFile: loaded.stackFile }),
+                  store: baseStore,
+                  report: (f) => reportNotifyFailure(f, flags.stack, flags.json === true, deps),
+                  baseline: config.versions[0]?.name ?? "",
+                  canary: config.versions[1]?.name ?? "",
+                  split: Object.fromEntries(config.versions.map((v) => [v.name, v.weight])),
+                  retryCommand: (flag) => `\`${rolloutCommandLine(flags.stack, flags.configDir)} --${flag}\``,
+                  ...deps.notifyTuning,
+              });
+    if (notifications !== undefined && mode === "start") {
+        // A new rollout checks its secret URLs before it changes anything; a resume, abort or finalize
+        // never waits for them (they are decrypted as the first milestone is sent).
+        const problems = await notifications.check();
+        if (problems.length > 0) {
+            deps.err(`rollout: the notification targets cannot be used:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+            return EXIT.usage;
+        }
+    }
     const engine = new RolloutEngine({
         target: deps.makeTarget({
             stack: flags.stack,
@@ -182,13 +216,20 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
             signal: deps.signal,
         }),
         judge: deps.makeJudge(settings),
-        store: new FileStateStore(path.join(configDir, ".rollout")),
+        store: notifications?.store ?? baseStore,
         clock: deps.clock,
-        emit: (event: RolloutEvent) => renderer.emit(event),
+        emit: (event: RolloutEvent) => {
+            renderer.emit(event);
+            notifications?.onOutput(event);
+        },
         signal: deps.signal,
         // The ways forward the messages name, as this person would type them (with their --config-dir).
         command: (stack) => rolloutCommandLine(stack, flags.configDir),
-        onEvent: deps.onEvent,
+        // The notifier only queues and returns: a notification never holds up a shift or a rollback.
+        onEvent: (event) => {
+            notifications?.onEvent(event);
+            deps.onEvent?.(event);
+        },
         // Hook commands run in the config dir, where Pulumi.yaml and the stack file are.
         hooks: new ProcessHookRunner({ cwd: configDir }),
         gatePollMs: deps.gatePollMs,
@@ -198,6 +239,23 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         return outcome.exitCode;
     } finally {
         renderer.close();
+        // Bounded: a target that is down delays the end of the command by at most NOTIFY_EXIT_WAIT_MS.
+        const unrecorded = await notifications?.finish();
+        if (unrecorded !== undefined) {
+            deps.err(`rollout: ${unrecorded}\n`);
+        }
+    }
+}
+
+/** A failed notification: a line on stderr, or with --json a `notification-failed` event on stdout. */
+function reportNotifyFailure(f: NotifyFailure, stack: string, json: boolean, io: CliIO): void {
+    if (json) {
+        io.out(
+            `${JSON.stringify({ type: "notification-failed", at: f.at, stack, target: f.target, milestone: f.event, attempts: f.attempts, error: f.error })}\n`,
+        );
+    } else {
+        const tries = f.attempts === 0 ? "" : ` after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}`;
+        io.err(`rollout: notification ${f.event} to ${f.target} failed${tries}: ${f.error}\n`);
     }
 }
 

@@ -50,6 +50,7 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         reporter: ANALYSIS_DEFAULTS.reporter,
         approve: [],
         hooks: [],
+        notifications: [],
     },
     gatewayApi: { installCrds: true, version: GATEWAY_API_VERSION },
     promotionOrder: ["dev", "staging", "prod"],

@@ -42,8 +42,11 @@ export function loadConfig(): LoadedConfig {
             continue;
         }
         // Only the TLS material may be secret: plan, policy, rollout and promote read the stack file,
-        // where this value is ciphertext, and would run on the defaults instead.
-        if (runtimeConfig.isConfigSecret(fullKey)) {
+        // where this value is ciphertext, and would run on the defaults instead. `rollout` is the
+        // exception: a secret notification URL inside it (rollout.notifications[N].url) makes the
+        // engine mark the whole key secret. Which of its values were encrypted the program cannot
+        // tell; the stack-file reader of every command can, and refuses any other (stack/load.ts).
+        if (key !== "rollout" && runtimeConfig.isConfigSecret(fullKey)) {
             encrypted.push(fullKey);
         }
         raw[key] = parseValue(all[fullKey]);

@@ -3,12 +3,14 @@ import { PROJECT } from "./check";
 
 /**
  * The message for config keys stored encrypted (`secure:`) that are not the TLS material; `keys` are
- * full keys or paths (`istio-canary:rollout.prometheusUrl`). Only tlsCert and tlsKey may be secret:
- * plan, policy, rollout and promote read the stack file, where an encrypted value cannot be read.
+ * full keys or paths (`istio-canary:rollout.prometheusUrl`). Only tlsCert, tlsKey and notification
+ * URLs may be secret: plan, policy, rollout and promote read the stack file, where an encrypted value
+ * cannot be read (the rollout has the Pulumi CLI decrypt the notification URLs, notify/secrets.ts).
  */
 export function encryptedKeyProblem(keys: string[]): string {
     return (
-        `${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} encrypted (secure:); only ${PROJECT}:tlsCert and ${PROJECT}:tlsKey may be secrets. ` +
+        `${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} encrypted (secure:); only ${PROJECT}:tlsCert, ${PROJECT}:tlsKey ` +
+        `and notification URLs (${PROJECT}:rollout.notifications[N].url) may be secrets. ` +
         `Every other key is read from the stack file in plain text (an encrypted one would be replaced by the defaults): set it without --secret`
     );
 }

@@ -4,6 +4,7 @@
  * belong to no component (rollout, promotion order).
  */
 import type { HookConfig } from "../rollout/hooks";
+import type { NotificationTarget } from "../notify/types";
 import type { AppArgs, ResolvedIstioMeshArgs, ResolvedMonitoringArgs, ResolvedPod, ResolvedRouting, ResolvedVersion } from "../components";
 
 /** `app`: CanaryApp's app args with their defaults. */
@@ -92,6 +93,8 @@ export interface RolloutConfig {
     approve: number[];
     /** Commands and webhooks run at named points of the rollout. Default none. */
     hooks: HookConfig[];
+    /** Webhook targets told about the rollout's milestones (notify/). Default none. */
+    notifications: NotificationTarget[];
 }
 
 /** The whole validated stack configuration. */

@@ -17,6 +17,7 @@ import {
     resolveTlsSecretArgs,
     resolveTrafficArgs,
 } from "../components";
+import { resolveNotificationTargets } from "../notify/targets";
 import { ConfigError, PROJECT, plainSecretProblem } from "./check";
 import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS } from "./defaults";
 import { CanaryConfig, IstioConfig, ROUTING_APIS, RolloutConfig, RoutingApi } from "./types";
@@ -230,6 +231,7 @@ export const ROLLOUT_FIELDS = [
     "minRequests",
     "reporter",
     "hooks",
+    "notifications",
 ] as const;
 
 /** The fields of an entry of `rollout.hooks`. */
@@ -295,6 +297,8 @@ function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig
         reporter: readReporter(c, r.reporter, mode),
         approve,
         hooks: readHooks(c, r.hooks),
+        // The notification targets' own rules (notify/targets.ts).
+        notifications: resolveNotificationTargets(r.notifications, c),
     };
 }
 

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { PROJECT } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
 import { encryptedKeyProblem } from "../config/tls";
+import { isNotificationUrlPath } from "../notify/targets";
 import { RawConfig } from "../config/validate";
 import { StackFileError } from "./errors";
 import { readYamlData } from "./yaml";
@@ -168,12 +169,14 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
             secure.push(key);
             delete raw[key];
         } else {
-            encrypted.push(...securePaths(value, fullKey));
+            // A notification target's URL may be a secret: validation keeps it as a reference, and the
+            // rollout has the stack's secrets provider decrypt it (notify/secrets.ts).
+            encrypted.push(...securePaths(value, fullKey).filter((p) => !isNotificationUrlPath(p.slice(PROJECT.length + 1))));
             raw[key] = value;
         }
     }
-    // Only the TLS material may be secret: every command but `pulumi up` reads the stack file, where
-    // an encrypted value is unreadable and would silently become the default.
+    // Only the TLS material and notification URLs may be secret: every command but `pulumi up` reads
+    // the stack file, where an encrypted value is unreadable and would silently become the default.
     if (encrypted.length > 0) {
         throw new StackFileError(`${stackFile}: ${encryptedKeyProblem(encrypted)}`);
     }

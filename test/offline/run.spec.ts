@@ -60,7 +60,7 @@ describe("offline runs", function () {
                     assert.ok(e instanceof StackFileError, String(e));
                     assert.match(
                         e.message,
-                        /istio-canary:rollout is encrypted \(secure:\); only istio-canary:tlsCert and istio-canary:tlsKey may be secrets/,
+                        /istio-canary:rollout is encrypted \(secure:\); only istio-canary:tlsCert, istio-canary:tlsKey and notification URLs \(istio-canary:rollout\.notifications\[N\]\.url\) may be secrets/,
                     );
                     return true;
                 });

@@ -163,7 +163,8 @@ describe("stack/load", () => {
             const { message, file } = refusal("config:\n  istio-canary:rollout:\n    secure: v1:AAAA\n");
             assert.equal(
                 message,
-                `${file}: istio-canary:rollout is encrypted (secure:); only istio-canary:tlsCert and istio-canary:tlsKey may be secrets. ` +
+                `${file}: istio-canary:rollout is encrypted (secure:); only istio-canary:tlsCert, istio-canary:tlsKey ` +
+                    `and notification URLs (istio-canary:rollout.notifications[N].url) may be secrets. ` +
                     `Every other key is read from the stack file in plain text (an encrypted one would be replaced by the defaults): set it without --secret`,
             );
         });
@@ -176,6 +177,22 @@ describe("stack/load", () => {
                 message.startsWith(`${file}: istio-canary:versions, istio-canary:rollout.prometheusUrl are encrypted (secure:); only `),
                 message,
             );
+        });
+
+        it("keeps an encrypted notification URL as it is for validation, and refuses any other encrypted field of a target", () => {
+            const ok = stackDir(
+                "config:\n  istio-canary:rollout:\n    notifications:\n      - name: chat\n        url:\n          secure: v1:AAAA\n",
+            );
+            try {
+                const loaded = loadStackConfig("s", ok.dir);
+                assert.deepEqual(loaded.raw.rollout, { notifications: [{ name: "chat", url: { secure: "v1:AAAA" } }] });
+            } finally {
+                fs.rmSync(ok.dir, { recursive: true, force: true });
+            }
+            const { message, file } = refusal(
+                "config:\n  istio-canary:rollout:\n    notifications:\n      - name:\n          secure: v1:AAAA\n        url:\n          secure: v1:BBBB\n",
+            );
+            assert.ok(message.startsWith(`${file}: istio-canary:rollout.notifications[0].name is encrypted (secure:); only `), message);
         });
 
         it("keeps encrypted TLS keys as secure and other namespaces' secrets as [secret]", () => {
