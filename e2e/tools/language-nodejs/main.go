@@ -16,7 +16,8 @@
 //   - InstallDependencies: installs nothing and says so (npm ci is the project's job).
 //
 // Like every plugin it prints the port it listens on, then serves until the engine
-// interrupts it (SIGINT to its process group) or terminates it.
+// interrupts it (SIGINT to its process group), terminates it, or stops answering (a killed
+// engine: its address is polled every engineCheckInterval).
 package main
 
 import (
@@ -53,6 +54,10 @@ const bailExitCode = 32
 // stopGrace is how long a child gets between SIGTERM and SIGKILL when its work is cancelled.
 const stopGrace = 5 * time.Second
 
+// engineCheckInterval is how often the engine's address is polled; when it stops answering
+// (the CLI was killed and cannot interrupt its plugins) the host stops its children and exits.
+const engineCheckInterval = 2 * time.Second
+
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 
@@ -60,6 +65,11 @@ type host struct {
 	engineAddress string
 	tracing       string
 	children      map[*exec.Cmd]struct{}
+
+	// engineGone ends when the engine stops answering; watching starts once its address is known.
+	engineGone  context.Context
+	engineLost  context.CancelFunc
+	watchEngine sync.Once
 }
 
 func main() {
@@ -81,6 +91,10 @@ func main() {
 	}
 
 	h := &host{engineAddress: flags.Arg(0), tracing: *tracing, children: map[*exec.Cmd]struct{}{}}
+	h.engineGone, h.engineLost = context.WithCancel(context.Background())
+	if h.engineAddress != "" {
+		h.watch(h.engineAddress)
+	}
 	cancel := make(chan bool)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancel,
@@ -105,14 +119,29 @@ func main() {
 			os.Exit(1)
 		}
 	case <-signals:
-		// Stop what still runs, let in-flight calls return, and leave.
-		h.terminateChildren()
-		close(cancel)
-		select {
-		case <-handle.Done:
-		case <-time.After(stopGrace + time.Second):
-		}
+		h.shutDown(cancel, handle)
+	case <-h.engineGone.Done():
+		h.shutDown(cancel, handle)
 	}
+}
+
+// shutDown stops what still runs, lets in-flight calls return, and leaves.
+func (h *host) shutDown(cancel chan bool, handle rpcutil.ServeHandle) {
+	h.terminateChildren()
+	close(cancel)
+	select {
+	case <-handle.Done:
+	case <-time.After(stopGrace + time.Second):
+	}
+}
+
+// watch polls the engine at addr (once per host) and ends engineGone when it stops answering.
+func (h *host) watch(addr string) {
+	h.watchEngine.Do(func() {
+		if err := rpcutil.Healthcheck(h.engineGone, addr, engineCheckInterval, h.engineLost); err != nil {
+			fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: cannot watch the engine at %s: %v\n", addr, err)
+		}
+	})
 }
 
 // ---- the service ------------------------------------------------------------------------
@@ -122,6 +151,7 @@ func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequ
 		h.mu.Lock()
 		h.engineAddress = req.GetEngineAddress()
 		h.mu.Unlock()
+		h.watch(req.GetEngineAddress())
 	}
 	return &pulumirpc.LanguageHandshakeResponse{}, nil
 }
