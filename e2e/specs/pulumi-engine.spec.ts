@@ -10,8 +10,8 @@ import { Cluster, ROOT, TOOLS, gatewayApiCrds, istioCrds, requireTools, run, sta
 /**
  * `pulumi up` by the real Pulumi CLI (v3.248.0, built from Go modules) with the real Kubernetes
  * provider plugin against the loopback API server. The program runs as an Automation API inline
- * program (the CLI's Node.js language host is not served by the module proxy here; an inline
- * program needs none: the Automation API serves the language runtime from this process). The config
+ * program (the Automation API serves the language runtime from this process; project-folder.spec.ts
+ * runs the project folder itself through the CLI's Node.js language host). The config
  * is dev's, with istio.install false and monitoring off (no Helm chart repository is reachable) and
  * the TLS material set as Pulumi secrets. What is asserted is what the API server holds.
  */
@@ -45,21 +45,14 @@ describe("e2e: pulumi up by the real engine against a real API server", function
     }
 
     before(async function () {
-        requireTools(["pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "kubectl", "istioctl"]);
+        // pulumi-language-nodejs (ours, e2e/tools/language-nodejs) runs the policy pack: the engine
+        // starts a Node.js pack through the language host's RunPlugin.
+        requireTools(["pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "kubectl", "istioctl"]);
         cluster = startCluster();
         cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: `${istioCrds()}\n---\n${gatewayApiCrds("v1.3.0")}` });
         cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
         cluster.kubectl(["create", "namespace", "istio-system"]);
         backend = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-pulumi-state-"));
-        // Without a Node.js language host the engine starts a policy pack through an analyzer plugin
-        // named pulumi-analyzer-policy-nodejs on PATH: ours runs the pack as the language host would.
-        const shims = path.join(backend, "bin");
-        fs.mkdirSync(shims);
-        fs.writeFileSync(
-            path.join(shims, "pulumi-analyzer-policy-nodejs"),
-            `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack")}" "$@"\n`,
-            { mode: 0o755 },
-        );
         const env = toolEnv({
             KUBECONFIG: cluster.kubeconfig,
             PULUMI_HOME: path.join(TOOLS, "pulumi-home"),
@@ -68,7 +61,6 @@ describe("e2e: pulumi up by the real engine against a real API server", function
             PULUMI_CONFIG_PASSPHRASE: "e2e-only",
             PULUMI_BACKEND_URL: `file://${backend}`,
         });
-        env.PATH = `${shims}:${env.PATH ?? ""}`;
         const pulumi = await PulumiCommand.get({ root: TOOLS, skipVersionCheck: false });
         assert.match(pulumi.version?.toString() ?? "", /^3\.248\.0/);
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -82,24 +82,35 @@ build_pulumi() {
   [[ "$v" == "$PULUMI_VERSION" ]] || { log "pulumi version printed '$v', want $PULUMI_VERSION"; return 1; }
 }
 
-# The Node.js language host. Not buildable here: the module proxy answers "not
-# available" for every version of the module (its list too), so this reports that and
-# fails. Without it the CLI cannot run a `runtime: nodejs` project by itself; the
-# Automation API's inline programs (which serve the language runtime from the Node
-# process and pass --client to the CLI) do not need it.
+# The Node.js language host. The real one is not buildable here: the module proxy answers
+# "not available" for every version of its module (its list too); `build.sh nodejs_host`
+# re-checks that and fails while it holds. Without a host the CLI cannot run a
+# `runtime: nodejs` project by itself (the Automation API's inline programs serve the
+# language runtime from the Node process and need none), so language_nodejs below builds
+# our own stand-in under the same binary name.
 stamp_nodejs_host() { echo "pulumi-language-nodejs $NODEJS_HOST_VERSION"; }
 outputs_nodejs_host() { echo "$BIN/pulumi-language-nodejs"; }
 build_nodejs_host() {
   local out
   if out="$(cd "$HERE/pulumi" && GOFLAGS=-mod=mod go list -m -json "$NODEJS_HOST_MODULE@$NODEJS_HOST_VERSION" 2>&1)"; then
     log "nodejs_host: the proxy now serves $NODEJS_HOST_MODULE@$NODEJS_HOST_VERSION:"
-    log "  add a wrapper module e2e/tools/nodejs-host (require it, pkg/v3 and sdk/v3 at $PULUMI_VERSION)"
+    log "  a wrapper module for it (require it, pkg/v3 and sdk/v3 at $PULUMI_VERSION) could replace language_nodejs"
   else
     log "nodejs_host: UNAVAILABLE: $(echo "$out" | grep -m1 -oE '[0-9]{3} [A-Za-z ]+|not available.*' || echo "$out" | head -1)"
     log "  $NODEJS_HOST_MODULE@$NODEJS_HOST_VERSION is not served by the Go module proxy here;"
-    log "  a released pulumi-language-nodejs binary (next to pulumi in Pulumi's own CLI tarball) would do."
+    log "  language_nodejs (our stand-in, e2e/tools/language-nodejs) is installed as bin/pulumi-language-nodejs instead."
   fi
   return 1
+}
+
+# Our stand-in for the Node.js language host (e2e/tools/language-nodejs/main.go): the
+# LanguageRuntime service from the Pulumi Go SDK's protobuf definitions at the CLI's
+# version, running @pulumi/pulumi's own cmd/run and cmd/run-policy-pack with node.
+stamp_language_nodejs() { echo "pulumi-language-nodejs (istio-canary stand-in) $PULUMI_VERSION $(wrapper_hash "$HERE/language-nodejs")"; }
+outputs_language_nodejs() { echo "$BIN/pulumi-language-nodejs"; }
+build_language_nodejs() {
+  gobuild "$HERE/language-nodejs" "$BIN/pulumi-language-nodejs" . \
+    -ldflags "-X main.version=${PULUMI_VERSION#v}"
 }
 
 # The Kubernetes provider plugin. Built in a staging copy of the wrapper under the
@@ -199,9 +210,9 @@ build_istioctl() {
   "$BIN/istioctl" version --remote=false
 }
 
-# Built by default, in this order. nodejs_host is left out (it cannot be built here)
-# but is always reported; name it to try it.
-ALL_TOOLS=(pulumi kubernetes_provider kubernetes etcd kwok istioctl)
+# Built by default, in this order. nodejs_host (the real host) is left out (it cannot be
+# built here) but is always reported; name it to try it.
+ALL_TOOLS=(pulumi language_nodejs kubernetes_provider kubernetes etcd kwok istioctl)
 
 # ---- main ------------------------------------------------------------------------------
 if [[ "${1:-}" == "--list" ]]; then
@@ -244,7 +255,7 @@ for t in "${selected[@]}"; do
   fi
 done
 if [[ " ${selected[*]} " != *" nodejs_host "* ]]; then
-  log "not built: nodejs_host (pulumi-language-nodejs; the module proxy here does not serve $NODEJS_HOST_MODULE; run '$0 nodejs_host' to retry)"
+  log "not built: nodejs_host (the real pulumi-language-nodejs; the module proxy here does not serve $NODEJS_HOST_MODULE; run '$0 nodejs_host' to retry); bin/pulumi-language-nodejs is our stand-in (language_nodejs)"
 fi
 log "summary: $built built, $skipped up to date, $failed failed${failed_names:+ (${failed_names[*]})} in $((SECONDS - t_all)) s; bin: $BIN"
 [[ $failed -eq 0 ]]
