@@ -1,35 +1,22 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RolloutCliDeps, defaultDeps, runRolloutCli } from "../../cli/rollout";
 import { RolloutState } from "../../rollout/state";
-import { AnalysisEvent, RolloutEvent } from "../../rollout/types";
-import { Weights } from "../../rollout/weights";
-import { RunningIstioExporter, TrafficProfile, startIstioExporter } from "../support/istio-exporter";
+import { AnalysisEvent } from "../../rollout/types";
+import { RunningIstioExporter, startIstioExporter } from "../support/istio-exporter";
 import { RunningPrometheus, startPrometheus } from "../support/prometheus";
-import { StackFileTarget, configDirWith, devStackFile } from "./fakes";
+import { configDirWith, devStackFile } from "./fakes";
+import { CanaryBehaviour, MeshRun, MeshTarget, runMeshRollout, svc } from "./mesh";
 
 /**
  * The rollout command end to end except `pulumi up`: the real CLI, engine, state file and stack-file
  * edits, the real analysis against a real Prometheus, and a stand-in for Istio: a fake stack target
- * whose applied weights become the traffic split of the fake Istio exporter Prometheus scrapes.
- * Each scenario is its own app (destination_service) with its own config dir; they run side by side.
+ * whose applied weights become the traffic split of the fake Istio exporter Prometheus scrapes
+ * (./mesh.ts). Each scenario is its own app (destination_service) with its own config dir; they run
+ * side by side.
  */
-
-/** Requests per second to the app, split by the applied weights. */
-const TOTAL_RPS = 1000;
-/**
- * Median 10 ms: p99 ~ 40 ms, 0.05% of requests above 100 ms. A pass of the 200 ms p99 limit is shown
- * at the bucket boundary 100 ms (the limit falls inside (100, 250]); with a 20 ms median, 0.45% of
- * requests are above 100 ms, and showing that this is at most 1% takes ~2000 canary requests, more
- * than a 9 s step at 10% of 1000 req/s gives.
- */
-const HEALTHY: TrafficProfile = { rps: 0, errorRate: 0.002, latencyMs: 10 };
-const svc = (app: string): string => `${app}.shop.svc.cluster.local`;
 
 /** How each scenario's canary behaves at a given canary weight. */
-type CanaryBehaviour = (canaryWeight: number) => Partial<TrafficProfile>;
-
 const SCENARIOS: Record<string, CanaryBehaviour> = {
     // Healthy all the way.
     healthy: () => ({}),
@@ -51,37 +38,7 @@ const ROLLOUT = (prometheusUrl: string) =>
         `minRequests: 50`,
     ].join("\n");
 
-/** A stack target that edits the stack file like the real adapter and routes the exporter's traffic like Istio. */
-class MeshTarget extends StackFileTarget {
-    constructor(
-        stackFile: string,
-        private readonly exporter: RunningIstioExporter,
-        private readonly app: string,
-        private readonly canary: CanaryBehaviour,
-    ) {
-        super(stackFile);
-    }
-
-    async applyWeights(weights: Weights): Promise<void> {
-        await super.applyWeights(weights);
-        this.route(weights);
-    }
-
-    /** Sends TOTAL_RPS split by the weights; the canary's behaviour may override its profile. */
-    route(weights: Weights): void {
-        const v2 = weights.v2 ?? 0;
-        this.exporter.set(svc(this.app), "v1", { ...HEALTHY, rps: (TOTAL_RPS * (weights.v1 ?? 0)) / 100 });
-        this.exporter.set(svc(this.app), "v2", { ...HEALTHY, rps: (TOTAL_RPS * v2) / 100, ...this.canary(v2) });
-    }
-}
-
-interface Result {
-    code: number;
-    out: string;
-    events: RolloutEvent[];
-    target: MeshTarget;
-    dir: string;
-}
+type Result = MeshRun;
 
 describe("rollout against a real Prometheus with the real analysis", function () {
     this.timeout(120_000);
@@ -89,34 +46,8 @@ describe("rollout against a real Prometheus with the real analysis", function ()
     let prom: RunningPrometheus;
     const results = new Map<string, Promise<Result[]>>();
 
-    async function rollout(
-        app: string,
-        dir: string,
-        argv: string[],
-        json: boolean,
-        setup: (t: MeshTarget) => void = () => undefined,
-    ): Promise<Result> {
-        let out = "";
-        let target: MeshTarget | undefined;
-        const deps: RolloutCliDeps = {
-            ...defaultDeps({ out: (s) => (out += s), err: (s) => (out += s), cwd: dir }),
-            isTTY: false,
-            cwd: dir,
-            makeTarget: ({ stackFile }) => {
-                target = new MeshTarget(stackFile, exporter, app, SCENARIOS[app]);
-                setup(target);
-                return target;
-            },
-        };
-        const code = await runRolloutCli([...argv, "--config-dir", dir, ...(json ? ["--json"] : [])], deps);
-        const events = json
-            ? out
-                  .trimEnd()
-                  .split("\n")
-                  .map((l) => JSON.parse(l) as RolloutEvent)
-            : [];
-        return { code, out, events, target: target!, dir };
-    }
+    const rollout = (app: string, dir: string, argv: string[], json: boolean, setup?: (t: MeshTarget) => void): Promise<Result> =>
+        runMeshRollout({ exporter, app, canary: SCENARIOS[app], dir, argv, json, setup });
 
     before(async function () {
         this.timeout(90_000);
