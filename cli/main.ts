@@ -11,11 +11,19 @@ import { EXIT } from "./exit-codes";
 import { planCommand } from "./plan";
 import { policyCommand } from "./policy";
 import { promoteCommand } from "./promote";
+import { reportCommand } from "./report";
 import { rolloutCommand } from "./rollout";
 import packageJson from "../package.json";
 
-/** Every subcommand, in the order of the flow (plan -> policy -> rollout/analyze -> promote). */
-export const SUBCOMMANDS: readonly Subcommand[] = [planCommand, policyCommand, analyzeCommand, rolloutCommand, promoteCommand];
+/** Every subcommand, in the order of the flow (plan -> policy -> rollout/analyze -> report -> promote). */
+export const SUBCOMMANDS: readonly Subcommand[] = [
+    planCommand,
+    policyCommand,
+    analyzeCommand,
+    rolloutCommand,
+    reportCommand,
+    promoteCommand,
+];
 
 const EXIT_TABLE = [
     "Exit codes (every command):",
