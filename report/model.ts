@@ -379,7 +379,7 @@ export function headline(state: RolloutState): string {
             );
         }
         case "aborted":
-            return `Aborted after ${took}: all traffic went back to ${b} (${reason.replace(/\.$/, "")}).`;
+            return `Aborted after ${took}: all traffic went back to ${b}; ${sentence(reason)}`;
         case "in-progress": {
             const total = state.plan.steps.length;
             const step = state.steps[state.current];
@@ -453,7 +453,10 @@ export function reportModel(state: RolloutState): ReportModel {
             tests.set(test.name, series);
         }
     });
-    const markers = [...historyMarkers(state, t), ...decisionMarkers].sort((a, b) => a.t - b.t || a.at.localeCompare(b.at));
+    // At the same instant a look's decision comes before the apply it led to.
+    const markers = [...decisionMarkers.map((m) => ({ m, order: 0 })), ...historyMarkers(state, t).map((m) => ({ m, order: 1 }))]
+        .sort((a, b) => a.m.at.localeCompare(b.m.at) || a.order - b.order)
+        .map((x) => x.m);
     const endedAt = state.outcome?.at ?? state.updatedAt;
     return {
         stack: state.stack,

@@ -16,13 +16,13 @@ describe("istio-canary (the one command line)", () => {
     it("lists every subcommand and the exit codes for --help, and exits 0", async () => {
         const r = await run(["--help"]);
         assert.equal(r.code, EXIT.ok);
-        for (const name of ["plan", "policy", "analyze", "rollout", "promote"]) {
+        for (const name of ["plan", "policy", "analyze", "rollout", "report", "promote"]) {
             assert.match(r.out, new RegExp(`\\n  ${name} +\\S`), `${name} is listed`);
         }
         assert.match(r.out, /Exit codes \(every command\):\n {2}0 ok {3}1 failed/);
         assert.deepEqual(
             SUBCOMMANDS.map((c) => c.name),
-            ["plan", "policy", "analyze", "rollout", "promote"],
+            ["plan", "policy", "analyze", "rollout", "report", "promote"],
         );
     });
 
