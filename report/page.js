@@ -142,7 +142,7 @@
                 splitSeries(function (p) {
                     return p.canary;
                 }),
-                { stepped: "after", pointRadius: 2 },
+                { stepped: "before", pointRadius: 2 },
             ),
             line(
                 b + " (baseline)",
@@ -150,7 +150,7 @@
                 splitSeries(function (p) {
                     return p.baseline;
                 }),
-                { stepped: "after", pointRadius: 2 },
+                { stepped: "before", pointRadius: 2 },
             ),
         ],
         { min: 0, max: 100, title: { display: true, text: "weight (%)" } },
