@@ -133,88 +133,68 @@
 
     var b = model.baseline.name;
     var c = model.canary.name;
-    chart(
-        "chart-split",
-        [
-            line(
-                c + " (canary)",
-                CANARY,
-                splitSeries(function (p) {
-                    return p.canary;
-                }),
-                { stepped: "before", pointRadius: 2 },
-            ),
-            line(
-                b + " (baseline)",
-                BASELINE,
-                splitSeries(function (p) {
-                    return p.baseline;
-                }),
-                { stepped: "before", pointRadius: 2 },
-            ),
-        ],
-        { min: 0, max: 100, title: { display: true, text: "weight (%)" } },
-    );
-    chart(
-        "chart-requests",
-        [
+    function splitLine(label, color, key) {
+        return line(
+            label,
+            color,
+            splitSeries(function (p) {
+                return p[key];
+            }),
+            { stepped: "before", pointRadius: 2 },
+        );
+    }
+    chart("chart-split", [splitLine(c + " (canary)", CANARY, "canary"), splitLine(b + " (baseline)", BASELINE, "baseline")], {
+        min: 0,
+        max: 100,
+        title: { display: true, text: "weight (%)" },
+    });
+    // One chart of both versions' numbers at every look, with the analysis's limit when it has one.
+    function versionChart(id, pick, yTitle, limit) {
+        var datasets = [
             line(
                 b,
                 BASELINE,
                 lookSeries(function (l) {
-                    return l.baseline.requests;
+                    return pick(l.baseline);
                 }),
             ),
             line(
                 c,
                 CANARY,
                 lookSeries(function (l) {
-                    return l.canary.requests;
+                    return pick(l.canary);
                 }),
             ),
-        ],
-        { beginAtZero: true, title: { display: true, text: "requests since the step's shift" } },
+        ];
+        if (limit !== undefined && limit.value !== undefined) {
+            datasets.push(limitLine(limit.label, limit.value));
+        }
+        chart(id, datasets, { beginAtZero: true, title: { display: true, text: yTitle } });
+    }
+
+    versionChart(
+        "chart-requests",
+        function (v) {
+            return v.requests;
+        },
+        "requests since the step's shift",
     );
-    var errors = [
-        line(
-            b,
-            BASELINE,
-            lookSeries(function (l) {
-                return l.baseline.errorRate === null ? null : l.baseline.errorRate * 100;
-            }),
-        ),
-        line(
-            c,
-            CANARY,
-            lookSeries(function (l) {
-                return l.canary.errorRate === null ? null : l.canary.errorRate * 100;
-            }),
-        ),
-    ];
-    if (model.limits.maxErrorRate !== undefined) {
-        errors.push(limitLine("limit (maxErrorRate)", model.limits.maxErrorRate * 100));
-    }
-    chart("chart-errors", errors, { beginAtZero: true, title: { display: true, text: "5xx ratio (%)" } });
-    var p99 = [
-        line(
-            b,
-            BASELINE,
-            lookSeries(function (l) {
-                return l.baseline.p99Ms;
-            }),
-        ),
-        line(
-            c,
-            CANARY,
-            lookSeries(function (l) {
-                return l.canary.p99Ms;
-            }),
-        ),
-    ];
-    if (model.limits.maxP99Ms !== undefined) {
-        p99.push(limitLine("limit (maxP99Ms)", model.limits.maxP99Ms));
-    }
-    chart("chart-p99", p99, { beginAtZero: true, title: { display: true, text: "p99 latency (ms)" } });
+    versionChart(
+        "chart-errors",
+        function (v) {
+            return v.errorRate === null ? null : v.errorRate * 100;
+        },
+        "5xx ratio (%)",
+        { label: "limit (maxErrorRate)", value: model.limits.maxErrorRate === undefined ? undefined : model.limits.maxErrorRate * 100 },
+    );
+    versionChart(
+        "chart-p99",
+        function (v) {
+            return v.p99Ms;
+        },
+        "p99 latency (ms)",
+        { label: "limit (maxP99Ms)", value: model.limits.maxP99Ms },
+    );
 
     model.tests.forEach(function (test, i) {
         var evalues = test.points.map(function (p) {
