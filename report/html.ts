@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Look, Marker, MarkerKind, ReportModel, formatDuration, formatEValue } from "./model";
+import { Look, Marker, MarkerKind, ReportModel, formatDuration, formatEValue, hookResultText } from "./model";
 
 /** `&`, `<`, `>`, `"` and `'` as entities: text safe in an element and in a quoted attribute. */
 export function escapeHtml(text: string): string {
@@ -82,6 +82,7 @@ h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding
 .tests { display: grid; grid-template-columns: 1fr 1fr 1fr; gap: 8px 16px; }
 .tests .chart { height: 200px; }
 table { border-collapse: collapse; font-size: 12px; margin: 6px 0; }
+pre { margin: 0; white-space: pre-wrap; font-size: 11px; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 details { margin: 4px 0 10px; }
@@ -135,6 +136,42 @@ function lookRows(looks: Look[]): string[][] {
 
 function markerRows(markers: Marker[]): string[][] {
     return markers.map((m) => [tn(clock(m.t)), td(m.at), `<td class="kind">${escapeHtml(m.kind)}</td>`, td(m.label), td(m.detail)]);
+}
+
+function hooksAndGates(model: ReportModel): string {
+    if (model.hooks.length === 0 && model.gates.length === 0) {
+        return `<p class="facts">This rollout recorded no hook runs and no approval gates.</p>`;
+    }
+    const hooks = table(
+        "hooks",
+        ["hook", "point", "step", "kind", "status", "result", "duration", "then", "started", "output (tail) or error"],
+        model.hooks.map((h) => [
+            td(h.hook),
+            td(h.point),
+            tn(h.step === undefined ? "" : String(h.step + 1)),
+            td(h.kind ?? ""),
+            td(h.status),
+            td(hookResultText(h)),
+            tn(h.durationMs === undefined ? "" : `${(h.durationMs / 1000).toFixed(1)}s`),
+            td(h.then ?? ""),
+            td(h.startedAt),
+            `<td><pre>${escapeHtml([h.error, h.output?.slice(-500)].filter((x) => x !== undefined && x !== "").join("\n"))}</pre></td>`,
+        ]),
+    );
+    const gates = table(
+        "gates",
+        ["step", "canary weight", "status", "waiting since", "answered", "by", "analyses while waiting"],
+        model.gates.map((g) => [
+            tn(String(g.step + 1)),
+            tn(model.plan.steps[g.step] === undefined ? "" : `${model.plan.steps[g.step]}%`),
+            td(g.status),
+            td(g.since),
+            td(g.answeredAt ?? ""),
+            td(g.by ?? ""),
+            tn(g.analysisCount === undefined ? "" : String(g.analysisCount)),
+        ]),
+    );
+    return `${model.hooks.length > 0 ? hooks : ""}\n${model.gates.length > 0 ? gates : ""}`;
 }
 
 function chartBox(id: string, title: string): string {
@@ -260,6 +297,8 @@ ${table("tests", ["time", "step", "test", "purpose", "e-value", "threshold", "re
 </details>
 <h2>Timeline</h2>
 ${table("timeline", ["time", "at", "event", "what", "details"], markerRows(model.markers))}
+<h2>Hooks and gates</h2>
+${hooksAndGates(model)}
 <h2>Steps</h2>
 ${table("steps", ["step", "canary weight", "applied", "looks", "decision", "reason"], stepRows)}
 <h2>Why, look by look</h2>

@@ -6,7 +6,7 @@
  * break the table nor inject HTML (GitHub renders HTML in markdown).
  */
 import { formatStats } from "../rollout/render";
-import { Look, ReportModel, formatDuration, formatEValue } from "./model";
+import { Look, ReportModel, formatDuration, formatEValue, hookResultText } from "./model";
 
 /**
  * Text safe inline in GitHub-flavoured markdown, in a table cell too: HTML's `&`, `<`, `>` as
@@ -77,6 +77,28 @@ export function renderMarkdown(model: ReportModel, opts: { htmlName?: string } =
         lines.push(
             `- ${m.at} ${escapeMarkdown(m.label)}${m.kind === "apply-failed" || m.kind === "hook" || m.kind === "gate" ? `: ${escapeMarkdown(m.detail)}` : ""}`,
         );
+    }
+    if (model.hooks.length > 0) {
+        lines.push("", "Hooks:", "");
+        for (const h of model.hooks) {
+            const where = `${h.point}${h.step !== undefined ? `, step ${h.step + 1}` : ""}`;
+            const result = [hookResultText(h), h.durationMs !== undefined ? `${(h.durationMs / 1000).toFixed(1)}s` : "", h.then ?? ""]
+                .filter((x) => x !== "")
+                .join(", ");
+            lines.push(
+                `- ${escapeMarkdown(h.hook)} (${escapeMarkdown(where)}): ${escapeMarkdown(h.status)}${result !== "" ? ` (${escapeMarkdown(result)})` : ""}`,
+            );
+        }
+    }
+    if (model.gates.length > 0) {
+        lines.push("", "Approval gates:", "");
+        for (const g of model.gates) {
+            const answered =
+                g.answeredAt !== undefined ? ` at ${g.answeredAt}${g.by !== undefined ? ` by ${escapeMarkdown(g.by)}` : ""}` : "";
+            lines.push(
+                `- step ${g.step + 1} (${model.plan.steps[g.step] ?? "?"}%): ${escapeMarkdown(g.status)}${answered}, waiting since ${g.since}`,
+            );
+        }
     }
     if (opts.htmlName !== undefined) {
         lines.push("", `The charts: ${escapeMarkdown(opts.htmlName)}.`);

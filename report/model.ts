@@ -84,9 +84,9 @@ export interface SplitPoint {
 }
 
 /**
- * Kinds of events on the timeline. `hook` and `gate` are the places for the hooks and approval gates
- * of the rollout engine: every history entry whose event starts with `hook` or `gate` becomes one,
- * with its details, so the report shows them as soon as the engine records them.
+ * Kinds of events on the timeline. `hook` and `gate` are the hooks and approval gates of the rollout
+ * engine: every history entry whose event starts with `hook` or `gate` becomes one (a hook's end, not
+ * its start; a gate's waiting and answer, not the analyses while it waits), with its details.
  */
 export type MarkerKind =
     | "start"
@@ -113,6 +113,51 @@ export interface Marker {
     label: string;
     /** The whole story of the event, for the table. */
     detail: string;
+}
+
+/**
+ * One run of a hook, as the rollout engine records it in the state's `hooks` list (written by the
+ * engine's hooks, state format 2); read field by field, so a state without hooks has none.
+ */
+export interface HookRun {
+    /** The hook's name. */
+    hook: string;
+    /** Where it ran: pre-rollout, pre-step, post-step, rollback or complete. */
+    point: string;
+    /** Step index of a pre-step or post-step hook. */
+    step?: number;
+    /** command or webhook. */
+    kind?: string;
+    /** succeeded, failed, timed-out, interrupted or running. */
+    status: string;
+    startedAt: string;
+    finishedAt?: string;
+    durationMs?: number;
+    /** A command's exit code (null when a signal ended it). */
+    exitCode?: number | null;
+    /** A webhook's HTTP status. */
+    httpStatus?: number;
+    /** What a failure did: continued, held or rolled-back. */
+    then?: string;
+    /** The tail of its output. */
+    output?: string;
+    /** Why it could not run or what failed. */
+    error?: string;
+}
+
+/** A step that waited for approval, as the engine records it in the state's `gates` list (format 2). */
+export interface GateWait {
+    /** Index of the step whose shift waited. */
+    step: number;
+    /** waiting, approved or rejected. */
+    status: string;
+    /** When the wait began. */
+    since: string;
+    answeredAt?: string;
+    /** Who answered. */
+    by?: string;
+    /** Analyses made while it waited. */
+    analysisCount?: number;
 }
 
 /** Per-test series across every look that ran the test (the tests a look ran depend on its counts). */
@@ -144,6 +189,10 @@ export interface ReportModel {
     markers: Marker[];
     /** The absolute limits the analysis applied (from its recorded thresholds), when recorded. */
     limits: { maxErrorRate?: number; maxP99Ms?: number };
+    /** Every hook run the state records (none before the engine ran hooks). */
+    hooks: HookRun[];
+    /** Every approval gate the state records. */
+    gates: GateWait[];
     /** How each step ended. */
     steps: { step: number; canaryWeight: number; appliedAt?: string; looks: number; decision?: "promote" | "rollback"; reason?: string }[];
 }
@@ -238,6 +287,67 @@ function point(s: { version: string; requests: number; errors: number; errorRate
     return { version: s.version, requests: s.requests, errors: s.errors, errorRate: s.errorRate, p99Ms: s.p99Ms };
 }
 
+function str(v: unknown): string | undefined {
+    return typeof v === "string" ? v : undefined;
+}
+
+/** The hook runs of a state's `hooks` list, skipping entries without a name, status or start. */
+export function hookRunsOf(state: unknown): HookRun[] {
+    const list = isObject(state) && Array.isArray(state.hooks) ? state.hooks : [];
+    const out: HookRun[] = [];
+    for (const h of list) {
+        const hook = isObject(h) ? str(h.hook) : undefined;
+        const status = isObject(h) ? str(h.status) : undefined;
+        const startedAt = isObject(h) ? str(h.startedAt) : undefined;
+        if (!isObject(h) || hook === undefined || status === undefined || startedAt === undefined) {
+            continue;
+        }
+        const exitCode = h.exitCode === null ? null : num(h.exitCode);
+        const fields: Partial<HookRun> = {
+            step: num(h.step),
+            kind: str(h.kind),
+            finishedAt: str(h.finishedAt),
+            durationMs: num(h.durationMs),
+            exitCode,
+            httpStatus: num(h.httpStatus),
+            then: str(h.then),
+            output: str(h.output),
+            error: str(h.error),
+        };
+        const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+        out.push({ hook, point: str(h.at) ?? "", status, startedAt, ...defined });
+    }
+    return out;
+}
+
+/** A hook run's result in a few words: `exit 0`, `HTTP 500`, `killed by a signal`, or empty. */
+export function hookResultText(h: HookRun): string {
+    if (h.httpStatus !== undefined) {
+        return `HTTP ${h.httpStatus}`;
+    }
+    if (h.exitCode !== undefined) {
+        return h.exitCode === null ? "killed by a signal" : `exit ${h.exitCode}`;
+    }
+    return "";
+}
+
+/** The approval gates of a state's `gates` list, skipping malformed entries. */
+export function gatesOf(state: unknown): GateWait[] {
+    const list = isObject(state) && Array.isArray(state.gates) ? state.gates : [];
+    const out: GateWait[] = [];
+    for (const g of list) {
+        const step = isObject(g) ? num(g.step) : undefined;
+        const status = isObject(g) ? str(g.status) : undefined;
+        const since = isObject(g) ? str(g.since) : undefined;
+        if (!isObject(g) || step === undefined || status === undefined || since === undefined) {
+            continue;
+        }
+        const fields: Partial<GateWait> = { answeredAt: str(g.answeredAt), by: str(g.by), analysisCount: num(g.analysisCount) };
+        out.push({ step, status, since, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) });
+    }
+    return out;
+}
+
 /** The decision after look `j` of a step: the step's decision for its last look once decided, a hold before. */
 function decisionOf(step: StepRecord, j: number): LookDecision {
     return j === step.analyses.length - 1 && step.decision !== undefined ? step.decision.decision : "hold";
@@ -303,19 +413,18 @@ function historyMarkers(state: RolloutState, t: (at: string) => number): Marker[
             out.push({ ...base, kind: "interrupted", label: "interrupted" });
         } else if (h.event === "completed") {
             out.push({ ...base, kind: "completed", label: "completed" });
+        } else if (h.event === "hook-started" || h.event === "gate-analysis") {
+            // A hook's start is shown by its end (with its duration); a gate's analyses are counted on the gate.
+            continue;
         } else if (h.event.startsWith("hook")) {
-            out.push({ ...base, kind: "hook", label: markerLabel(h.event, d) });
-        } else if (h.event.startsWith("gate") || h.event.startsWith("approv") || h.event.startsWith("reject")) {
-            out.push({ ...base, kind: "gate", label: markerLabel(h.event, d) });
+            const status = str(d.status) ?? h.event.replace(/^hook-?/, "");
+            out.push({ ...base, kind: "hook", label: `hook ${str(d.hook) ?? str(d.name) ?? "?"}: ${status}` });
+        } else if (h.event.startsWith("gate")) {
+            const by = str(d.by);
+            out.push({ ...base, kind: "gate", label: `gate ${h.event.replace(/^gate-?/, "")}${by !== undefined ? ` by ${by}` : ""}` });
         }
     }
     return out;
-}
-
-/** `hook-finished: smoke` from the event and a `name`, `hook` or `point` detail when there is one. */
-function markerLabel(event: string, d: Record<string, unknown>): string {
-    const name = [d.name, d.hook, d.point].find((x): x is string => typeof x === "string");
-    return name === undefined ? event : `${event}: ${name}`;
 }
 
 /** The split points: the stack's split at the start (when recorded), then every confirmed apply that changed weights. */
@@ -473,6 +582,8 @@ export function reportModel(state: RolloutState): ReportModel {
         tests: [...tests.values()],
         markers,
         limits,
+        hooks: hookRunsOf(state),
+        gates: gatesOf(state),
         steps: state.steps.map((s, i) => ({
             step: i,
             canaryWeight: s.canaryWeight,

@@ -63,6 +63,41 @@ describe("report page and summary", () => {
         assert.ok(md.includes(`canary v2 (\`${escapeMarkdown(EVIL)}\`)`));
     });
 
+    it("lists the hook runs and gates the state records, escaped, in the page and the summary", async () => {
+        const { state } = await engineRun(["pass", "pass", "pass"]);
+        const withHooks = {
+            ...state,
+            hooks: [
+                {
+                    hook: "smoke",
+                    at: "pre-step",
+                    step: 0,
+                    kind: "command",
+                    status: "failed",
+                    startedAt: "2025-01-01T12:00:00.100Z",
+                    exitCode: 3,
+                    durationMs: 1500,
+                    then: "held",
+                    output: "<b>boom</b>",
+                },
+            ],
+            gates: [{ step: 3, status: "waiting", since: "2025-01-01T12:02:00.000Z", analyses: [], analysisCount: 0 }],
+        };
+        const model = reportModel(withHooks as typeof state);
+        const html = renderHtml(model, { chartJs: "" });
+        assert.ok(
+            html.includes(
+                '<td>smoke</td><td>pre-step</td><td class="n">1</td><td>command</td><td>failed</td><td>exit 3</td><td class="n">1.5s</td><td>held</td>',
+            ),
+        );
+        assert.ok(html.includes("<pre>&#60;b&#62;boom&#60;/b&#62;</pre>"));
+        assert.ok(html.includes('<td class="n">4</td><td class="n">100%</td><td>waiting</td><td>2025-01-01T12:02:00.000Z</td>'));
+        const md = renderMarkdown(model);
+        assert.ok(md.includes("Hooks:\n\n- smoke (pre-step, step 1): failed (exit 3, 1.5s, held)\n"), md);
+        assert.ok(md.includes("Approval gates:\n\n- step 4 (100%): waiting, waiting since 2025-01-01T12:02:00.000Z\n"), md);
+        assert.ok(renderHtml(reportModel(state), { chartJs: "" }).includes("This rollout recorded no hook runs and no approval gates."));
+    });
+
     it("summarises each step in one table row with both versions' numbers at its last look", async () => {
         const { state } = await engineRun(["inconclusive", "pass", "fail"]);
         const rows = renderMarkdown(reportModel(state))

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatDuration, formatEValue, log10EValue, reportModel, testsOf } from "../../report/model";
+import { formatDuration, formatEValue, hookResultText, log10EValue, reportModel, testsOf } from "../../report/model";
 import { parseState } from "../../rollout/state";
 import { engineRun } from "./states";
 
@@ -92,23 +92,103 @@ describe("report model", () => {
         );
     });
 
-    it("shows hook and gate entries of the history on the timeline, named by their hook", async () => {
+    it("shows the hooks' ends and the gates' waits and answers from the history on the timeline", async () => {
         const { state } = await engineRun(["pass", "pass", "pass"]);
         state.history.splice(
             2,
             0,
-            { at: "2025-01-01T12:00:01.000Z", event: "hook-finished", detail: { hook: "smoke", status: "ok", step: 0 } },
+            { at: "2025-01-01T12:00:00.500Z", event: "hook-started", detail: { hook: "smoke", at: "pre-step", step: 0 } },
+            {
+                at: "2025-01-01T12:00:01.000Z",
+                event: "hook-finished",
+                detail: { hook: "smoke", at: "pre-step", step: 0, status: "failed", then: "held" },
+            },
             { at: "2025-01-01T12:00:02.000Z", event: "gate-waiting", detail: { step: 1 } },
+            { at: "2025-01-01T12:00:03.000Z", event: "gate-analysis", detail: { step: 1, sinceSeconds: 3, verdict: "pass" } },
+            { at: "2025-01-01T12:00:04.000Z", event: "gate-approved", detail: { step: 1, by: "ana@laptop" } },
         );
         const checked = parseState(JSON.stringify(state), "dev.json", "dev");
         const extra = reportModel(checked).markers.filter((m) => m.kind === "hook" || m.kind === "gate");
         assert.deepEqual(
             extra.map((m) => [m.t, m.kind, m.label, m.detail]),
             [
-                [1, "hook", "hook-finished: smoke", "hook: smoke; status: ok; step: 0"],
-                [2, "gate", "gate-waiting", "step: 1"],
+                [1, "hook", "hook smoke: failed", "hook: smoke; at: pre-step; step: 0; status: failed; then: held"],
+                [2, "gate", "gate waiting", "step: 1"],
+                [4, "gate", "gate approved by ana@laptop", "step: 1; by: ana@laptop"],
             ],
         );
+    });
+
+    it("reads the hook runs and gates a state records, field by field, and none from a state without them", async () => {
+        const { state } = await engineRun(["pass", "pass", "pass"]);
+        assert.deepEqual([reportModel(state).hooks, reportModel(state).gates], [[], []]);
+        const withHooks = {
+            ...state,
+            hooks: [
+                {
+                    hook: "smoke",
+                    at: "pre-step",
+                    step: 0,
+                    kind: "command",
+                    status: "succeeded",
+                    startedAt: "2025-01-01T12:00:00.100Z",
+                    finishedAt: "2025-01-01T12:00:01.300Z",
+                    exitCode: 0,
+                    durationMs: 1200,
+                    output: "ok\n",
+                },
+                {
+                    hook: "notify",
+                    at: "complete",
+                    kind: "webhook",
+                    status: "failed",
+                    startedAt: "2025-01-01T12:03:00.000Z",
+                    httpStatus: 500,
+                    durationMs: 80,
+                    output: "",
+                },
+                {
+                    hook: "hangs",
+                    at: "pre-rollout",
+                    kind: "command",
+                    status: "timed-out",
+                    startedAt: "2025-01-01T12:00:00.000Z",
+                    exitCode: null,
+                },
+                { status: "succeeded" },
+            ],
+            gates: [
+                {
+                    step: 3,
+                    status: "approved",
+                    since: "2025-01-01T12:02:00.000Z",
+                    answeredAt: "2025-01-01T12:02:30.000Z",
+                    by: "ana@laptop",
+                    analyses: [],
+                    analysisCount: 2,
+                },
+                { step: "x" },
+            ],
+        };
+        const m = reportModel(parseState(JSON.stringify(withHooks), "dev.json", "dev"));
+        assert.deepEqual(
+            m.hooks.map((h) => [h.hook, h.point, h.step, h.status, hookResultText(h), h.durationMs]),
+            [
+                ["smoke", "pre-step", 0, "succeeded", "exit 0", 1200],
+                ["notify", "complete", undefined, "failed", "HTTP 500", 80],
+                ["hangs", "pre-rollout", undefined, "timed-out", "killed by a signal", undefined],
+            ],
+        );
+        assert.deepEqual(m.gates, [
+            {
+                step: 3,
+                status: "approved",
+                since: "2025-01-01T12:02:00.000Z",
+                answeredAt: "2025-01-01T12:02:30.000Z",
+                by: "ana@laptop",
+                analysisCount: 2,
+            },
+        ]);
     });
 
     it("has one series per sequential test with its e-value and threshold at every look that ran it", async () => {
