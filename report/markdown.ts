@@ -61,6 +61,9 @@ export function renderMarkdown(model: ReportModel, opts: { htmlName?: string } =
         const stats = (which: "baseline" | "canary"): string => (last === undefined ? "" : escapeMarkdown(formatStats(last[which])));
         lines.push(`| ${s.step + 1} | ${s.canaryWeight}% | ${s.looks} | ${decision} | ${stats("baseline")} | ${stats("canary")} |`);
     }
+    if (model.steps.length === 0) {
+        lines.push("| – | – | 0 | no step was applied | | |");
+    }
     const deciding = [...model.looks].reverse().find((l) => l.decision !== "hold");
     if (deciding !== undefined) {
         const tests = decidingTests(deciding);

@@ -98,6 +98,11 @@ describe("report page and summary", () => {
         assert.ok(renderHtml(reportModel(state), { chartJs: "" }).includes("This rollout recorded no hook runs and no approval gates."));
     });
 
+    it("says in the summary's table when no step was applied", async () => {
+        const { state } = await engineRun("abort");
+        assert.ok(renderMarkdown(reportModel(state)).includes("|---:|---:|---:|---|---|---|\n| – | – | 0 | no step was applied | | |\n"));
+    });
+
     it("summarises each step in one table row with both versions' numbers at its last look", async () => {
         const { state } = await engineRun(["inconclusive", "pass", "fail"]);
         const rows = renderMarkdown(reportModel(state))
