@@ -3,9 +3,6 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { CliIO, Subcommand, configDirFlag, examples, parseFlags, stackNameProblem } from "./args";
 import { EXIT } from "./exit-codes";
-import { renderHtml } from "../report/html";
-import { renderMarkdown } from "../report/markdown";
-import { reportModel } from "../report/model";
 import { FileStateStore, RolloutState, StateFileError, parseState } from "../rollout/state";
 import { rolloutCommand } from "../rollout/command";
 import { writeFileAtomic } from "../stack/atomic-write";
@@ -69,8 +66,11 @@ function loadState(flags: Flags, configDir: string, cwd: string): { state: Rollo
     return { state: parseState(text, file, stack), file };
 }
 
-/** Parses the flags, renders the report and writes it; returns the exit code. */
-export function runReportCli(argv: string[], io: CliIO, now: () => Date = () => new Date()): number {
+/**
+ * Parses the flags, renders the report and writes it; resolves to the exit code. The renderers are
+ * loaded only here, so the other commands do not pay for them at start-up.
+ */
+export async function runReportCli(argv: string[], io: CliIO, now: () => Date = () => new Date()): Promise<number> {
     const cmd = new Command("report")
         .description(
             "Render a rollout (the stack's current one, or a saved state file) as one self-contained HTML page, or as a markdown summary.",
@@ -124,6 +124,11 @@ export function runReportCli(argv: string[], io: CliIO, now: () => Date = () => 
         io.err(`report: ${loaded.problem}\n`);
         return EXIT.usage;
     }
+    const [{ reportModel }, { renderHtml }, { renderMarkdown }] = await Promise.all([
+        import("../report/model"),
+        import("../report/html"),
+        import("../report/markdown"),
+    ]);
     const model = reportModel(loaded.state);
     const chosen: Format = format ?? "html";
     const text = chosen === "html" ? renderHtml(model, { generatedAt: now().toISOString() }) : renderMarkdown(model);
@@ -155,5 +160,5 @@ export function runReportCli(argv: string[], io: CliIO, now: () => Date = () => 
 export const reportCommand: Subcommand = {
     name: "report",
     summary: "render a rollout (current or saved) as a self-contained HTML page with charts, or a markdown summary",
-    run: async (argv, io) => runReportCli(argv, io),
+    run: (argv, io) => runReportCli(argv, io),
 };

@@ -50,7 +50,7 @@ describe("the rollout report in headless chromium, from a real rollout", functio
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
         file = path.join(dir, "report.html");
         let err = "";
-        const code = runReportCli(["--state", rollout.stateFile, "--out", file], {
+        const code = await runReportCli(["--state", rollout.stateFile, "--out", file], {
             out: () => undefined,
             err: (s) => (err += s),
             cwd: dir,

@@ -7,10 +7,10 @@ import { EXIT } from "../../cli/exit-codes";
 import { engineRun } from "./states";
 
 /** Runs `istio-canary report <argv>` in-process from `cwd`. */
-function run(argv: string[], cwd: string): { code: number; out: string; err: string } {
+async function run(argv: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
-    const code = runReportCli(argv, { out: (s) => (out += s), err: (s) => (err += s), cwd }, () => new Date("2025-01-02T00:00:00Z"));
+    const code = await runReportCli(argv, { out: (s) => (out += s), err: (s) => (err += s), cwd }, () => new Date("2025-01-02T00:00:00Z"));
     return { code, out, err };
 }
 
@@ -28,7 +28,7 @@ const HEADLINE = "Rolled back at 25% to v1 after 2m 00s, because the analysis fa
 describe("istio-canary report", () => {
     it("writes rollout-<stack>.html from the stack's current rollout and says where, with the headline", async () => {
         const dir = await withState();
-        const r = run(["--stack", "dev", "--config-dir", dir], dir);
+        const r = await run(["--stack", "dev", "--config-dir", dir], dir);
         assert.equal(r.code, EXIT.ok, r.err);
         const file = path.join(dir, "rollout-dev.html");
         assert.match(r.out, new RegExp(`^wrote ${file.replace(/[.]/g, "\\.")} \\(\\d+ KB, from ${dir}/\\.rollout/dev\\.json\\): `));
@@ -40,21 +40,21 @@ describe("istio-canary report", () => {
 
     it("renders a saved state file named by --state to --out, taking the stack from the file", async () => {
         const dir = await withState();
-        const r = run(["--state", ".rollout/dev.json", "--out", "out/report.html"], dir);
+        const r = await run(["--state", ".rollout/dev.json", "--out", "out/report.html"], dir);
         assert.equal(r.code, EXIT.ok, r.err);
         assert.ok(fs.readFileSync(path.join(dir, "out", "report.html"), "utf8").includes("Rollout of v2 on stack dev"));
     });
 
     it("prints the markdown summary on standard output, and nothing else", async () => {
         const dir = await withState();
-        const r = run(["--stack", "dev", "--config-dir", dir, "--format", "markdown"], dir);
+        const r = await run(["--stack", "dev", "--config-dir", dir, "--format", "markdown"], dir);
         assert.equal(r.code, EXIT.ok, r.err);
         assert.equal(r.err, "");
         assert.match(r.out, /^### Rollout of v2 on stack dev: rolled-back\n\n\*\*Rolled back at 25% to v1/);
     });
 
-    it("refuses to run without --stack or --state, exit 2", () => {
-        const r = run([], os.tmpdir());
+    it("refuses to run without --stack or --state, exit 2", async () => {
+        const r = await run([], os.tmpdir());
         assert.equal(r.code, EXIT.usage);
         assert.equal(
             r.err,
@@ -64,7 +64,7 @@ describe("istio-canary report", () => {
 
     it("names an unknown format and the allowed ones, exit 2, writing nothing", async () => {
         const dir = await withState();
-        const r = run(["--stack", "dev", "--config-dir", dir, "--format", "pdf"], dir);
+        const r = await run(["--stack", "dev", "--config-dir", dir, "--format", "pdf"], dir);
         assert.equal(r.code, EXIT.usage);
         assert.equal(
             r.err,
@@ -73,9 +73,9 @@ describe("istio-canary report", () => {
         assert.equal(fs.existsSync(path.join(dir, "rollout-dev.html")), false);
     });
 
-    it("says no rollout of the stack is recorded and how to make one, exit 2", () => {
+    it("says no rollout of the stack is recorded and how to make one, exit 2", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-cli-"));
-        const r = run(["--stack", "dev", "--config-dir", dir], dir);
+        const r = await run(["--stack", "dev", "--config-dir", dir], dir);
         assert.equal(r.code, EXIT.usage);
         assert.equal(
             r.err,
@@ -83,15 +83,15 @@ describe("istio-canary report", () => {
         );
     });
 
-    it("names a --state file that does not exist or is a directory, exit 2", () => {
+    it("names a --state file that does not exist or is a directory, exit 2", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-cli-"));
-        const missing = run(["--state", "nope.json"], dir);
+        const missing = await run(["--state", "nope.json"], dir);
         assert.equal(missing.code, EXIT.usage);
         assert.equal(
             missing.err,
             `report: --state nope.json: cannot read ${dir}/nope.json (no such file); name a rollout state file, e.g. .rollout/dev.json\n`,
         );
-        const directory = run(["--state", "."], dir);
+        const directory = await run(["--state", "."], dir);
         assert.equal(directory.code, EXIT.usage);
         assert.equal(
             directory.err,
@@ -102,23 +102,23 @@ describe("istio-canary report", () => {
     it("refuses a state file that is not JSON or fails the state schema, naming each problem, exit 2", async () => {
         const dir = await withState();
         fs.writeFileSync(path.join(dir, "broken.json"), "{ not json");
-        const broken = run(["--state", "broken.json"], dir);
+        const broken = await run(["--state", "broken.json"], dir);
         assert.equal(broken.code, EXIT.usage);
         assert.match(broken.err, new RegExp(`^report: rollout state ${dir}/broken\\.json is not valid JSON \\(`));
         const state = JSON.parse(fs.readFileSync(path.join(dir, ".rollout", "dev.json"), "utf8"));
         state.current = 9;
         fs.writeFileSync(path.join(dir, "edited.json"), JSON.stringify(state));
-        const edited = run(["--state", "edited.json"], dir);
+        const edited = await run(["--state", "edited.json"], dir);
         assert.equal(edited.code, EXIT.usage);
         assert.match(edited.err, /is not valid \(\d+ problems?\):\n {2}- current is 9; it must be an integer from 0 to 3\n/);
     });
 
     it("refuses --out naming a directory, exit 2, and a --stack that is not a stack name", async () => {
         const dir = await withState();
-        const r = run(["--stack", "dev", "--config-dir", dir, "--out", "."], dir);
+        const r = await run(["--stack", "dev", "--config-dir", dir, "--out", "."], dir);
         assert.equal(r.code, EXIT.usage);
         assert.equal(r.err, `report: --out . is a directory (${dir}); name a file, e.g. ${dir}/rollout-dev.html\n`);
-        const bad = run(["--stack", "../dev"], dir);
+        const bad = await run(["--stack", "../dev"], dir);
         assert.equal(bad.code, EXIT.usage);
         assert.match(bad.err, /^report: --stack "\.\.\/dev" is not a stack name; use letters, digits, '-', '_' or '\.'\n/);
     });

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     const out = path.resolve(__dirname, "..", "..", "docs", "report.png");
     const { stateFile } = await realRollout();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "report-shot-")), "report.html");
-    const code = runReportCli(["--state", stateFile, "--out", file], {
+    const code = await runReportCli(["--state", stateFile, "--out", file], {
         out: () => undefined,
         err: (s) => process.stderr.write(s),
         cwd: process.cwd(),
