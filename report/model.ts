@@ -115,10 +115,7 @@ export interface Marker {
     detail: string;
 }
 
-/**
- * One run of a hook, as the rollout engine records it in the state's `hooks` list (written by the
- * engine's hooks, state format 2); read field by field, so a state without hooks has none.
- */
+/** One run of a hook as the report shows it, from the state's `hooks` list (state format 2). */
 export interface HookRun {
     /** The hook's name. */
     hook: string;
@@ -145,7 +142,7 @@ export interface HookRun {
     error?: string;
 }
 
-/** A step that waited for approval, as the engine records it in the state's `gates` list (format 2). */
+/** A step that waited for approval, from the state's `gates` list (state format 2). */
 export interface GateWait {
     /** Index of the step whose shift waited. */
     step: number;
@@ -291,33 +288,23 @@ function str(v: unknown): string | undefined {
     return typeof v === "string" ? v : undefined;
 }
 
-/** The hook runs of a state's `hooks` list, skipping entries without a name, status or start. */
-export function hookRunsOf(state: unknown): HookRun[] {
-    const list = isObject(state) && Array.isArray(state.hooks) ? state.hooks : [];
-    const out: HookRun[] = [];
-    for (const h of list) {
-        const hook = isObject(h) ? str(h.hook) : undefined;
-        const status = isObject(h) ? str(h.status) : undefined;
-        const startedAt = isObject(h) ? str(h.startedAt) : undefined;
-        if (!isObject(h) || hook === undefined || status === undefined || startedAt === undefined) {
-            continue;
-        }
-        const exitCode = h.exitCode === null ? null : num(h.exitCode);
+/** The hook runs the state records (its `hooks` list, checked by the state's schema), as the report shows them. */
+export function hookRunsOf(state: RolloutState): HookRun[] {
+    return (state.hooks ?? []).map((h) => {
         const fields: Partial<HookRun> = {
-            step: num(h.step),
-            kind: str(h.kind),
-            finishedAt: str(h.finishedAt),
-            durationMs: num(h.durationMs),
-            exitCode,
-            httpStatus: num(h.httpStatus),
-            then: str(h.then),
-            output: str(h.output),
-            error: str(h.error),
+            step: h.step,
+            kind: h.kind,
+            finishedAt: h.finishedAt,
+            durationMs: h.durationMs,
+            exitCode: h.exitCode,
+            httpStatus: h.httpStatus,
+            then: h.then,
+            output: h.output,
+            error: h.error,
         };
         const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-        out.push({ hook, point: str(h.at) ?? "", status, startedAt, ...defined });
-    }
-    return out;
+        return { hook: h.hook, point: h.at, status: h.status, startedAt: h.startedAt, ...defined };
+    });
 }
 
 /** A hook run's result in a few words: `exit 0`, `HTTP 500`, `killed by a signal`, or empty. */
@@ -331,21 +318,17 @@ export function hookResultText(h: HookRun): string {
     return "";
 }
 
-/** The approval gates of a state's `gates` list, skipping malformed entries. */
-export function gatesOf(state: unknown): GateWait[] {
-    const list = isObject(state) && Array.isArray(state.gates) ? state.gates : [];
-    const out: GateWait[] = [];
-    for (const g of list) {
-        const step = isObject(g) ? num(g.step) : undefined;
-        const status = isObject(g) ? str(g.status) : undefined;
-        const since = isObject(g) ? str(g.since) : undefined;
-        if (!isObject(g) || step === undefined || status === undefined || since === undefined) {
-            continue;
-        }
-        const fields: Partial<GateWait> = { answeredAt: str(g.answeredAt), by: str(g.by), analysisCount: num(g.analysisCount) };
-        out.push({ step, status, since, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) });
-    }
-    return out;
+/** The approval gates the state records (its `gates` list, checked by the state's schema). */
+export function gatesOf(state: RolloutState): GateWait[] {
+    return (state.gates ?? []).map((g) => {
+        const fields: Partial<GateWait> = { answeredAt: g.answeredAt, by: g.by, analysisCount: g.analysisCount };
+        return {
+            step: g.step,
+            status: g.status,
+            since: g.since,
+            ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+        };
+    });
 }
 
 /** The decision after look `j` of a step: the step's decision for its last look once decided, a hold before. */

@@ -119,7 +119,7 @@ describe("report model", () => {
         );
     });
 
-    it("reads the hook runs and gates a state records, field by field, and none from a state without them", async () => {
+    it("reads the hook runs and gates a state records, and none from a state without them", async () => {
         const { state } = await engineRun(["pass", "pass", "pass"]);
         assert.deepEqual([reportModel(state).hooks, reportModel(state).gates], [[], []]);
         const withHooks = {
@@ -155,7 +155,6 @@ describe("report model", () => {
                     startedAt: "2025-01-01T12:00:00.000Z",
                     exitCode: null,
                 },
-                { status: "succeeded" },
             ],
             gates: [
                 {
@@ -167,7 +166,6 @@ describe("report model", () => {
                     analyses: [],
                     analysisCount: 2,
                 },
-                { step: "x" },
             ],
         };
         const m = reportModel(parseState(JSON.stringify(withHooks), "dev.json", "dev"));
