@@ -28,7 +28,18 @@ import { BIN, Cluster, ROOT, TOOLS, istioCrds, requireTools, startCluster, toolE
  * so that it can be SIGKILLed during a `pulumi up`. What is asserted is what the API server holds.
  */
 
+/**
+ * How the adapter opens the stack: `project`, its default (LocalWorkspace on the repository, the
+ * stack file by --config-file; the CLI runs the program through the Node.js language host), when
+ * a pulumi-language-nodejs is built; else `inline` (e2e/specs/rollout-process.ts). E2E_ROLLOUT_OPEN
+ * forces one.
+ */
+const OPEN: "project" | "inline" =
+    (process.env.E2E_ROLLOUT_OPEN as "project" | "inline" | undefined) ??
+    (fs.existsSync(path.join(BIN, "pulumi-language-nodejs")) ? "project" : "inline");
 const APP = "myapp";
+/** Where a CLI that ignored --config-file would put the e2e stack's file: the repository. */
+const STRAY_STACK_FILE = path.join(ROOT, "Pulumi.e2e.yaml");
 const SERVICE = `${APP}.default.svc.cluster.local`;
 const ROLLOUT = { steps: [10, 25, 50, 100], waitSeconds: 3, analysisIntervalSeconds: 2, maxInconclusive: 3, minRequests: 50 };
 
@@ -47,21 +58,30 @@ export function median(xs: number[]): number {
     return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Process ids of the live children of `pid` (from /proc). */
-function childrenOf(pid: number): { pid: number; cmdline: string }[] {
-    const out: { pid: number; cmdline: string }[] = [];
+/** The live processes below `pid` (children, their children, ...), from /proc. */
+function descendantsOf(pid: number): { pid: number; ppid: number; cmdline: string }[] {
+    const all: { pid: number; ppid: number; cmdline: string }[] = [];
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;
         try {
             const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
             const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            if (ppid === pid)
-                out.push({ pid: Number(entry), cmdline: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ") });
+            all.push({ pid: Number(entry), ppid, cmdline: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ") });
         } catch {
             // gone meanwhile
         }
     }
-    return out;
+    const below = new Set([pid]);
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const p of all) {
+            if (below.has(p.ppid) && !below.has(p.pid)) {
+                below.add(p.pid);
+                grew = true;
+            }
+        }
+    }
+    return all.filter((p) => p.pid !== pid && below.has(p.pid));
 }
 
 const alive = (pid: number): boolean => {
@@ -111,9 +131,12 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
 
     /** Runs `rollout --stack e2e --json <flags>` as a child process; `onEvent` sees each event as it is printed. */
     function rollout(flags: string[], onEvent: (e: RolloutEvent, child: ChildProcess) => void = () => undefined): Promise<Run> {
-        const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "e2e", "specs", "rollout-process.ts")];
+        const command =
+            OPEN === "project"
+                ? [path.join(ROOT, "cli", "istio-canary.js")]
+                : ["-r", "ts-node/register/transpile-only", path.join(ROOT, "e2e", "specs", "rollout-process.ts")];
         const began = Date.now();
-        const child = spawn(process.execPath, [...args, "rollout", "--stack", "e2e", "--config-dir", project, "--json", ...flags], {
+        const child = spawn(process.execPath, [...command, "rollout", "--stack", "e2e", "--config-dir", project, "--json", ...flags], {
             cwd: ROOT,
             env,
             stdio: ["ignore", "pipe", "pipe"],
@@ -148,7 +171,26 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
     const describeRun = (r: Run): string => `exit ${r.code ?? r.signal}: ${end(r)?.message ?? ""}\n${r.stderr.slice(-3000)}`;
 
     before(async function () {
-        requireTools(["pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "kubectl", "istioctl"]);
+        if (!["project", "inline"].includes(OPEN)) {
+            throw new Error(`E2E_ROLLOUT_OPEN is ${JSON.stringify(OPEN)}; it must be project or inline`);
+        }
+        requireTools([
+            "pulumi",
+            "pulumi-resource-kubernetes",
+            "kube-apiserver",
+            "kwok",
+            "kubectl",
+            "istioctl",
+            ...(OPEN === "project" ? ["pulumi-language-nodejs"] : []),
+        ]);
+        process.stderr.write(
+            OPEN === "project"
+                ? "[e2e] the rollout opens the stack as it does by default: LocalWorkspace on the repository, run by pulumi-language-nodejs\n"
+                : "[e2e] no pulumi-language-nodejs: the rollout opens the stack as an Automation API inline program (e2e/specs/rollout-process.ts)\n",
+        );
+        if (fs.existsSync(STRAY_STACK_FILE)) {
+            throw new Error(`${STRAY_STACK_FILE} exists; this spec checks that the rollout writes none there: move it away first`);
+        }
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-rollout-"));
         cluster = startCluster();
         cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: istioCrds() });
@@ -169,11 +211,13 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
         for (const d of [backend, shims, path.join(tmp, "pulumi-home")]) fs.mkdirSync(d);
         // Without a Node.js language host the engine starts a policy pack through an analyzer plugin
         // named pulumi-analyzer-policy-nodejs on PATH: ours runs the pack as the language host would.
-        fs.writeFileSync(
-            path.join(shims, "pulumi-analyzer-policy-nodejs"),
-            `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack")}" "$@"\n`,
-            { mode: 0o755 },
-        );
+        // With the host, the engine runs the pack through it, and the shim is left out.
+        if (OPEN === "inline")
+            fs.writeFileSync(
+                path.join(shims, "pulumi-analyzer-policy-nodejs"),
+                `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack")}" "$@"\n`,
+                { mode: 0o755 },
+            );
         env = toolEnv({
             KUBECONFIG: cluster.kubeconfig,
             PULUMI_HOME: path.join(tmp, "pulumi-home"),
@@ -242,6 +286,11 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
         }
     });
 
+    afterEach(() => {
+        // The stack file is the --config-dir's; nothing may appear in the repository.
+        assert.equal(fs.existsSync(STRAY_STACK_FILE), false, `the rollout wrote ${STRAY_STACK_FILE}`);
+    });
+
     /** Runs a rollout of a failing canary and checks it ends rolled back with 100/0 on the API server; records the latency. */
     async function rolledBack(behaviour: Parameters<TrafficSimulator["behave"]>[1]) {
         assert.ok(sim);
@@ -277,6 +326,7 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
 
     it("a rollout SIGKILLed during a real pulumi up resumes with --resume to a consistent end", async () => {
         assert.ok(sim);
+        sim.behave("v2", HEALTHY);
         let killedDuring: string | undefined;
         const leftBehind: number[] = [];
         const first = await rollout([], (e, child) => {
@@ -285,11 +335,12 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
             const pid = child.pid;
             void (async () => {
                 for (let i = 0; i < 200 && killedDuring === undefined; i++) {
-                    const up = childrenOf(pid).find((c) => / up /.test(c.cmdline) && /pulumi/.test(c.cmdline));
+                    const up = descendantsOf(pid).find((c) => c.ppid === pid && /pulumi/.test(c.cmdline) && / up /.test(c.cmdline));
                     if (up !== undefined) {
                         await sleep(300);
                         killedDuring = up.cmdline;
-                        for (const c of childrenOf(pid)) {
+                        // The CLI and everything it started (provider, policy pack, language host, program).
+                        for (const c of descendantsOf(pid)) {
                             leftBehind.push(c.pid);
                             started.add(c.pid);
                         }
@@ -304,7 +355,7 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
         assert.ok(killedDuring, "the rollout was not killed during a pulumi up");
         assert.match(killedDuring, /--target/);
         assert.ok(!first.events.some((e) => e.type === "applied" && e.step === 1), "the 25% shift completed before the kill");
-        // The orphaned pulumi CLI ends by itself (its program, served by the killed process, is gone).
+        // What the killed rollout had started ends by itself.
         for (let i = 0; i < 600 && leftBehind.some(alive); i++) await sleep(100);
         assert.deepEqual(leftBehind.filter(alive), [], "processes of the killed rollout still run after 60 s");
         const killed = state();
@@ -379,6 +430,10 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
         assert.deepEqual(apiServerWeights(), { v1: 0, v2: 100 });
         assert.deepEqual(fileWeights(), { v1: 0, v2: 100 });
         assert.equal(state().status, "completed");
+        assert.ok(stack);
+        process.stderr.write(
+            `[e2e] the stack output weights after the targeted shifts: ${JSON.stringify((await stack.outputs()).weights?.value)}\n`,
+        );
         // What Prometheus saw followed the split: the canary's share of each step's requests is its weight.
         const passes = r.events.filter((e): e is AnalysisEvent => e.type === "analysis" && e.decision === "promote");
         assert.deepEqual(
