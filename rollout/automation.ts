@@ -206,6 +206,7 @@ export class PulumiStackTarget implements StackTarget {
                 target: [urn],
                 targetDependents: false,
                 color: "never",
+                showSecrets: false,
                 onOutput: this.opts.onOutput,
                 configFile: this.configFileOption(),
                 signal: this.opts.signal,
@@ -268,11 +269,18 @@ export class PulumiStackTarget implements StackTarget {
         return path.resolve(this.stackFile) === path.resolve(stackFilePath(this.opts.stack, this.workDir)) ? undefined : this.stackFile;
     }
 
-    /** The options of the `pulumi up` of a change to `scope`: the whole stack, or the VirtualService alone. */
+    /**
+     * The options of the `pulumi up` of a change to `scope`: the whole stack, or the VirtualService alone.
+     * `showSecrets: false` for `up` and `refresh` alike: the Automation API ends each with `pulumi stack
+     * history`, by default `--show-secrets`, which ignores `--config-file` and, with a passphrase, writes a
+     * `Pulumi.<stack>.yaml` holding the encryption salt into the project folder when the stack file is in
+     * a --config-dir (seen on the real CLI, e2e/specs/rollout.spec.ts). The summary is not used.
+     */
     upOptions(message: string, scope: ApplyScope): UpOptions {
         return {
             message,
             color: "never",
+            showSecrets: false,
             onOutput: this.opts.onOutput,
             policyPacks: this.policyPacks.length > 0 ? this.policyPacks : undefined,
             policyPackConfigs: this.policyPackConfigs.length > 0 ? this.policyPackConfigs : undefined,

@@ -227,6 +227,19 @@ describe("rollout Automation API adapter", () => {
             assert.deepEqual(await target.liveWeights(), { v1: 75, v2: 25 });
         });
 
+        it("asks no `up` or `refresh` for decrypted secrets, so the CLI writes no stack file into the project folder", async () => {
+            const fake = fakeStack([{ urn: VS_URN, outputs: { spec: { http: [{ route: [{ destination: { subset: "v1" } }] }] } } }]);
+            const { target } = targetOn(fake.stack);
+            await target.applyWeights({ v1: 90, v2: 10 }, "stack");
+            await target.applyWeights({ v1: 0, v2: 100 }, "virtual-service");
+            await target.removeVersion("v1");
+            await target.liveWeights();
+            assert.deepEqual(
+                [...fake.calls.up, ...fake.calls.refresh].map((o) => o.showSecrets),
+                [false, false, false, false],
+            );
+        });
+
         it("has no live weights when the stack has no VirtualService (never deployed)", async () => {
             const { target } = targetOn(fakeStack().stack);
             assert.equal(await target.liveWeights(), undefined);
