@@ -329,14 +329,21 @@ describe("rollout hooks", () => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script], { cwd: ROOT, stdio: "ignore" });
         try {
             const end = Date.now() + 40000;
-            while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, "utf8").trim() === "") {
+            // The hook's shell may write its pid before the engine has saved the run, so wait for both.
+            const saved = (): string | undefined => {
+                try {
+                    return new FileStateStore(stateDir).load("dev")?.hooks?.[0]?.status;
+                } catch {
+                    return undefined; // a save in progress
+                }
+            };
+            while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, "utf8").trim() === "" || saved() === undefined) {
                 assert.ok(Date.now() < end, "the hook never started");
                 await new Promise((r) => setTimeout(r, 50));
             }
             const hookPid = Number(fs.readFileSync(pidFile, "utf8").trim());
-            // Saved with the pid before the kill?
-            const beforeKill = new FileStateStore(stateDir).load("dev")!;
-            assert.equal(beforeKill.hooks![0].status, "running");
+            // Saved as running, with its pid, before the kill.
+            assert.equal(saved(), "running");
             child.kill("SIGKILL");
             await new Promise((r) => child.once("exit", r));
             assert.ok(!goneOrZombie(hookPid), "the hook outlived the rollout (its own process group)");
