@@ -5,7 +5,7 @@
  * recorded in the state through `store`; `finish` waits a bounded time for what is still being sent
  * and records what was given up.
  */
-import type { RolloutEvent as LifecycleEvent } from "../rollout/events";
+import type { LifecycleEvent } from "../rollout/events";
 import { StateStore } from "../rollout/state";
 import type { RolloutEvent as OutputEvent } from "../rollout/types";
 import type { Weights } from "../rollout/weights";

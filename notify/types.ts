@@ -3,7 +3,7 @@
  * milestones they are told about (the engine's lifecycle events of rollout/events.ts, plus a
  * rollback that could not be applied). No I/O here.
  */
-import { ROLLOUT_EVENT_TYPES, RolloutEvent, RolloutEventBase, RolloutEventType } from "../rollout/events";
+import { ROLLOUT_EVENT_TYPES, LifecycleEvent, RolloutEventBase, RolloutEventType } from "../rollout/events";
 
 /** The milestones a target can subscribe to: the lifecycle events, in the order a rollout reaches them. */
 export const NOTIFY_EVENTS: readonly RolloutEventType[] = ROLLOUT_EVENT_TYPES;
@@ -54,7 +54,7 @@ export interface RollbackFailedEvent extends Omit<RolloutEventBase, "type"> {
 }
 
 /** What a target is told. */
-export type Milestone = RolloutEvent | RollbackFailedEvent;
+export type Milestone = LifecycleEvent | RollbackFailedEvent;
 
 /** The subscription a milestone belongs to. */
 export function subscriptionOf(m: Milestone): RolloutEventType {

@@ -19,7 +19,7 @@
  */
 import * as path from "node:path";
 import { decideStep } from "./decision";
-import { RollbackCause, RolloutEvent as LifecycleEvent, RolloutEventListener, RolloutEvidence, RolloutStepRef } from "./events";
+import { RollbackCause, LifecycleEvent, RolloutEventListener, RolloutEvidence, RolloutStepRef } from "./events";
 import { FileGateAnswerBox, GateAnswerBox, GateAnswerKind } from "./gates";
 import { GATING_HOOK_POINTS, HookConfig, HookContext, HookPoint, HookRunner, ProcessHookRunner, killGroup } from "./hooks";
 import { PlanVersion, RolloutPlan, whyNotRollable } from "./plan";

@@ -2,7 +2,7 @@
  * The points of a rollout that matter to someone who is not watching it: a short, stable list for
  * listeners such as notifications (notify/), given to the engine as `onEvent` in its options.
  *
- * Not to be confused with the output events of rollout/types.ts (`RolloutEvent` there too, given as
+ * Not to be confused with the output events of rollout/types.ts (`RolloutEvent`, given to the engine as
  * `emit`): those describe every apply, wait and analysis for the command's own text and --json
  * output and may grow with it; these are the lifecycle points only, and change only additively
  * (new optional fields, never a renamed or removed one).
@@ -136,7 +136,7 @@ export interface RolloutFinalizeEvent extends RolloutEventBase {
 }
 
 /** A lifecycle event of a rollout. */
-export type RolloutEvent =
+export type LifecycleEvent =
     | RolloutStartedEvent
     | RolloutShiftEvent
     | RolloutHoldEvent
@@ -146,4 +146,4 @@ export type RolloutEvent =
     | RolloutFinalizeEvent;
 
 /** Receives lifecycle events; see the module comment for what it must not do. */
-export type RolloutEventListener = (event: RolloutEvent) => void;
+export type RolloutEventListener = (event: LifecycleEvent) => void;

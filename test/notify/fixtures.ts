@@ -1,9 +1,9 @@
 /** Milestones and targets for the notification tests. */
-import type { RolloutEvent } from "../../rollout/events";
+import type { LifecycleEvent } from "../../rollout/events";
 import { NOTIFY_EVENTS, NotificationTarget } from "../../notify/types";
 
 /** A rollback after a failed analysis at step 2/4, with its evidence. */
-export const ROLLBACK: RolloutEvent = {
+export const ROLLBACK: LifecycleEvent = {
     type: "rollback",
     at: "2025-01-01T12:03:00.000Z",
     stack: "dev",

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { RolloutEngine } from "../../rollout/engine";
-import { RolloutEvent } from "../../rollout/events";
+import { LifecycleEvent } from "../../rollout/events";
 import { RolloutPlan } from "../../rollout/plan";
 import { LiveTarget, RecordingTarget, ScriptedJudge, SnapshotStore, VirtualClock, always } from "./fakes";
 
@@ -18,7 +18,7 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
 });
 
 function run(judge: ScriptedJudge, target: RecordingTarget = new RecordingTarget({ v1: 100, v2: 0 })) {
-    const events: RolloutEvent[] = [];
+    const events: LifecycleEvent[] = [];
     const store = new SnapshotStore();
     const clock = new VirtualClock();
     const engine = new RolloutEngine({ target, judge, store, clock, onEvent: (e) => events.push(e) });

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { RolloutEngine, RolloutOutcome } from "../../rollout/engine";
-import { RolloutEvent as LifecycleEvent } from "../../rollout/events";
+import { LifecycleEvent } from "../../rollout/events";
 import { RolloutPlan } from "../../rollout/plan";
 import { AnalysisEvent, GateEvent, Verdict } from "../../rollout/types";
 import { RecordingTarget, ScriptedJudge, SnapshotStore, VirtualClock, always, eventLog } from "./fakes";

@@ -10,7 +10,7 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RolloutEngine } from "../../rollout/engine";
-import { RolloutEvent as LifecycleEvent } from "../../rollout/events";
+import { LifecycleEvent } from "../../rollout/events";
 import { HookConfig, HookContext, HookRunner, ProcessHookRunner } from "../../rollout/hooks";
 import { RolloutPlan } from "../../rollout/plan";
 import { FileStateStore } from "../../rollout/state";
