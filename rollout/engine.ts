@@ -31,6 +31,7 @@ import {
     RolloutEvent,
     StackTarget,
     VersionStats,
+    StepPosition,
 } from "./types";
 import { Weights, allToBaseline, formatSplit, sameWeights, stepWeights } from "./weights";
 
@@ -511,14 +512,16 @@ export class RolloutEngine {
             }
             // Whole seconds since the shift, rounded down: the window never reaches back before the shift.
             const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
-            const result = await this.judge(state, sinceSeconds, step.weights);
+            const result = await this.judge(state, sinceSeconds, step.weights, { index, of: plan.steps.length - 1 });
             const at = this.iso();
             step.analyses.push({ at, sinceSeconds, verdict: result.verdict, result });
             const inconclusive = step.analyses.filter((a) => a.verdict === "inconclusive").length;
             const { decision, reason } = decideStep({
                 verdict: result.verdict,
                 inconclusive,
-                maxInconclusive: plan.maxInconclusive,
+                canaryRequests: result.canary.requests,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
                 split: formatSplit(step.weights),
                 sinceSeconds,
                 reasons: result.reasons,
@@ -552,7 +555,8 @@ export class RolloutEngine {
                 reasons: result.reasons,
                 decision,
                 inconclusive,
-                maxInconclusive: plan.maxInconclusive,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
             });
             if (decision !== "hold") {
                 return undefined;
@@ -564,9 +568,9 @@ export class RolloutEngine {
     }
 
     /** Asks the judge; a judge that throws (a bug, not a Prometheus problem) counts as inconclusive. */
-    private async judge(state: RolloutState, sinceSeconds: number, weights: Weights): Promise<Judgement> {
+    private async judge(state: RolloutState, sinceSeconds: number, weights: Weights, step: StepPosition): Promise<Judgement> {
         try {
-            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds, weights });
+            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds, weights, step });
         } catch (e) {
             const empty = (version: string) => ({ version, requests: 0, errors: 0, errorRate: null, p99Ms: null });
             return {
@@ -716,7 +720,8 @@ export class RolloutEngine {
                 steps: [...plan.steps],
                 waitSeconds: plan.waitSeconds,
                 analysisIntervalSeconds: plan.analysisIntervalSeconds,
-                maxInconclusive: plan.maxInconclusive,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
             },
             status: "in-progress",
             current: 0,
@@ -784,7 +789,8 @@ export class RolloutEngine {
             step: state.current,
             waitSeconds: state.plan.waitSeconds,
             analysisIntervalSeconds: state.plan.analysisIntervalSeconds,
-            maxInconclusive: state.plan.maxInconclusive,
+            maxStepRequests: state.plan.maxStepRequests,
+            maxStepSeconds: state.plan.maxStepSeconds,
         });
     }
 

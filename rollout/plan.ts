@@ -26,14 +26,16 @@ export interface RolloutPlan {
     waitSeconds: number;
     /** Seconds between analyses while a step is inconclusive. */
     analysisIntervalSeconds: number;
-    /** Inconclusive analyses tolerated in one step; one more rolls back. */
-    maxInconclusive: number;
+    /** Canary requests a step may gather without a verdict before it is rolled back. */
+    maxStepRequests: number;
+    /** Seconds a step may last without a verdict before it is rolled back. */
+    maxStepSeconds: number;
 }
 
 /** The subset of validated stack config a plan is made from (config/types.ts CanaryConfig fits). */
 export interface PlanSource {
     versions: { name: string; image: string; replicas: number }[];
-    rollout: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+    rollout: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxStepRequests: number; maxStepSeconds: number };
 }
 
 /** Builds the plan of a stack from its validated config. Throws a RangeError for impossible settings. */
@@ -42,7 +44,8 @@ export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
     for (const [key, value] of Object.entries({
         waitSeconds: rollout.waitSeconds,
         analysisIntervalSeconds: rollout.analysisIntervalSeconds,
-        maxInconclusive: rollout.maxInconclusive,
+        maxStepRequests: rollout.maxStepRequests,
+        maxStepSeconds: rollout.maxStepSeconds,
     })) {
         if (!Number.isFinite(value) || value < 0) {
             throw new RangeError(`rollout.${key} must be a number >= 0, got ${String(value)}`);
@@ -54,7 +57,8 @@ export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
         steps: checkSteps(rollout.steps),
         waitSeconds: rollout.waitSeconds,
         analysisIntervalSeconds: rollout.analysisIntervalSeconds,
-        maxInconclusive: rollout.maxInconclusive,
+        maxStepRequests: rollout.maxStepRequests,
+        maxStepSeconds: rollout.maxStepSeconds,
     };
 }
 

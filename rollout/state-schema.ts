@@ -1,7 +1,7 @@
 /**
  * The schema of a rollout state file, checked on every load. A state file is only ever written by
  * the engine, so anything that does not hold here was edited by hand or is incomplete, and trusting
- * it could skip an analysis (`current` moved ahead), loosen the tolerance (`maxInconclusive: -1`) or
+ * it could skip an analysis (`current` moved ahead), loosen the tolerance (`maxStepRequests: -1`) or
  * crash the engine (a missing list). Pure: from parsed JSON to a list of problems, each naming the
  * field, the value found and what is allowed.
  */
@@ -167,7 +167,8 @@ export function stateProblems(value: unknown, stack: string): string[] {
         }
         p.number("plan.waitSeconds", plan.waitSeconds, { min: 0 });
         p.number("plan.analysisIntervalSeconds", plan.analysisIntervalSeconds, { min: 0 });
-        p.number("plan.maxInconclusive", plan.maxInconclusive, { integer: true, min: 0 });
+        p.number("plan.maxStepRequests", plan.maxStepRequests, { integer: true, min: 1 });
+        p.number("plan.maxStepSeconds", plan.maxStepSeconds, { integer: true, min: 1 });
     }
 
     const status = p.oneOf("status", s.status, STATUSES);

@@ -86,7 +86,7 @@ export interface RolloutState {
     baseline: { name: string; image?: string };
     canary: { name: string; image?: string };
     /** The plan as it was when the rollout started; a resume follows it even if config changed since. */
-    plan: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxInconclusive: number };
+    plan: { steps: number[]; waitSeconds: number; analysisIntervalSeconds: number; maxStepRequests: number; maxStepSeconds: number };
     status: RolloutStatus;
     /** Index of the current step in `plan.steps`. */
     current: number;

@@ -166,7 +166,8 @@ config:
     steps: [5, 10, 25, 50, 100]
     waitSeconds: 120
     analysisIntervalSeconds: 30
-    maxInconclusive: 10
+    maxStepRequests: 20000
+    maxStepSeconds: 21600
     prometheusUrl: http://prometheus.monitoring:9090
     maxErrorRate: 0.01
     maxP99Ms: 200
