@@ -1,12 +1,14 @@
 import { decide, DecisionNames, VersionCounts } from "./decide";
 import { Bucket, histogramQuantile, normalizeBuckets, totalCount } from "./histogram";
 import { resolveAnalysisOptions, ResolvedAnalysisOptions } from "./options";
-import { InstantSample, queryVector, redactUrl } from "./prometheus";
+import { errorDispersion, intervalsFromCounters } from "./counters";
+import { InstantSample, queryRange, queryVector, redactUrl } from "./prometheus";
 import {
     isServerErrorCode,
     isValidResponseCode,
     latencyBucketsQuery,
     REQUESTS_METRIC,
+    requestCountersQuery,
     requestsByCodeQuery,
     sourceViewQuery,
     totalRequestsQuery,
@@ -150,7 +152,34 @@ function versionStats(version: string, counts: VersionCounts): VersionStats {
 interface TrafficReading {
     recent: { canary: number; baseline: number } | null;
     source: SourceViewStats | null;
+    /** The baseline's 5xx variance factor. */
+    dispersion: number;
     problems: string[];
+}
+
+/** Seconds before the window the baseline's counters are read from for the variance factor. */
+const DISPERSION_HISTORY_S = 300;
+
+/** The baseline's 5xx variance factor from its counters at the scrape interval, or the problem. */
+async function readDispersion(o: ResolvedAnalysisOptions, query: string): Promise<number | { problem: string }> {
+    const end = o.time;
+    const start = new Date(end.getTime() - (o.windowSeconds + DISPERSION_HISTORY_S) * 1000);
+    try {
+        const series = await queryRange(o.prometheusUrl, query, {
+            start,
+            end,
+            stepSeconds: o.scrapeIntervalSeconds,
+            timeoutMs: o.timeoutMs,
+        });
+        return errorDispersion(
+            intervalsFromCounters(series.map((s) => ({ errors: isServerErrorCode(s.labels.response_code), points: s.points }))),
+        );
+    } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        return {
+            problem: `Prometheus range query for the baseline's counters (the 5xx variance factor) failed at ${redactUrl(o.prometheusUrl)}: ${message}`,
+        };
+    }
 }
 
 /** The single value of a `sum(...)` answer (0 for an empty one: no series, no requests). */
@@ -164,7 +193,7 @@ async function readTraffic(o: ResolvedAnalysisOptions, queries: AnalysisQueries)
     const canaryWho = `canary ${JSON.stringify(o.canary)}`;
     const baselineWho = `baseline ${JSON.stringify(o.baseline)}`;
     const none = Promise.resolve(undefined);
-    const [rc, rb, src] = await Promise.all([
+    const [rc, rb, src, phi] = await Promise.all([
         queries.canaryRecentRequests === null
             ? none
             : ask(o, `${canaryWho} requests over the last ${o.freshnessWindow}`, queries.canaryRecentRequests, []),
@@ -177,6 +206,7 @@ async function readTraffic(o: ResolvedAnalysisOptions, queries: AnalysisQueries)
                   "destination_version",
                   "response_code",
               ]),
+        readDispersion(o, queries.baselineCounters),
     ]);
     let recent: TrafficReading["recent"] = null;
     for (const a of [rc, rb, src]) if (a !== undefined && "problem" in a) problems.push(a.problem);
@@ -228,7 +258,8 @@ async function readTraffic(o: ResolvedAnalysisOptions, queries: AnalysisQueries)
         }
         source = v;
     }
-    return { recent, source, problems };
+    if (typeof phi !== "number") problems.push(phi.problem);
+    return { recent, source, dispersion: typeof phi === "number" ? phi : 1, problems };
 }
 
 /** Statistics of a result without a decision. */
@@ -244,6 +275,7 @@ function emptyStatistics(o: ResolvedAnalysisOptions): AnalysisStatistics {
         recentCanaryRequests: null,
         recentBaselineRequests: null,
         sourceView: null,
+        errorDispersion: 1,
     };
 }
 
@@ -278,6 +310,7 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
         canaryRecentRequests: fresh ? totalRequestsQuery(canarySel, o.freshnessWindow) : null,
         baselineRecentRequests: fresh ? totalRequestsQuery(baselineSel, o.freshnessWindow) : null,
         sourceRequests: o.reporter === "destination" ? sourceViewQuery([o.baselineService, o.canaryService], o.window) : null,
+        baselineCounters: requestCountersQuery(baselineSel),
     };
     const [canary, baseline] = await Promise.all([
         readVersion(o, "canary", { requests: queries.canaryRequests, latency: queries.canaryLatency }),
@@ -320,6 +353,7 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
     let d;
     let findings: TrafficFindings;
     try {
+        baseline.counts.errorDispersion = traffic.dispersion;
         d = decide(canary.counts, baseline.counts, thresholds, names);
         const shares = checkTrafficShares(
             {
@@ -380,6 +414,7 @@ export async function analyze(options: AnalysisOptions): Promise<AnalysisResult>
             recentCanaryRequests: traffic.recent?.canary ?? null,
             recentBaselineRequests: traffic.recent?.baseline ?? null,
             sourceView: traffic.source,
+            errorDispersion: traffic.dispersion,
         },
         ...common,
         queryErrors: [],

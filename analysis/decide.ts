@@ -47,6 +47,12 @@ export interface VersionCounts {
     errors: number;
     /** Normalised cumulative latency buckets, or null when there was no histogram. */
     buckets: readonly Bucket[] | null;
+    /**
+     * Variance factor of the 5xx counts (>= 1): how much more the version's 5xx vary from one scrape
+     * interval to the next than independent errors would (errors in bursts, a rate that swings);
+     * default 1. See {@link errorDispersion}: the 5xx tests count errors and requests divided by it.
+     */
+    errorDispersion?: number;
 }
 
 /** Limits and error rates of a decision. */
@@ -121,6 +127,28 @@ function ratio(a: number, b: number): number | null {
     return b > 0 ? a / b : null;
 }
 
+/** The 5xx counts as the tests see them: divided by the variance factor (quasi-likelihood). */
+function effective(n: number, dispersion: number): number {
+    return n / dispersion;
+}
+
+/** z of a one-sided 1e-4 tail: the confidence of the traffic-share bound a fail below min-requests is tested against. */
+const SHARE_BOUND_Z = 3.719;
+
+/**
+ * An upper confidence bound (Wilson score, one-sided 1e-4) on the canary's share of the requests:
+ * below min-requests the share estimated from a few dozen canary requests is loose, so a fail there
+ * is tested against the largest share the counts credibly allow, not the estimate.
+ */
+export function shareUpperBound(canaryRequests: number, totalRequests: number): number {
+    const n = totalRequests;
+    const p = canaryRequests / n;
+    const z = SHARE_BOUND_Z;
+    const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+    const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+    return Math.min(1, centre + half);
+}
+
 /** What a test is run on: the reported fields known beforehand, and how to state its result. */
 export interface TestSpec extends Pick<
     SequentialTest,
@@ -185,6 +213,13 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     const bTotal = bBuckets === null ? 0 : totalCount(bBuckets);
     const cP99 = cBuckets === null ? null : histogramQuantile(0.99, cBuckets);
     const canaryShare = canary.requests > 0 && baseline.requests > 0 ? canary.requests / (canary.requests + baseline.requests) : null;
+    // Below min-requests only a fail is possible, and only on overwhelming evidence: the comparisons
+    // are tested against the largest traffic share the request counts credibly allow.
+    const few = canary.requests < s.minRequests;
+    const testShare =
+        canaryShare === null ? null : few ? shareUpperBound(canary.requests, canary.requests + baseline.requests) : canaryShare;
+    const phi = Math.max(1, canary.errorDispersion ?? 1, baseline.errorDispersion ?? 1);
+    const phiText = phi > 1 ? `, counted with the 5xx variance factor ${phi.toFixed(2)}` : "";
     // Only boundaries both histograms have can be compared (different Istio versions may bucket differently).
     const shared = cBuckets === null || bBuckets === null ? [] : bBuckets.filter((x) => cBuckets.some((y) => y.le === x.le));
     const tauMedian = bTotal > 0 && cTotal > 0 ? medianBoundary(shared) : null;
@@ -205,21 +240,21 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     const tauPass = cBuckets !== null && cTotal > 0 ? largestBoundaryAtMost(s.maxP99Ms, cBuckets) : null;
 
     // Failing tests.
-    if (canaryShare !== null) {
+    if (canaryShare !== null && testShare !== null) {
         const events = canary.errors + baseline.errors;
         add({
             name: "errors-vs-baseline",
             purpose: "fail",
             nullHypothesis: `the ${c} 5xx ratio is at most the ${b} 5xx ratio`,
-            successes: canary.errors,
-            trials: events,
-            nullProbability: canaryShare,
+            successes: effective(canary.errors, phi),
+            trials: effective(events, phi),
+            nullProbability: testShare,
             side: "greater",
             level: s.alpha * ALPHA_SHARES["errors-vs-baseline"],
             describe: (e, thr, rejected) =>
                 rejected
                     ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly higher than ${b} ${pct(bRate)} (${baseline.errors}/${baseline.requests}): ` +
-                      `the canary has ${canary.errors} of ${events} 5xx with ${pct(canaryShare)} of the requests, e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                      `the canary has ${canary.errors} of ${events} 5xx with ${pct(canaryShare)} of the requests${few ? ` (tested at ${pct(testShare)}, the most its share credibly is)` : ""}${phiText}, e-value ${fmtE(e)} >= ${fmtE(thr)}`
                     : `${c} 5xx ratio ${pct(cRate)} is not credibly higher than ${b} ${pct(bRate)} (e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
@@ -228,7 +263,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     if (tau !== null && cBuckets !== null && bBuckets !== null) {
         cSlow = cTotal - countAtOrBelow(tau, cBuckets);
         bSlow = bTotal - countAtOrBelow(tau, bBuckets);
-        const share = cTotal / (cTotal + bTotal);
+        const share = few ? shareUpperBound(cTotal, cTotal + bTotal) : cTotal / (cTotal + bTotal);
         add({
             name: "latency-vs-baseline",
             purpose: "fail",
@@ -245,37 +280,53 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
                     : `${c} is not credibly slower than ${b} (${pct(cSlow / cTotal)} vs ${pct(bSlow / bTotal)} of requests above ${tau} ms, e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
+    // An incident both versions share (the baseline itself at or above the limit) is not the canary's
+    // doing: the limit then fails only a canary credibly above the baseline's ratio too.
+    const errorLimit = bRate !== null && bRate > s.maxErrorRate ? bRate : s.maxErrorRate;
+    const errorLimitText =
+        errorLimit > s.maxErrorRate
+            ? `max-error-rate ${pct(s.maxErrorRate)} or ${b}'s own ${pct(bRate)}, whichever is higher (both versions above the limit is not the canary's doing)`
+            : `max-error-rate ${pct(s.maxErrorRate)}`;
     if (canary.requests > 0) {
         add({
             name: "errors-vs-limit",
             purpose: "fail",
-            nullHypothesis: `the ${c} 5xx ratio is at most max-error-rate ${pct(s.maxErrorRate)}`,
-            successes: canary.errors,
-            trials: canary.requests,
-            nullProbability: s.maxErrorRate,
+            nullHypothesis: `the ${c} 5xx ratio is at most ${errorLimitText}`,
+            successes: effective(canary.errors, phi),
+            trials: effective(canary.requests, phi),
+            nullProbability: errorLimit,
             side: "greater",
             level: s.alpha * ALPHA_SHARES["errors-vs-limit"],
             describe: (e, thr, rejected) =>
                 rejected
-                    ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly above the limit ${pct(s.maxErrorRate)}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
-                    : `${c} 5xx ratio ${pct(cRate)} is not credibly above the limit ${pct(s.maxErrorRate)} (e-value ${fmtE(e)} < ${fmtE(thr)})`,
+                    ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly above ${errorLimitText}${phiText}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `${c} 5xx ratio ${pct(cRate)} is not credibly above ${errorLimitText} (e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
     if (tauLimit !== null && cBuckets !== null) {
         const above = cTotal - countAtOrBelow(tauLimit, cBuckets);
+        // As for the 5xx limit: a baseline just as slow is an incident both share, not the canary's doing.
+        const bAboveShare =
+            bBuckets !== null && bTotal > 0 && bBuckets.some((x) => x.le === tauLimit)
+                ? (bTotal - countAtOrBelow(tauLimit, bBuckets)) / bTotal
+                : 0;
+        const tail = Math.max(P99_TAIL, bAboveShare);
         add({
             name: "p99-vs-limit",
             purpose: "fail",
-            nullHypothesis: `at most 1% of ${c} requests take longer than ${tauLimit} ms`,
+            nullHypothesis:
+                tail > P99_TAIL
+                    ? `at most ${pct(tail)} of ${c} requests (the ${b}'s own share, above 1%) take longer than ${tauLimit} ms`
+                    : `at most 1% of ${c} requests take longer than ${tauLimit} ms`,
             successes: above,
             trials: cTotal,
-            nullProbability: P99_TAIL,
+            nullProbability: tail,
             side: "greater",
             level: s.alpha * ALPHA_SHARES["p99-vs-limit"],
             describe: (e, thr, rejected) =>
                 rejected
                     ? `${c} p99 ${ms(cP99)} is credibly above the limit ${s.maxP99Ms} ms: ${pct(above / cTotal)} of canary requests (${above}/${cTotal}) took longer than ${tauLimit} ms, ` +
-                      `more than 1%, e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                      `more than ${tail > P99_TAIL ? `the ${b}'s ${pct(tail)}` : "1%"}, e-value ${fmtE(e)} >= ${fmtE(thr)}`
                     : `${c} p99 is not credibly above ${tauLimit} ms (${above}/${cTotal} requests above it, e-value ${fmtE(e)} < ${fmtE(thr)})`,
         });
     }
@@ -288,8 +339,8 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
             name: "errors-not-worse",
             purpose: "pass",
             nullHypothesis: `the ${c} 5xx ratio is at least the ${b} ratio + ${pct(s.errorRateMargin)} (${pct(bound)})`,
-            successes: canary.errors,
-            trials: canary.requests,
+            successes: effective(canary.errors, phi),
+            trials: effective(canary.requests, phi),
             nullProbability: bound,
             side: "less",
             level: s.beta,
@@ -298,6 +349,24 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
                     ? `${c} 5xx ratio ${pct(cRate)} is credibly below ${b} ${pct(bRate)} + margin ${pct(s.errorRateMargin)} = ${pct(bound)}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
                     : `not yet enough evidence that the ${c} 5xx ratio ${pct(cRate)} stays below ${b} ${pct(bRate)} + margin ${pct(s.errorRateMargin)} = ${pct(bound)} ` +
                       `(e-value ${fmtE(e)} of ${fmtE(thr)} needed, ${canary.requests} canary requests so far)`,
+        });
+    }
+    let errorsWithinLimit: SequentialTest | undefined;
+    if (canary.requests > 0) {
+        errorsWithinLimit = add({
+            name: "errors-within-limit",
+            purpose: "pass",
+            nullHypothesis: `the ${c} 5xx ratio is at least max-error-rate ${pct(s.maxErrorRate)}`,
+            successes: effective(canary.errors, phi),
+            trials: effective(canary.requests, phi),
+            nullProbability: s.maxErrorRate,
+            side: "less",
+            level: s.beta,
+            describe: (e, thr, rejected) =>
+                rejected
+                    ? `${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) is credibly below max-error-rate ${pct(s.maxErrorRate)}${phiText}: e-value ${fmtE(e)} >= ${fmtE(thr)}`
+                    : `not yet enough evidence that the ${c} 5xx ratio ${pct(cRate)} (${canary.errors}/${canary.requests}) stays below max-error-rate ${pct(s.maxErrorRate)}` +
+                      `${phiText} (e-value ${fmtE(e)} of ${fmtE(thr)} needed)`,
         });
     }
     let latencyNotWorse: SequentialTest | undefined;
@@ -357,14 +426,19 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     });
     const failed = tests.filter((t) => t.purpose === "fail" && t.rejected);
 
-    if (canary.requests < s.minRequests) {
-        const reasons = [
+    if (few && failed.length > 0) {
+        return result("fail", [
+            `${c} has only ${canary.requests} requests, fewer than min-requests ${s.minRequests}, but the evidence against it is overwhelming ` +
+                `(anytime-valid, the comparisons tested against the largest traffic share the counts credibly allow; min-requests guards passes):`,
+            ...failed.map((t) => t.summary),
+        ]);
+    }
+    if (few) {
+        return result("inconclusive", [
             canary.requests === 0
                 ? `${c} has no requests in the window: nothing to judge (min-requests ${s.minRequests})`
-                : `${c} has only ${canary.requests} requests in the window, fewer than min-requests ${s.minRequests}: too few to judge`,
-        ];
-        for (const t of failed) reasons.push(`early signal, not acted on below min-requests: ${t.summary}`);
-        return result("inconclusive", reasons);
+                : `${c} has only ${canary.requests} requests in the window, fewer than min-requests ${s.minRequests}: too few for a pass`,
+        ]);
     }
     if (failed.length > 0)
         return result(
@@ -390,9 +464,7 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
     } else if (cTotal > 0) {
         missing.push(`the latency comparison with ${b} cannot be made: the histograms share no bucket boundary; no pass without it`);
     }
-    if (cRate !== null && cRate >= s.maxErrorRate) {
-        missing.push(`${c} 5xx ratio ${pct(cRate)} is not below max-error-rate ${pct(s.maxErrorRate)} (nor credibly above it yet)`);
-    }
+    if (errorsWithinLimit !== undefined && !errorsWithinLimit.rejected) missing.push(errorsWithinLimit.summary);
     if (cP99 === null) {
         missing.push(`${c} has no latency histogram in the window: its p99 is unknown`);
     } else if (cP99 >= s.maxP99Ms) {
@@ -423,8 +495,6 @@ export function decide(canary: VersionCounts, baseline: VersionCounts, s: Decisi
         }
     }
     if (missing.length > 0) return result("inconclusive", missing);
-    evidence.push(
-        `${c} is within the limits: 5xx ratio ${pct(cRate)} < ${pct(s.maxErrorRate)}, p99 ${ms(cP99)} < ${s.maxP99Ms} ms; ${p99Pass?.summary ?? ""}`,
-    );
+    evidence.push(`${c} is within the limits: ${errorsWithinLimit?.summary ?? ""}; ${p99Pass?.summary ?? ""}`);
     return result("pass", evidence);
 }

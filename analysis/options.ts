@@ -18,6 +18,7 @@ export const ANALYSIS_DEFAULTS = {
     latencyMargin: 0.25,
     // Two scrapes at Istio's usual 15 s interval: increase() needs two samples in the range.
     freshnessWindow: "30s",
+    scrapeIntervalSeconds: 15,
 } as const;
 
 /** The per-version Service FQDN of `service` (`<name>.<rest>`) for a version: `<name>-<version>.<rest>`. */
@@ -64,6 +65,8 @@ export interface ResolvedAnalysisOptions extends AnalysisThresholds {
     canaryService: string;
     /** The freshness window in seconds. */
     freshnessSeconds: number;
+    /** See {@link AnalysisOptions.scrapeIntervalSeconds}. */
+    scrapeIntervalSeconds: number;
 }
 
 /** Display names for option keys in error messages, e.g. CLI flag names; default the key itself. */
@@ -204,6 +207,17 @@ export function validateAnalysisOptions(o: AnalysisOptions, names: OptionNames =
     if (o.latencyMargin !== undefined && !(typeof o.latencyMargin === "number" && o.latencyMargin > 0 && o.latencyMargin <= 10)) {
         bad("latencyMargin", o.latencyMargin, "expected a slowdown fraction greater than 0 and at most 10, e.g. 0.25 for 25% slower");
     }
+    if (
+        o.scrapeIntervalSeconds !== undefined &&
+        !(
+            typeof o.scrapeIntervalSeconds === "number" &&
+            Number.isInteger(o.scrapeIntervalSeconds) &&
+            o.scrapeIntervalSeconds >= 1 &&
+            o.scrapeIntervalSeconds <= 3600
+        )
+    ) {
+        bad("scrapeIntervalSeconds", o.scrapeIntervalSeconds, "expected whole seconds from 1 to 3600, e.g. 15");
+    }
     if (o.time !== undefined && !(o.time instanceof Date && Number.isFinite(o.time.getTime()))) {
         bad("time", o.time, "expected a valid Date");
     }
@@ -254,5 +268,6 @@ export function resolveAnalysisOptions(o: AnalysisOptions): ResolvedAnalysisOpti
         baselineService: o.perVersionServices === true ? versionService(o.service, o.baseline) : o.service,
         canaryService: o.perVersionServices === true ? versionService(o.service, o.canary) : o.service,
         freshnessSeconds: parsePromDuration(freshnessWindow) ?? 30,
+        scrapeIntervalSeconds: o.scrapeIntervalSeconds ?? ANALYSIS_DEFAULTS.scrapeIntervalSeconds,
     };
 }

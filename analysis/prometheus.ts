@@ -217,8 +217,97 @@ function readBody(stream: Readable, signal: AbortSignal, maxBytes: number, progr
  * instant.
  */
 export async function queryVector(baseUrl: string, query: string, options: InstantQueryOptions): Promise<InstantSample[]> {
-    const url = new URL("api/v1/query", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
-    const ms = options.timeoutMs;
+    const params = { query, time: (options.time.getTime() / 1000).toFixed(3) };
+    return parseVectorAnswer(await getAnswer(baseUrl, "api/v1/query", params, options.timeoutMs), options.time);
+}
+
+/** One series of a range query: its labels and its values at each step. */
+export interface RangeSeries {
+    /** The series' labels. */
+    labels: Record<string, string>;
+    /** (seconds since the epoch, value) at each step where the series had a value, in time order; values finite. */
+    points: { t: number; v: number }[];
+}
+
+/** Settings of a range query. */
+export interface RangeQueryOptions {
+    /** First and last evaluation instant. */
+    start: Date;
+    end: Date;
+    /** Seconds between evaluation instants. */
+    stepSeconds: number;
+    /** Total deadline in ms, as for {@link queryVector}. */
+    timeoutMs: number;
+}
+
+/**
+ * Checks the shape of a range query answer (`resultType` "matrix") and returns its series, with the
+ * same refusals as {@link parseVectorAnswer}: an error status, warnings (a partial answer), a series
+ * twice, a value that is not a finite number, points out of time order.
+ */
+export function parseMatrixAnswer(body: unknown): RangeSeries[] {
+    if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
+    const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
+    if (b.status !== "success") {
+        throw new PrometheusError(
+            `Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`,
+        );
+    }
+    if (Array.isArray(b.warnings) && b.warnings.length > 0) {
+        throw new PrometheusError(`partial answer: Prometheus warned ${b.warnings.map((w) => JSON.stringify(w)).join(", ")}`);
+    }
+    const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
+    if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
+    if (data.resultType !== "matrix")
+        throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "matrix"`);
+    if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
+    const seen = new Set<string>();
+    return data.result.map((s: unknown) => {
+        const series = s as { metric?: unknown; values?: unknown };
+        if (typeof series !== "object" || series === null || typeof series.metric !== "object" || series.metric === null) {
+            throw new PrometheusError("malformed answer: a series has no metric labels");
+        }
+        const labels: Record<string, string> = {};
+        for (const [k, v] of Object.entries(series.metric as Record<string, unknown>)) {
+            if (typeof v !== "string") throw new PrometheusError(`malformed answer: label ${k} is not a string`);
+            labels[k] = v;
+        }
+        const key = seriesKey(labels);
+        if (seen.has(key)) throw new PrometheusError(`malformed answer: the series ${JSON.stringify(labels)} appears twice`);
+        seen.add(key);
+        if (!Array.isArray(series.values))
+            throw new PrometheusError(`malformed answer: the series ${JSON.stringify(labels)} has no values`);
+        let last = -Infinity;
+        const points = series.values.map((p: unknown) => {
+            if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "number" || !Number.isFinite(p[0])) {
+                throw new PrometheusError(`malformed answer: a point of ${JSON.stringify(labels)} is not a [time, value] pair`);
+            }
+            if (p[0] <= last) throw new PrometheusError(`malformed answer: the points of ${JSON.stringify(labels)} are not in time order`);
+            last = p[0];
+            return { t: p[0], v: parseValue(p[1], labels) };
+        });
+        return { labels, points };
+    });
+}
+
+/**
+ * Runs a range query (`GET /api/v1/query_range`) and returns the series.
+ *
+ * @throws PrometheusError as {@link queryVector}, and for an answer that is not a matrix.
+ */
+export async function queryRange(baseUrl: string, query: string, options: RangeQueryOptions): Promise<RangeSeries[]> {
+    const params = {
+        query,
+        start: (options.start.getTime() / 1000).toFixed(3),
+        end: (options.end.getTime() / 1000).toFixed(3),
+        step: `${options.stepSeconds}s`,
+    };
+    return parseMatrixAnswer(await getAnswer(baseUrl, "api/v1/query_range", params, options.timeoutMs));
+}
+
+/** GETs an API path with the given parameters within one total deadline; returns the parsed JSON body of a 200 answer. */
+async function getAnswer(baseUrl: string, apiPath: string, query: Record<string, string>, ms: number): Promise<unknown> {
+    const url = new URL(apiPath, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
     // One deadline for the whole query: connection, headers, every byte of the body, and the retry.
     // (axios's own `timeout` is an idle timeout in Node: a body sent a byte at a time never trips it.)
     const deadline = new AbortController();
@@ -230,11 +319,7 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
     let received: number | undefined;
     const get = () =>
         axios.get<Readable>(url, {
-            params: {
-                query,
-                time: (options.time.getTime() / 1000).toFixed(3),
-                timeout: `${Math.max(1, Math.ceil(ms / 1000))}s`,
-            },
+            params: { ...query, timeout: `${Math.max(1, Math.ceil(ms / 1000))}s` },
             responseType: "stream",
             validateStatus: () => true,
             maxRedirects: 0,
@@ -281,5 +366,5 @@ export async function queryVector(baseUrl: string, query: string, options: Insta
         throw new PrometheusError(`HTTP ${status}${detail}`);
     }
     if (body === undefined) throw new PrometheusError(`malformed answer: not JSON (${JSON.stringify(text.slice(0, 80))})`);
-    return parseVectorAnswer(body, options.time);
+    return body;
 }

@@ -46,9 +46,31 @@ export function labelMatchers(s: SeriesSelector): string {
     );
 }
 
-/** Requests of one version over the window, by response code (5xx are counted from the codes). */
+/**
+ * The exact counter delta of every series of `metric` over the last `window` (since the step's
+ * shift), as PromQL that stays an instant vector: the value now minus the value at the window's
+ * start (`offset`), a series absent then counting from 0 (`or m * 0`: Istio creates a series with
+ * its first request); `increase()` only for a series with a counter reset in the window (a
+ * restarted pod), where the plain difference would be wrong. Unlike `increase()` over the whole
+ * window, it neither drops a new series' first sample (a canary's first 5xx) nor extrapolates.
+ */
+export function sinceWindow(metric: string, matchers: string, window: string): string {
+    const m = `${metric}{${matchers}}`;
+    return `((${m} - (${m} offset ${window} or ${m} * 0)) and (resets(${m}[${window}]) == 0) or increase(${m}[${window}]))`;
+}
+
+/** Requests of one version over the window (exact counter deltas), by response code (5xx are counted from the codes). */
 export function requestsByCodeQuery(s: SeriesSelector, window: string): string {
-    return `sum by (response_code) (increase(${REQUESTS_METRIC}{${labelMatchers(s)}}[${window}]))`;
+    return `sum by (response_code) ${sinceWindow(REQUESTS_METRIC, labelMatchers(s), window)}`;
+}
+
+/**
+ * A version's cumulative request counters by response code, for a range query at the scrape
+ * interval: consecutive differences give its requests and 5xx per scrape interval (the variance
+ * factor of errorDispersion).
+ */
+export function requestCountersQuery(s: SeriesSelector): string {
+    return `sum by (response_code) (${REQUESTS_METRIC}{${labelMatchers(s)}})`;
 }
 
 /** All requests of one version over a window, one sample without labels (the freshness check). */
@@ -76,9 +98,9 @@ function escapeRegex(s: string): string {
     return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Latency histogram buckets of one version over the window, by le. */
+/** Latency histogram buckets of one version over the window (exact counter deltas), by le. */
 export function latencyBucketsQuery(s: SeriesSelector, window: string): string {
-    return `sum by (le) (increase(${DURATION_BUCKET_METRIC}{${labelMatchers(s)}}[${window}]))`;
+    return `sum by (le) ${sinceWindow(DURATION_BUCKET_METRIC, labelMatchers(s), window)}`;
 }
 
 /**

@@ -19,7 +19,7 @@ import { SequentialTest, SourceViewStats } from "./types";
 /**
  * Level of each share test (a rejection holds the verdict, it never rolls back). Strict because the
  * freshness window slides (each look is new data, so Ville's inequality does not bound the repeated
- * looks) and because repeated holds end in a rollback after maxInconclusive; a canary that gets no
+ * looks) and because repeated holds end in a rollback after maxStepRequests or maxStepSeconds; a canary that gets no
  * traffic at all rejects it within a few dozen requests.
  */
 export const TRAFFIC_CHECK_LEVEL = 0.001;

@@ -65,6 +65,12 @@ export interface AnalysisOptions {
     /** Instant at which the queries are evaluated; default now. */
     time?: Date;
     /**
+     * Prometheus's scrape interval of Istio's metrics in seconds; default 15. The baseline's counters
+     * are read at this interval over the window and the 5 minutes before it, to measure how bursty
+     * its 5xx are (the variance factor the 5xx tests divide their counts by).
+     */
+    scrapeIntervalSeconds?: number;
+    /**
      * Share of the requests of canary and baseline that the applied traffic weights send to the
      * canary: canary weight / (canary weight + baseline weight), e.g. 0.1 at 10/90; default unknown.
      * When given, a canary share credibly below half of it, or a baseline share credibly below half
@@ -124,6 +130,7 @@ export type SequentialTestName =
     | "errors-vs-limit"
     | "p99-vs-limit"
     | "errors-not-worse"
+    | "errors-within-limit"
     | "latency-not-worse"
     | "p99-within-limit"
     | "canary-share-vs-weight"
@@ -207,6 +214,11 @@ export interface AnalysisStatistics {
     recentBaselineRequests: number | null;
     /** The callers' view (reporter="source") of the window, or null when it was not read. */
     sourceView: SourceViewStats | null;
+    /**
+     * Variance factor of the 5xx counts (>= 1), measured on the baseline's scrape intervals over the
+     * window and the 5 minutes before: the 5xx tests count errors and requests divided by it.
+     */
+    errorDispersion: number;
 }
 
 /**
@@ -246,6 +258,8 @@ export interface AnalysisQueries {
     baselineRecentRequests: string | null;
     /** The callers' requests to the service by version and response code; null unless reporter is "destination". */
     sourceRequests: string | null;
+    /** The baseline's request counters by response code, a range query at the scrape interval (the variance factor). */
+    baselineCounters: string;
 }
 
 /** Verdict of one analysis with all its evidence. */

@@ -6,6 +6,7 @@ import { Bucket, histogramQuantile, ISTIO_DURATION_BUCKETS_MS, medianBoundary } 
 import { ANALYSIS_DEFAULTS } from "../analysis/options";
 import { SequentialTest } from "../analysis/types";
 import { bernoulliMixtureTest, sprtExpectedSampleSize } from "../analysis/sequential";
+import { bucketIndex, cumulative, normal, normalCdf, num, pct2, pctCell, poisson, quantile, rngFor, shareWithCi } from "./sim";
 
 /**
  * `npm run bench:analysis [-- --runs N] [-- --write] [-- --diagnose]`: time to a decision of our
@@ -60,55 +61,6 @@ const SETTINGS: DecisionSettings = {
     latencyMargin: ANALYSIS_DEFAULTS.latencyMargin,
 };
 
-/** sfc32: a small, fast, seedable PRNG with a 128-bit state. */
-function sfc32(a: number, b: number, c: number, d: number): () => number {
-    return () => {
-        a >>>= 0;
-        b >>>= 0;
-        c >>>= 0;
-        d >>>= 0;
-        let t = (a + b) | 0;
-        a = b ^ (b >>> 9);
-        b = (c + (c << 3)) | 0;
-        c = (c << 21) | (c >>> 11);
-        d = (d + 1) | 0;
-        t = (t + d) | 0;
-        c = (c + t) | 0;
-        return (t >>> 0) / 4294967296;
-    };
-}
-
-/** A generator for run `run` of the shared seed: scenarios reuse the same seeds (common random numbers). */
-function rngFor(seed: number, run: number): () => number {
-    const r = sfc32(0x9e3779b9, seed, run, 0x85ebca6b ^ run);
-    for (let i = 0; i < 16; i++) r();
-    return r;
-}
-
-function poisson(rand: () => number, lambda: number): number {
-    const limit = Math.exp(-lambda);
-    let k = 0;
-    let p = rand();
-    while (p > limit) {
-        k++;
-        p *= rand();
-    }
-    return k;
-}
-
-function normal(rand: () => number): number {
-    let u = 0;
-    while (u === 0) u = rand();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
-
-/** Bucket index (into ISTIO_DURATION_BUCKETS_MS, or its length for +Inf) of a latency. */
-function bucketIndex(latencyMs: number): number {
-    let i = 0;
-    while (i < ISTIO_DURATION_BUCKETS_MS.length && latencyMs > ISTIO_DURATION_BUCKETS_MS[i]) i++;
-    return i;
-}
-
 /** Running totals of one version: requests, 5xx and per-bucket (non-cumulative) counts. */
 interface Totals {
     requests: number;
@@ -118,14 +70,6 @@ interface Totals {
 
 const newTotals = (): Totals => ({ requests: 0, errors: 0, perBucket: new Array<number>(ISTIO_DURATION_BUCKETS_MS.length + 1).fill(0) });
 const copyTotals = (t: Totals): Totals => ({ requests: t.requests, errors: t.errors, perBucket: [...t.perBucket] });
-
-function cumulative(perBucket: readonly number[]): Bucket[] {
-    let running = 0;
-    return perBucket.map((n, i) => {
-        running += n;
-        return { le: i < ISTIO_DURATION_BUCKETS_MS.length ? ISTIO_DURATION_BUCKETS_MS[i] : Infinity, count: running };
-    });
-}
 
 const toCounts = (t: Totals): VersionCounts => ({ requests: t.requests, errors: t.errors, buckets: cumulative(t.perBucket) });
 
@@ -219,12 +163,6 @@ function runOnce(s: Scenario, rand: () => number): { ours: Outcome; flagger: Out
     return { ours: ours ?? undecided, flagger: flagger ?? undecided };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-    if (sorted.length === 0) return NaN;
-    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-    return sorted[i];
-}
-
 /** Summary of one rule on one scenario. */
 interface Row {
     promoted: number;
@@ -264,14 +202,6 @@ function summarize(outcomes: Outcome[]): Row {
     };
 }
 
-/** Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf). */
-function normalCdf(z: number): number {
-    const x = Math.abs(z) / Math.SQRT2;
-    const t = 1 / (1 + 0.3275911 * x);
-    const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-    return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}
-
 /** Exact bucket probabilities of the log-normal latency, as a cumulative histogram of "counts" x1e6. */
 function expectedBuckets(medianMs: number): Bucket[] {
     const out: Bucket[] = ISTIO_DURATION_BUCKETS_MS.map((le) => ({
@@ -305,15 +235,6 @@ function sprtBound(s: Scenario): { requests: number; what: string } {
         requests: sprtExpectedSampleSize(BASELINE_ERROR_RATE, s.canaryErrorRate, alpha, beta, "p1"),
         what: `5xx ${(BASELINE_ERROR_RATE * 100).toFixed(1)}% vs ${(s.canaryErrorRate * 100).toFixed(1)}%`,
     };
-}
-
-/** Wilson score interval (95%) of a binomial share k/n. */
-function wilson(k: number, n: number): [number, number] {
-    const z = 1.959964;
-    const p = k / n;
-    const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-    const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-    return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 const FAIL_TESTS = Object.keys(ALPHA_SHARES) as (keyof typeof ALPHA_SHARES)[];
@@ -368,14 +289,6 @@ function calibrate(runs: number, seed: number): Calibration {
     }
     return { runs, looks, estimated, trueShare, boundaries };
 }
-
-const pctCell = (x: number): string => `${(x * 100).toFixed(1)}%`;
-const pct2 = (x: number): string => `${(x * 100).toFixed(2)}%`;
-const shareWithCi = (k: number, n: number): string => {
-    const [lo, hi] = wilson(k, n);
-    return `${k} / ${n} = ${pct2(k / n)} (${pct2(lo)} to ${pct2(hi)})`;
-};
-const num = (x: number): string => (Number.isNaN(x) ? "-" : String(Math.round(x)));
 
 function main(argv: string[]): number {
     let runs = 1000;

@@ -167,6 +167,8 @@ export async function runRolloutCli(argv: string[], deps: RolloutCliDeps): Promi
         maxP99Ms: config.rollout.maxP99Ms,
         minRequests: config.rollout.minRequests,
         reporter: config.rollout.reporter,
+        // Looks come at the scrape interval, and the variance factor batches by it.
+        scrapeIntervalSeconds: config.rollout.analysisIntervalSeconds,
         // With the Gateway API each version has its own Service, so its requests carry that destination_service.
         perVersionServices: config.routing.api === "gateway-api",
         // Sticky users make the canary's share exceed its weight: no expected share from the weights.

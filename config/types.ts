@@ -70,12 +70,14 @@ export interface MonitoringConfig extends Pick<
 export interface RolloutConfig {
     /** Canary weights in order, strictly increasing, ending at 100, with at least one analysed step below it. Default [10, 25, 50, 100]. */
     steps: number[];
-    /** Seconds to wait after each traffic shift before the first analysis. Default 60. */
+    /** Seconds to wait after each traffic shift before the first analysis. Default 0 (the counts start at the shift). */
     waitSeconds: number;
-    /** Seconds between analyses while a step is inconclusive. Default 15. */
+    /** Seconds between analyses while a step is inconclusive: Prometheus's scrape interval of Istio's metrics. Default 15. */
     analysisIntervalSeconds: number;
-    /** Inconclusive analyses tolerated in one step before rolling back. Default 8. */
-    maxInconclusive: number;
+    /** Canary requests a step may gather without a verdict before it is rolled back. Default 10000. */
+    maxStepRequests: number;
+    /** Seconds a step may last without a verdict before it is rolled back. Default 14400 (4 h). */
+    maxStepSeconds: number;
     /** Prometheus base URL the analysis queries. */
     prometheusUrl: string;
     /** Absolute limit on the canary's 5xx ratio. Default 0.01. */

@@ -224,7 +224,8 @@ export const ROLLOUT_FIELDS = [
     "steps",
     "waitSeconds",
     "analysisIntervalSeconds",
-    "maxInconclusive",
+    "maxStepRequests",
+    "maxStepSeconds",
     "prometheusUrl",
     "maxErrorRate",
     "maxP99Ms",
@@ -245,7 +246,19 @@ export const DEFAULT_HOOK_TIMEOUT_SECONDS = 60;
  * `waypoint` there, and `destination` (which would see nothing) is refused.
  */
 function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig {
-    const r = c.object("rollout", value, ROLLOUT_FIELDS);
+    // rollout.maxInconclusive (a count of looks) was replaced: say by what, rather than only "not a known field".
+    let fields = value;
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && "maxInconclusive" in value) {
+        const { maxInconclusive, ...rest } = value as Record<string, unknown>;
+        c.fail(
+            "rollout.maxInconclusive",
+            maxInconclusive,
+            "it was replaced by rollout.maxStepRequests (canary requests a step may gather without a verdict) and rollout.maxStepSeconds " +
+                "(seconds it may last): a count of looks says nothing about the evidence gathered",
+        );
+        fields = rest;
+    }
+    const r = c.object("rollout", fields, ROLLOUT_FIELDS);
     const d = DEFAULTS.rollout;
     let steps = [...d.steps];
     let approve = [...d.approve];
@@ -286,7 +299,8 @@ function readRollout(c: Checker, value: unknown, mode: IstioMode): RolloutConfig
             1,
             3600,
         ),
-        maxInconclusive: c.integer("rollout.maxInconclusive", r.maxInconclusive, d.maxInconclusive, 0, 10000),
+        maxStepRequests: c.integer("rollout.maxStepRequests", r.maxStepRequests, d.maxStepRequests, 1, MAX),
+        maxStepSeconds: c.integer("rollout.maxStepSeconds", r.maxStepSeconds, d.maxStepSeconds, 1, 7 * 86400),
         prometheusUrl: c.string("rollout.prometheusUrl", r.prometheusUrl, d.prometheusUrl, [
             (s) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s),
             "an http(s) URL such as http://prometheus.istio-system:9090",

@@ -249,7 +249,7 @@ export function renderHtml(model: ReportModel, opts: HtmlOptions = {}): string {
 <p class="facts">${escapeHtml(
         `baseline ${version(b)}, canary ${version(c)}; steps ${model.plan.steps.map((s) => `${s}%`).join(" -> ")}; ` +
             `wait ${model.plan.waitSeconds}s after a shift, re-analyse every ${model.plan.analysisIntervalSeconds}s, ` +
-            `${model.plan.maxInconclusive} inconclusive tolerated; started ${model.startedAt}, ` +
+            `a step without a verdict rolls back after ${model.plan.maxStepRequests} canary requests or ${model.plan.maxStepSeconds}s; started ${model.startedAt}, ` +
             `${model.status === "in-progress" ? "last update" : "ended"} ${model.endedAt} (${formatDuration(model.durationSeconds)}); ` +
             `report made ${generatedAt}`,
     )}</p>

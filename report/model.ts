@@ -467,7 +467,7 @@ export function headline(state: RolloutState): string {
             const inconclusive = last.analyses.filter((a) => a.verdict === "inconclusive").length;
             return (
                 `Rolled back at ${last.canaryWeight}% to ${b} after ${took}, because ${inconclusive} analyses were inconclusive ` +
-                `(more than the ${state.plan.maxInconclusive} tolerated); the last said: ${first}`
+                `(no verdict within ${state.plan.maxStepRequests} canary requests or ${state.plan.maxStepSeconds}s); the last said: ${first}`
             );
         }
         case "aborted":

@@ -50,6 +50,7 @@ import {
     RolloutEvent,
     StackTarget,
     VersionStats,
+    StepPosition,
 } from "./types";
 import { Weights, allToBaseline, formatSplit, sameWeights, stepWeights } from "./weights";
 
@@ -647,14 +648,16 @@ export class RolloutEngine {
             }
             // Whole seconds since the shift, rounded down: the window never reaches back before the shift.
             const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
-            const result = await this.judge(state, sinceSeconds, step.weights);
+            const result = await this.judge(state, sinceSeconds, step.weights, { index, of: plan.steps.length - 1 });
             const at = this.iso();
             step.analyses.push({ at, sinceSeconds, verdict: result.verdict, result });
             const inconclusive = step.analyses.filter((a) => a.verdict === "inconclusive").length;
             const { decision, reason } = decideStep({
                 verdict: result.verdict,
                 inconclusive,
-                maxInconclusive: plan.maxInconclusive,
+                canaryRequests: result.canary.requests,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
                 split: formatSplit(step.weights),
                 sinceSeconds,
                 reasons: result.reasons,
@@ -688,7 +691,8 @@ export class RolloutEngine {
                 reasons: result.reasons,
                 decision,
                 inconclusive,
-                maxInconclusive: plan.maxInconclusive,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
             });
             if (decision === "hold") {
                 this.lifecycle(state, {
@@ -696,7 +700,7 @@ export class RolloutEngine {
                     cause: "inconclusive",
                     stopped: false,
                     message:
-                        `inconclusive analysis ${inconclusive} of ${plan.maxInconclusive} tolerated at ${formatSplit(step.weights)}; ` +
+                        `inconclusive analysis ${inconclusive} at ${formatSplit(step.weights)} (the step rolls back after ${plan.maxStepRequests} canary requests or ${plan.maxStepSeconds}s without a verdict); ` +
                         `asking again in ${plan.analysisIntervalSeconds}s`,
                     step: this.stepRef(state, index),
                     evidence: evidenceOf(step.analyses[step.analyses.length - 1]),
@@ -712,9 +716,9 @@ export class RolloutEngine {
     }
 
     /** Asks the judge; a judge that throws (a bug, not a Prometheus problem) counts as inconclusive. */
-    private async judge(state: RolloutState, sinceSeconds: number, weights: Weights): Promise<Judgement> {
+    private async judge(state: RolloutState, sinceSeconds: number, weights: Weights, step: StepPosition): Promise<Judgement> {
         try {
-            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds, weights });
+            return await this.deps.judge.judge({ baseline: state.baseline.name, canary: state.canary.name, sinceSeconds, weights, step });
         } catch (e) {
             const empty = (version: string) => ({ version, requests: 0, errors: 0, errorRate: null, p99Ms: null });
             return {
@@ -1070,9 +1074,12 @@ export class RolloutEngine {
         }
         const plan = state.plan;
         const shiftAt = Date.parse(previous.appliedAt ?? this.iso());
-        const window = Math.max(plan.waitSeconds, plan.analysisIntervalSeconds);
-        const sinceSeconds = Math.max(1, Math.min(window, Math.floor((this.deps.clock.now() - shiftAt) / 1000)));
-        const result = await this.judge(state, sinceSeconds, previous.weights);
+        // The analysis of the step before the gate goes on over all its traffic since its shift: the
+        // same sequential tests, watched longer. They are valid at any stopping time, so watching a gate
+        // all night spends no more than that step's share of alpha; re-testing fresh windows would
+        // spend it again at every look and roll back healthy canaries that wait long enough.
+        const sinceSeconds = Math.max(1, Math.floor((this.deps.clock.now() - shiftAt) / 1000));
+        const result = await this.judge(state, sinceSeconds, previous.weights, { index: state.current - 1, of: plan.steps.length - 1 });
         const at = this.iso();
         gate.analyses.push({
             at,
@@ -1108,7 +1115,8 @@ export class RolloutEngine {
             reasons: result.reasons,
             decision: failed ? "rollback" : "hold",
             inconclusive: 0,
-            maxInconclusive: plan.maxInconclusive,
+            maxStepRequests: plan.maxStepRequests,
+            maxStepSeconds: plan.maxStepSeconds,
             waiting: "approval",
         });
         return failed ? "again" : undefined;
@@ -1294,7 +1302,8 @@ export class RolloutEngine {
                 steps: [...plan.steps],
                 waitSeconds: plan.waitSeconds,
                 analysisIntervalSeconds: plan.analysisIntervalSeconds,
-                maxInconclusive: plan.maxInconclusive,
+                maxStepRequests: plan.maxStepRequests,
+                maxStepSeconds: plan.maxStepSeconds,
                 ...gatedSteps(plan),
             },
             status: "in-progress",
@@ -1363,7 +1372,8 @@ export class RolloutEngine {
             step: state.current,
             waitSeconds: state.plan.waitSeconds,
             analysisIntervalSeconds: state.plan.analysisIntervalSeconds,
-            maxInconclusive: state.plan.maxInconclusive,
+            maxStepRequests: state.plan.maxStepRequests,
+            maxStepSeconds: state.plan.maxStepSeconds,
         });
     }
 

@@ -12,13 +12,20 @@
  * the canary's expected share of the traffic, so a canary that gets much less than its weight (pods
  * not serving, traffic that bypasses the route) is never passed on old or foreign counts.
  *
+ * Alpha across the steps: the false-rollback rate alpha (the analysis's default, 2%) is the
+ * rollout's, not each step's: analysed step i of n gets alpha * 2^-(i+1), the last one what is left
+ * (1/2, 1/4, 1/4 of alpha for the default steps 10, 25, 50; 1/2, 1/4, 1/8, 1/8 for four). The shares
+ * sum to 1, so a healthy canary is rolled back with probability at most alpha over the whole rollout
+ * (a union bound over the steps). The first step gets the most because a bad canary is bad from the
+ * start: most regressions are caught there, and there the alpha buys the most speed.
+ *
  * Deadline: every judgement ends within `deadlineMs`. The analysis bounds each query by its own
  * total deadline; this one bounds everything else (a bug, a lookup that hangs), so a step can never
  * hang forever. A judgement past its deadline is inconclusive, never a pass.
  */
 import { MAX_WINDOW_SECONDS } from "../analysis/options";
 import { AnalysisOptions, AnalysisResult, ANALYSIS_DEFAULTS, analyze, validateAnalysisOptions } from "../analysis";
-import { CanaryJudge, Judgement } from "./types";
+import { CanaryJudge, Judgement, StepPosition } from "./types";
 import { Weights } from "./weights";
 
 /** Analysis settings of a rollout, from the stack's `rollout` config. */
@@ -44,6 +51,8 @@ export interface JudgeSettings {
      * shrinking share. The freshness check still compares against the window's own share.
      */
     stickyCanary?: boolean;
+    /** Prometheus's scrape interval of Istio's metrics in seconds (rollout.analysisIntervalSeconds); default the analysis's (15). */
+    scrapeIntervalSeconds?: number;
     /** Total deadline per Prometheus query in ms; default: the analysis's (10 s). */
     timeoutMs?: number;
     /**
@@ -63,6 +72,8 @@ export interface JudgeInput {
     sinceSeconds: number;
     /** The weights the rollout applied for the step, by version; optional. */
     weights?: Weights;
+    /** Which analysed step this is; without it the step gets the whole alpha. */
+    step?: StepPosition;
 }
 
 /** A {@link CanaryJudge} that also takes the applied weights. */
@@ -89,6 +100,16 @@ export function expectedCanaryShare(weights: Weights | undefined, baseline: stri
     return share > 0 && share < 1 ? share : undefined;
 }
 
+/**
+ * The share of the rollout's alpha that analysed step `index` (0-based) of `of` spends: 2^-(index+1),
+ * the last step 2^-(of-1), so the shares of all steps sum to 1 (see the module comment). Pure.
+ */
+export function stepAlphaShare(step: StepPosition | undefined): number {
+    if (step === undefined || step.of <= 1) return 1;
+    const i = Math.min(Math.max(0, Math.floor(step.index)), step.of - 1);
+    return i === step.of - 1 ? Math.pow(2, -(step.of - 1)) : Math.pow(2, -(i + 1));
+}
+
 /** The analysis options for one judgement. */
 export function analysisOptions(settings: JudgeSettings, input: JudgeInput): AnalysisOptions {
     const seconds = Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.ceil(input.sinceSeconds)));
@@ -104,6 +125,8 @@ export function analysisOptions(settings: JudgeSettings, input: JudgeInput): Ana
         minRequests: settings.minRequests,
         reporter: settings.reporter,
         timeoutMs: settings.timeoutMs,
+        alpha: ANALYSIS_DEFAULTS.alpha * stepAlphaShare(input.step),
+        ...(settings.scrapeIntervalSeconds === undefined ? {} : { scrapeIntervalSeconds: settings.scrapeIntervalSeconds }),
         ...(settings.perVersionServices === true ? { perVersionServices: true } : {}),
         ...(share === undefined ? {} : { expectedCanaryShare: share }),
     };

@@ -27,8 +27,10 @@ export interface RolloutPlan {
     waitSeconds: number;
     /** Seconds between analyses while a step is inconclusive. */
     analysisIntervalSeconds: number;
-    /** Inconclusive analyses tolerated in one step; one more rolls back. */
-    maxInconclusive: number;
+    /** Canary requests a step may gather without a verdict before it is rolled back. */
+    maxStepRequests: number;
+    /** Seconds a step may last without a verdict before it is rolled back. */
+    maxStepSeconds: number;
     /** Canary weights (entries of `steps`) whose shift waits for `--approve`. Default none. */
     approve?: number[];
     /** Hooks, read from config on every run (a resume runs what the config says now). Default none. */
@@ -44,7 +46,8 @@ export interface PlanSource {
         steps: number[];
         waitSeconds: number;
         analysisIntervalSeconds: number;
-        maxInconclusive: number;
+        maxStepRequests: number;
+        maxStepSeconds: number;
         approve?: number[];
         hooks?: HookConfig[];
     };
@@ -57,7 +60,8 @@ export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
     for (const [key, value] of Object.entries({
         waitSeconds: rollout.waitSeconds,
         analysisIntervalSeconds: rollout.analysisIntervalSeconds,
-        maxInconclusive: rollout.maxInconclusive,
+        maxStepRequests: rollout.maxStepRequests,
+        maxStepSeconds: rollout.maxStepSeconds,
     })) {
         if (!Number.isFinite(value) || value < 0) {
             throw new RangeError(`rollout.${key} must be a number >= 0, got ${String(value)}`);
@@ -69,7 +73,8 @@ export function planFromConfig(stack: string, config: PlanSource): RolloutPlan {
         steps: checkSteps(rollout.steps),
         waitSeconds: rollout.waitSeconds,
         analysisIntervalSeconds: rollout.analysisIntervalSeconds,
-        maxInconclusive: rollout.maxInconclusive,
+        maxStepRequests: rollout.maxStepRequests,
+        maxStepSeconds: rollout.maxStepSeconds,
         approve: [...(rollout.approve ?? [])],
         hooks: [...(rollout.hooks ?? [])],
         ...headerRouteTo(config, config.versions[1]?.name),

@@ -49,11 +49,15 @@ export function formatAnalysisLine(e: AnalysisEvent, totalSteps: number): string
     } else if (e.decision === "promote") {
         decision = "pass: promote";
     } else if (e.decision === "hold") {
-        decision = `inconclusive (${e.inconclusive}/${e.maxInconclusive} tolerated): hold; ${e.reasons.join("; ")}`;
+        decision =
+            `inconclusive (${e.canary.requests}/${e.maxStepRequests} canary requests, ${e.sinceSeconds}/${e.maxStepSeconds}s tolerated): hold; ` +
+            e.reasons.join("; ");
     } else if (e.verdict === "fail") {
         decision = `FAIL: roll back; ${e.reasons.join("; ")}`;
     } else {
-        decision = `inconclusive (${e.inconclusive}, more than ${e.maxInconclusive} tolerated): roll back; ${e.reasons.join("; ")}`;
+        decision =
+            `inconclusive (${e.canary.requests} canary requests, ${e.sinceSeconds}s: past the tolerance of ${e.maxStepRequests} or ${e.maxStepSeconds}s): roll back; ` +
+            e.reasons.join("; ");
     }
     return `${stepLabel(e.step, totalSteps)}  ${formatSplit(e.weights)}  after ${e.sinceSeconds}s  ${numbers}  -> ${decision}`;
 }
@@ -169,7 +173,7 @@ export function humanRenderer(opts: HumanRendererOptions): Renderer {
                     if (e.mode === "start") {
                         line(
                             `rollout of ${e.canary} on stack ${e.stack} (baseline ${e.baseline}): ${steps}; ` +
-                                `wait ${e.waitSeconds}s after each shift, re-analyse every ${e.analysisIntervalSeconds}s, roll back after ${e.maxInconclusive} inconclusive`,
+                                `wait ${e.waitSeconds}s after each shift, re-analyse every ${e.analysisIntervalSeconds}s, roll back a step without a verdict after ${e.maxStepRequests} canary requests or ${e.maxStepSeconds}s`,
                         );
                     } else if (e.mode === "resume") {
                         line(

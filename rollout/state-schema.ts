@@ -1,7 +1,7 @@
 /**
  * The schema of a rollout state file, checked on every load. A state file is only ever written by
  * the engine, so anything that does not hold here was edited by hand or is incomplete, and trusting
- * it could skip an analysis (`current` moved ahead), loosen the tolerance (`maxInconclusive: -1`) or
+ * it could skip an analysis (`current` moved ahead), loosen the tolerance (`maxStepRequests: -1`) or
  * crash the engine (a missing list). Pure: from parsed JSON to a list of problems, each naming the
  * field, the value found and what is allowed.
  */
@@ -127,8 +127,12 @@ export function stateProblems(value: unknown, stack: string): string[] {
         return p.list;
     }
     const s = value;
-    if (s.format !== 1 && s.format !== 2) {
-        p.add("format", s.format, "it must be 2 (the format this version writes) or 1 (the format before hooks and gates)");
+    if (s.format !== 1 && s.format !== 2 && s.format !== 3) {
+        p.add(
+            "format",
+            s.format,
+            "it must be 3 (the format this version writes), 2 (before the step tolerances in requests and seconds) or 1 (before hooks and gates)",
+        );
         return p.list;
     }
     if (s.stack !== stack) {
@@ -170,7 +174,8 @@ export function stateProblems(value: unknown, stack: string): string[] {
         }
         p.number("plan.waitSeconds", plan.waitSeconds, { min: 0 });
         p.number("plan.analysisIntervalSeconds", plan.analysisIntervalSeconds, { min: 0 });
-        p.number("plan.maxInconclusive", plan.maxInconclusive, { integer: true, min: 0 });
+        p.number("plan.maxStepRequests", plan.maxStepRequests, { integer: true, min: 1 });
+        p.number("plan.maxStepSeconds", plan.maxStepSeconds, { integer: true, min: 1 });
         if (plan.approve !== undefined) {
             const gated = p.array("plan.approve", plan.approve);
             gated?.forEach((g, i) =>

@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEFAULTS } from "../config/defaults";
 import { writeFileAtomic } from "../stack/atomic-write";
 import { stateProblems } from "./state-schema";
 import type { RollbackCause } from "./events";
@@ -21,12 +22,34 @@ import { Weights } from "./weights";
 
 /**
  * Version of the state file's format this version writes. 2 added hook runs, gates and the plan's
- * gated steps; a format-1 file (which has none of them) is read as it is and saved as format 2.
+ * gated steps; 3 replaced the plan's `maxInconclusive` (a count of looks) by `maxStepRequests` and
+ * `maxStepSeconds`. An older file is read, given the default tolerances (upgradeState), and saved as 3.
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
 
 /** The formats a state file may have and still be read. */
-export const READABLE_STATE_FORMATS = [1, 2] as const;
+export const READABLE_STATE_FORMATS = [1, 2, 3] as const;
+
+/**
+ * A rollout started before format 3 carries `plan.maxInconclusive`; it goes on under the default
+ * tolerances in canary requests and seconds (docs/configuration.md), which replaced it. Returns the
+ * value changed in place; anything that is not such a file is returned as it is, for the schema check.
+ */
+export function upgradeState(value: unknown): unknown {
+    if (typeof value !== "object" || value === null) {
+        return value;
+    }
+    const s = value as { format?: unknown; plan?: unknown };
+    if ((s.format === 1 || s.format === 2) && typeof s.plan === "object" && s.plan !== null) {
+        const plan = s.plan as Record<string, unknown>;
+        if (plan.maxStepRequests === undefined && plan.maxStepSeconds === undefined) {
+            delete plan.maxInconclusive;
+            plan.maxStepRequests = DEFAULTS.rollout.maxStepRequests;
+            plan.maxStepSeconds = DEFAULTS.rollout.maxStepSeconds;
+        }
+    }
+    return value;
+}
 
 /** Lifecycle of a rollout. Only `in-progress` can be resumed; only `completed` can be finalized. */
 export type RolloutStatus = "in-progress" | "completed" | "rolled-back" | "aborted" | "finalized";
@@ -152,7 +175,8 @@ export interface RolloutState {
         steps: number[];
         waitSeconds: number;
         analysisIntervalSeconds: number;
-        maxInconclusive: number;
+        maxStepRequests: number;
+        maxStepSeconds: number;
         /** Indexes of the steps whose shift waits for --approve (absent: none). */
         approve?: number[];
     };
@@ -211,7 +235,7 @@ export function parseState(text: string, file: string, stack: string): RolloutSt
             file,
         );
     }
-    const problems = stateProblems(value, stack);
+    const problems = stateProblems(upgradeState(value), stack);
     if (problems.length > 0) {
         const shown = problems.slice(0, 8);
         throw new StateFileError(
@@ -224,7 +248,8 @@ export function parseState(text: string, file: string, stack: string): RolloutSt
         );
     }
     const state = value as RolloutState;
-    // A format-1 file has no hooks, gates or gated steps, so it is a format-2 state as it is.
+    // A format-1 file has no hooks, gates or gated steps, and upgradeState gave older files the step
+    // tolerances: either is now a format-3 state.
     state.format = STATE_FORMAT;
     return state;
 }

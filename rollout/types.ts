@@ -75,7 +75,15 @@ export interface CanaryJudge {
         sinceSeconds: number;
         /** The split the rollout applied for this step, so the analysis can check the canary gets its share. */
         weights?: Weights;
+        /** Which analysed step this is, so the judge can split the rollout's alpha between the steps. */
+        step?: StepPosition;
     }): Promise<Judgement>;
+}
+
+/** The position of an analysed step: index (0-based) among `of` analysed steps (those below 100). */
+export interface StepPosition {
+    index: number;
+    of: number;
 }
 
 /** Time as the engine sees it; tests substitute a virtual clock so waits take no real time. */
@@ -113,7 +121,8 @@ export interface StartEvent extends EventBase {
     step: number;
     waitSeconds: number;
     analysisIntervalSeconds: number;
-    maxInconclusive: number;
+    maxStepRequests: number;
+    maxStepSeconds: number;
 }
 
 /** A traffic change is being applied. */
@@ -168,9 +177,11 @@ export interface AnalysisEvent extends EventBase {
     reasons: string[];
     /** promote: next step; hold: ask again later; rollback: all traffic to the baseline. */
     decision: "promote" | "hold" | "rollback";
-    /** Inconclusive analyses in this step so far, and the tolerance. */
+    /** Inconclusive analyses in this step so far. */
     inconclusive: number;
-    maxInconclusive: number;
+    /** The step's tolerance without a verdict: canary requests and seconds. */
+    maxStepRequests: number;
+    maxStepSeconds: number;
     /** Set for an analysis made while a gate waits for approval: only a fail changes anything (a rollback). */
     waiting?: "approval";
 }

@@ -42,7 +42,14 @@ const APP = "myapp";
 /** Where a CLI that ignored --config-file would put the e2e stack's file: the repository. */
 const STRAY_STACK_FILE = path.join(ROOT, "Pulumi.e2e.yaml");
 const SERVICE = `${APP}.default.svc.cluster.local`;
-const ROLLOUT = { steps: [10, 25, 50, 100], waitSeconds: 3, analysisIntervalSeconds: 2, maxInconclusive: 3, minRequests: 50 };
+const ROLLOUT = {
+    steps: [10, 25, 50, 100],
+    waitSeconds: 3,
+    analysisIntervalSeconds: 2,
+    maxStepRequests: 20000,
+    maxStepSeconds: 60,
+    minRequests: 50,
+};
 
 /** One run of the rollout command. */
 interface Run {

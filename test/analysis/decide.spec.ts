@@ -45,13 +45,30 @@ describe("decide (the verdict from counts)", () => {
     it("never passes below min-requests, even with perfect numbers", () => {
         const d = decide(version(49, 0), version(100000, 0), SETTINGS);
         assert.equal(d.verdict, "inconclusive");
-        assert.deepEqual(d.reasons, ["canary has only 49 requests in the window, fewer than min-requests 50: too few to judge"]);
+        assert.deepEqual(d.reasons, ["canary has only 49 requests in the window, fewer than min-requests 50: too few for a pass"]);
     });
 
-    it("does not fail below min-requests either, but reports the early signal", () => {
+    it("fails below min-requests when the evidence is overwhelming (min-requests guards passes, not fails)", () => {
         const d = decide(version(40, 40), version(1000, 0), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.match(d.reasons[0], /^canary has only 40 requests, fewer than min-requests 50, but the evidence against it is overwhelming/);
+        assert.ok(rejectedFails(d).includes("errors-vs-limit"));
+    });
+
+    it("stays inconclusive below min-requests on a signal that is not overwhelming", () => {
+        // 2 of 40 canary requests fail (5%) against 0.5% of the baseline: suggestive, not overwhelming.
+        const d = decide(version(40, 2), version(1000, 5), SETTINGS);
         assert.equal(d.verdict, "inconclusive");
-        assert.match(d.reasons[1], /^early signal, not acted on below min-requests: /);
+        assert.deepEqual(rejectedFails(d), []);
+    });
+
+    it("tests a fail below min-requests against the largest traffic share the counts credibly allow", () => {
+        const d = decide(version(30, 6), version(270, 1), SETTINGS);
+        const t = d.tests.find((x) => x.name === "errors-vs-baseline");
+        assert.ok(
+            t !== undefined && t.nullProbability > 0.15,
+            `null probability ${t?.nullProbability} should bound the 10% share from above`,
+        );
     });
 
     it("is inconclusive without baseline traffic", () => {
@@ -68,11 +85,20 @@ describe("decide (the verdict from counts)", () => {
     });
 
     it("rolls back a canary whose p99 is credibly above the limit", () => {
+        // 5% above 250 ms; the baseline has the same median but a p99 within the limit.
         const shares: [number, number, number, number, number] = [0.2, 0.6, 0.9, 0.93, 0.95];
-        const d = decide(version(2000, 0, shares), version(18000, 0, shares), SETTINGS);
+        const d = decide(version(2000, 0, shares), version(18000, 0, [0.2, 0.6, 0.9, 0.995, 1]), SETTINGS);
         assert.equal(d.verdict, "fail");
         assert.deepEqual(rejectedFails(d), ["p99-vs-limit"]);
         assert.equal(d.p99LimitBoundaryMs, 250);
+    });
+
+    it("does not roll back for a p99 above the limit that the baseline shares (an incident of both), nor passes it", () => {
+        // Before issue 13 this failed the canary: both versions equally slow is not the canary's doing.
+        const shares: [number, number, number, number, number] = [0.2, 0.6, 0.9, 0.93, 0.95];
+        const d = decide(version(2000, 0, shares), version(18000, 0, shares), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.deepEqual(rejectedFails(d), []);
     });
 
     it("stays inconclusive when the p99 lies between the limit and the next bucket boundary", () => {
@@ -83,12 +109,44 @@ describe("decide (the verdict from counts)", () => {
         assert.match(d.reasons.join("\n"), /p99 212\.5 ms is not below max-p99-ms 200 ms \(nor credibly above 250 ms yet\)/);
     });
 
-    it("does not pass a canary whose 5xx ratio equals a baseline above the limit, and fails it once credible", () => {
-        const early = decide(version(200, 4), version(1800, 36), SETTINGS);
-        assert.equal(early.verdict, "inconclusive");
-        const late = decide(version(20000, 400), version(180000, 3600), SETTINGS);
-        assert.equal(late.verdict, "fail");
-        assert.deepEqual(rejectedFails(late), ["errors-vs-limit"]);
+    it("never passes a canary whose 5xx ratio equals a baseline above the limit, nor fails it for what both share", () => {
+        // Before issue 13 the late look failed on errors-vs-limit: a shared incident counted against the canary.
+        for (const [c, b] of [
+            [version(200, 4), version(1800, 36)],
+            [version(20000, 400), version(180000, 3600)],
+        ]) {
+            const d = decide(c, b, SETTINGS);
+            assert.equal(d.verdict, "inconclusive");
+            assert.deepEqual(rejectedFails(d), []);
+            assert.match(
+                d.reasons.join("\n"),
+                /not yet enough evidence that the canary 5xx ratio 2\.00% .* stays below max-error-rate 1\.00%/,
+            );
+        }
+    });
+
+    it("fails a canary above the limit and above a baseline that is itself above the limit", () => {
+        const d = decide(version(20000, 1000), version(180000, 3600), SETTINGS);
+        assert.equal(d.verdict, "fail");
+        assert.ok(rejectedFails(d).includes("errors-vs-limit"));
+    });
+
+    it("passes only on credible evidence below max-error-rate, not on the observed ratio", () => {
+        // 0.8% observed against a 1% limit with 0.5% baseline: below the limit, but not credibly yet.
+        const d = decide(version(1500, 12), version(13500, 68), SETTINGS);
+        assert.equal(d.verdict, "inconclusive");
+        assert.ok(d.tests.some((t) => t.name === "errors-within-limit" && !t.rejected));
+        const later = decide(version(15000, 60), version(135000, 675), SETTINGS);
+        assert.equal(later.verdict, "pass", later.reasons.join("\n"));
+    });
+
+    it("counts 5xx divided by the variance factor, so bursty errors need more evidence", () => {
+        const plain = decide(version(2000, 30), version(18000, 90), SETTINGS);
+        assert.equal(plain.verdict, "fail");
+        const bursty = decide(version(2000, 30), { ...version(18000, 90), errorDispersion: 5 }, SETTINGS);
+        assert.equal(bursty.verdict, "inconclusive");
+        const t = bursty.tests.find((x) => x.name === "errors-vs-baseline");
+        assert.equal(t?.successes, 6);
     });
 });
 

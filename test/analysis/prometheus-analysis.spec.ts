@@ -28,6 +28,7 @@ const SCENARIOS: Record<string, Record<string, TrafficProfile>> = {
     [svc("slow")]: { v1: { ...FAST, errorRate: 0 }, v2: { ...FAST, errorRate: 0, latencyMs: 50 } },
     [svc("noisy")]: { v1: { ...FAST, errorRate: 0.03 }, v2: { ...FAST, errorRate: 0.03 } },
     [svc("quiet")]: { v1: FAST },
+    [svc("late")]: { v1: FAST, v2: { ...FAST, errorRate: 0 } },
     [svc("hostile")]: { v1: FAST, v2: FAST, [QUOTED_VERSION]: { rps: 60, errorRate: 0, latencyMs: 20 } },
 };
 
@@ -56,10 +57,11 @@ describe("analysis against a real Prometheus", function () {
         await p.waitFor(
             `${WINDOW_S} s of scraped samples`,
             async () => {
+                // Scraped since well before the window: a series first scraped inside it counts from 0 (its whole counter).
                 const r = await p.query(
-                    `count_over_time(istio_requests_total{destination_service="${svc("healthy")}",destination_version="v1",response_code="200"}[${WINDOW}])`,
+                    `count_over_time(istio_requests_total{destination_service="${svc("healthy")}",destination_version="v1",response_code="200"}[${WINDOW_S + 4}s])`,
                 );
-                return r.length === 1 && r[0].value >= WINDOW_S;
+                return r.length === 1 && r[0].value >= WINDOW_S + 2;
             },
             60_000,
         );
@@ -124,10 +126,33 @@ describe("analysis against a real Prometheus", function () {
         assert.match(r.reasons.join("\n"), /no istio_requests_total series for canary "v2"/);
     });
 
-    it("is inconclusive below min-requests even when the canary fails every request", async () => {
-        const r = await analyze(options("errors", { minRequests: 1_000_000 }));
-        assert.equal(r.verdict, "inconclusive");
-        assert.match(r.reasons[0], /fewer than min-requests 1000000/);
+    it("fails below min-requests when the evidence is overwhelming (5.5% vs 0.5% 5xx), and never passes there", async () => {
+        const bad = await analyze(options("errors", { minRequests: 1_000_000 }));
+        assert.equal(bad.verdict, "fail", bad.reasons.join("\n"));
+        assert.match(bad.reasons[0], /fewer than min-requests 1000000, but the evidence against it is overwhelming/);
+        const good = await analyze(options("healthy", { minRequests: 1_000_000 }));
+        assert.equal(good.verdict, "inconclusive");
+        assert.match(good.reasons[0], /fewer than min-requests 1000000: too few for a pass/);
+    });
+
+    it("counts a canary's first 5xx, which increase() drops with the first sample of their new series", async () => {
+        const exp = exporter as RunningIstioExporter;
+        const p = prom as RunningPrometheus;
+        // A short burst of 5xx creates the canary's 503 series, then it stays flat: its first sample holds them all.
+        exp.set(svc("late"), "v2", { ...FAST, errorRate: 0.5 });
+        await new Promise((r) => setTimeout(r, 150));
+        exp.set(svc("late"), "v2", { ...FAST, errorRate: 0 });
+        await new Promise((r) => setTimeout(r, 4000));
+        const at = new Date();
+        const errors = exp.totals(svc("late"), "v2").errors;
+        assert.ok(errors > 0);
+        const r = await analyze(options("late", { time: at }));
+        assert.equal(r.canary.errors, errors, r.reasons.join("\n"));
+        const old = await p.query(
+            `sum(increase(istio_requests_total{reporter="destination",destination_service="${svc("late")}",destination_version="v2",response_code="503"}[${WINDOW}]))`,
+            at,
+        );
+        assert.ok((old[0]?.value ?? 0) < errors / 2, `increase() over the window saw ${old[0]?.value} of ${errors} 5xx`);
     });
 
     it("computes p99 from the buckets as Prometheus's histogram_quantile does", async () => {

@@ -67,6 +67,13 @@ describe("analysis when Prometheus misbehaves", () => {
             const params = new URL(req.url ?? "/", "http://x").searchParams;
             const query = params.get("query") ?? "";
             stamp = Number(params.get("time") ?? "1700000000");
+            // The baseline's counters at the scrape interval (the 5xx variance factor): no series, factor 1.
+            if ((req.url ?? "").startsWith("/api/v1/query_range")) {
+                res.writeHead(200, { "Content-Type": "application/json" }).end(
+                    JSON.stringify({ status: "success", data: { resultType: "matrix", result: [] } }),
+                );
+                return;
+            }
             const canaryRequests = query.includes('destination_version="v2"') && query.startsWith("sum by (response_code)");
             const send = (status: number, body: string): void => {
                 res.writeHead(status, { "Content-Type": "application/json" }).end(body);

@@ -296,6 +296,17 @@ const INVALID: [string, RawConfig, string][] = [
         "istio-canary:rollout.steps is [100]; it must have at least one step below 100, e.g. [10, 100]: only steps below 100 are analysed, so [100] would send all traffic to the canary without any analysis",
     ],
     [
+        "rollout.maxInconclusive, replaced by a tolerance in canary requests and seconds",
+        { rollout: { maxInconclusive: 8 } },
+        "istio-canary:rollout.maxInconclusive is 8; it was replaced by rollout.maxStepRequests (canary requests a step may gather without a verdict) " +
+            "and rollout.maxStepSeconds (seconds it may last): a count of looks says nothing about the evidence gathered",
+    ],
+    [
+        "a step tolerance of 0 canary requests",
+        { rollout: { maxStepRequests: 0 } },
+        "istio-canary:rollout.maxStepRequests is 0; it must be an integer >= 1",
+    ],
+    [
         "a promotion order with one stack",
         { promotionOrder: ["prod"] },
         'istio-canary:promotionOrder is ["prod"]; it must list at least two distinct stack names in promotion order, e.g. [dev, staging, prod]',

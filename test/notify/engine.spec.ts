@@ -18,7 +18,8 @@ const plan: RolloutPlan = {
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 3600,
 };
 
 /** The engine on a virtual clock with notifications to `targets`; the second analysis fails, so it rolls back. */

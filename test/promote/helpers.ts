@@ -77,7 +77,7 @@ export function recordRollout(
         stack,
         baseline,
         canary,
-        plan: { steps: [10, 100], waitSeconds: 60, analysisIntervalSeconds: 15, maxInconclusive: 2 },
+        plan: { steps: [10, 100], waitSeconds: 60, analysisIntervalSeconds: 15, maxStepRequests: 1000, maxStepSeconds: 600 },
         status,
         current: 1,
         steps: [

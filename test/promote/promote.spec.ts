@@ -168,7 +168,8 @@ config:
     steps: [5, 10, 25, 50, { weight: 100, approve: true }]
     waitSeconds: 120
     analysisIntervalSeconds: 30
-    maxInconclusive: 10
+    maxStepRequests: 20000
+    maxStepSeconds: 21600
     prometheusUrl: http://prometheus.monitoring:9090
     maxErrorRate: 0.01
     maxP99Ms: 200

@@ -25,7 +25,7 @@ describe("report model", () => {
             const { state } = await engineRun(["inconclusive", "inconclusive", "inconclusive"]);
             assert.equal(
                 reportModel(state).headline,
-                "Rolled back at 10% to v1 after 1m 30s, because 3 analyses were inconclusive (more than the 2 tolerated); the last said: canary has 0 requests, fewer than minRequests 50.",
+                "Rolled back at 10% to v1 after 1m 30s, because 3 analyses were inconclusive (no verdict within 1000 canary requests or 90s); the last said: canary has 0 requests, fewer than minRequests 50.",
             );
         });
 

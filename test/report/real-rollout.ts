@@ -47,7 +47,8 @@ export async function realRollout(): Promise<RealRollout> {
             "steps: [10, 25, 50, 100]",
             "waitSeconds: 2",
             "analysisIntervalSeconds: 2",
-            "maxInconclusive: 6",
+            "maxStepRequests: 100000",
+            "maxStepSeconds: 120",
             `prometheusUrl: ${p.url}`,
             // 100 req/s reach the canary at 10%, 250 at 25%: the first looks of each are inconclusive (too few requests).
             "minRequests: 600",

@@ -9,7 +9,7 @@ import { RolloutState } from "../../rollout/state";
 import { Judgement, Verdict } from "../../rollout/types";
 import { RecordingTarget, ScriptedJudge, SnapshotStore, VirtualClock } from "../rollout/fakes";
 
-/** v1 -> v2 over 10, 25, 50, 100: 60 s after each shift, then every 15 s, 2 inconclusive tolerated. */
+/** v1 -> v2 over 10, 25, 50, 100: 60 s after each shift, then every 15 s; a step inconclusive at 90 s rolls back (the looks at 60 and 75 s hold). */
 export const PLAN: RolloutPlan = {
     stack: "dev",
     versions: [
@@ -19,7 +19,8 @@ export const PLAN: RolloutPlan = {
     steps: [10, 25, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 2,
+    maxStepRequests: 1000,
+    maxStepSeconds: 90,
 };
 
 /** What a run left: its final state, and every state it saved on the way. */

@@ -60,7 +60,7 @@ describe("npm run rollout", () => {
         assert.equal(analysisLines.length, 3);
         assert.match(
             analysisLines[0],
-            /^step 1\/4 {2}v1 90% \/ v2 10% {2}after 60s {2}v1: 1,080 req, 0\.09% 5xx, p99 45 ms \| v2: 120 req, 0\.00% 5xx, p99 47 ms {2}-> pass: promote$/,
+            /^step 1\/4 {2}v1 90% \/ v2 10% {2}after 1s {2}v1: 1,080 req, 0\.09% 5xx, p99 45 ms \| v2: 120 req, 0\.00% 5xx, p99 47 ms {2}-> pass: promote$/,
         );
         assert.match(lines.at(-1)!, /^rollout complete: v2 gets 100% of traffic; v1 keeps running until --finalize removes it$/);
         assert.deepEqual(
@@ -91,6 +91,7 @@ describe("npm run rollout", () => {
             maxP99Ms: 300,
             minRequests: 20,
             reporter: "destination",
+            scrapeIntervalSeconds: 15,
             perVersionServices: false,
         });
     });
@@ -112,9 +113,10 @@ describe("npm run rollout", () => {
             .map((l) => JSON.parse(l) as RolloutEvent);
         assert.deepEqual(
             events.map((e) => e.type),
-            ["start", "apply", "applied", "wait", "analysis", "apply", "applied", "wait", "analysis", "apply", "applied", "end"],
+            // waitSeconds defaults to 0: each step is first analysed right after its shift, without a wait.
+            ["start", "apply", "applied", "analysis", "apply", "applied", "analysis", "apply", "applied", "end"],
         );
-        const failed = events[8];
+        const failed = events[6];
         assert.ok(failed.type === "analysis");
         assert.equal(failed.verdict, "fail");
         assert.equal(failed.canary.errors, 12);
@@ -244,13 +246,14 @@ describe("npm run rollout", () => {
                     reasons: ["canary has 0 requests"],
                     decision: "hold",
                     inconclusive: 2,
-                    maxInconclusive: 8,
+                    maxStepRequests: 10000,
+                    maxStepSeconds: 14400,
                 },
                 4,
             );
             assert.equal(
                 line,
-                "step 1/4  v1 90% / v2 10%  after 75s  v1: 900 req, 0.00% 5xx, p99 12 ms | v2: 0 req, n/a 5xx, p99 n/a  -> inconclusive (2/8 tolerated): hold; canary has 0 requests",
+                "step 1/4  v1 90% / v2 10%  after 75s  v1: 900 req, 0.00% 5xx, p99 12 ms | v2: 0 req, n/a 5xx, p99 n/a  -> inconclusive (0/10000 canary requests, 75/14400s tolerated): hold; canary has 0 requests",
             );
         });
     });

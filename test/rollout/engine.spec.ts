@@ -18,7 +18,8 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
     steps: [10, 25, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 2,
+    maxStepRequests: 1000,
+    maxStepSeconds: 90,
     ...over,
 });
 
@@ -76,7 +77,18 @@ describe("rollout engine", () => {
                 r.judge.calls.map((c) => c.sinceSeconds),
                 [30, 30, 30],
             );
-            assert.deepEqual(r.judge.calls[0], { baseline: "v1", canary: "v2", sinceSeconds: 30, weights: { v1: 90, v2: 10 } });
+            assert.deepEqual(r.judge.calls[0], {
+                baseline: "v1",
+                canary: "v2",
+                sinceSeconds: 30,
+                weights: { v1: 90, v2: 10 },
+                step: { index: 0, of: 3 },
+            });
+            assert.deepEqual(
+                r.judge.calls.map((c) => c.step),
+                [0, 1, 2].map((index) => ({ index, of: 3 })),
+                "each analysis says which of the three analysed steps it judges (the judge splits alpha between them)",
+            );
         });
 
         it("records each decision with its evidence and a timestamp in the state file", async () => {
@@ -110,11 +122,11 @@ describe("rollout engine", () => {
     });
 
     describe("a canary that gets no traffic", () => {
-        it("is held while the analysis is inconclusive and rolled back after maxInconclusive more", async () => {
+        it("is held while the analysis is inconclusive and rolled back once the step has lasted maxStepSeconds without a verdict", async () => {
             const r = rig(always("inconclusive"));
-            const outcome = await r.engine.start(plan({ maxInconclusive: 2 }));
+            const outcome = await r.engine.start(plan({ maxStepSeconds: 90 }));
             assert.equal(outcome.kind, "rolled-back");
-            assert.equal(r.judge.calls.length, 3, "maxInconclusive 2 tolerates two, the third rolls back");
+            assert.equal(r.judge.calls.length, 3, "maxStepSeconds 90 tolerates the looks at 60 s and 75 s, the one at 90 s rolls back");
             assert.deepEqual(
                 analyses(r).map((a) => a.decision),
                 ["hold", "hold", "rollback"],
@@ -126,12 +138,12 @@ describe("rollout engine", () => {
                 "the window grows: counts stay cumulative since the shift",
             );
             assert.deepEqual(r.target.applied, [split(10), { v1: 100, v2: 0 }]);
-            assert.match(outcome.message, /3 inconclusive analyses at v1 90% \/ v2 10% \(tolerance 2\)/);
+            assert.match(outcome.message, /no verdict at v1 90% \/ v2 10% after 90s \(tolerance 90s\), 3 inconclusive analyses/);
         });
 
         it("is promoted when an inconclusive step later passes", async () => {
             const r = rig(new ScriptedJudge((call) => (call < 2 ? "inconclusive" : "pass")));
-            const outcome = await r.engine.start(plan({ maxInconclusive: 2 }));
+            const outcome = await r.engine.start(plan({ maxStepSeconds: 90 }));
             assert.equal(outcome.kind, "completed");
             assert.deepEqual(
                 analyses(r).map((a) => a.decision),
@@ -144,7 +156,7 @@ describe("rollout engine", () => {
                 throw new Error("socket hang up");
             });
             const r = rig(judge);
-            const outcome = await r.engine.start(plan({ maxInconclusive: 0 }));
+            const outcome = await r.engine.start(plan({ maxStepSeconds: 60 }));
             assert.equal(outcome.kind, "rolled-back");
             assert.match(outcome.message, /the analysis threw an error: socket hang up/);
         });
@@ -242,12 +254,12 @@ describe("rollout engine", () => {
                     first.controller.abort(); // after two inconclusive analyses
                 }
             };
-            const stopped = await first.engine.start(plan({ maxInconclusive: 2 }));
+            const stopped = await first.engine.start(plan({ maxStepSeconds: 90 }));
             assert.equal(stopped.kind, "interrupted");
             assert.equal(first.judge.calls.length, 2);
 
             const second = rig(always("inconclusive"), { store, target: new RecordingTarget(first.target.weights) });
-            const outcome = await second.engine.resume(plan({ maxInconclusive: 2 }));
+            const outcome = await second.engine.resume(plan({ maxStepSeconds: 90 }));
             assert.equal(outcome.kind, "rolled-back");
             assert.equal(second.judge.calls.length, 1, "the third inconclusive analysis rolls back");
         });

@@ -13,7 +13,8 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 3600,
     ...over,
 });
 

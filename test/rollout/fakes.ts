@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { readVersions, removeVersion, setWeights } from "../../stack/edit";
 import { FileStateStore, RolloutState } from "../../rollout/state";
-import { CanaryJudge, Clock, Judgement, RolloutEvent, StackTarget, Verdict, VersionStats } from "../../rollout/types";
+import { CanaryJudge, Clock, Judgement, RolloutEvent, StackTarget, StepPosition, Verdict, VersionStats } from "../../rollout/types";
 import { Weights } from "../../rollout/weights";
 
 /** One call the target received. */
@@ -115,13 +115,13 @@ export interface FakeTraffic {
 
 /** A judge that answers from a script: a verdict (or a function of the call) per call. */
 export class ScriptedJudge implements CanaryJudge {
-    readonly calls: { baseline: string; canary: string; sinceSeconds: number }[] = [];
+    readonly calls: { baseline: string; canary: string; sinceSeconds: number; step?: StepPosition }[] = [];
     /** Called before answering; a test can block here. */
     gate: () => Promise<void> = async () => undefined;
 
     constructor(private readonly script: (call: number, input: { baseline: string; canary: string; sinceSeconds: number }) => Verdict) {}
 
-    async judge(input: { baseline: string; canary: string; sinceSeconds: number }): Promise<Judgement> {
+    async judge(input: { baseline: string; canary: string; sinceSeconds: number; step?: StepPosition }): Promise<Judgement> {
         this.calls.push(input);
         await this.gate();
         const verdict = this.script(this.calls.length - 1, input);

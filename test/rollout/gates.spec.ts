@@ -19,7 +19,8 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 30,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 3600,
     approve: [100],
     ...over,
 });
@@ -107,8 +108,18 @@ describe("rollout gates", () => {
         assert.ok(whileWaiting.length >= 3);
         assert.deepEqual(whileWaiting[0].weights, { v1: 50, v2: 50 });
         assert.equal(whileWaiting[0].verdict, "inconclusive");
-        // The last waitSeconds of traffic, not the whole time since the shift.
-        assert.ok(judge.calls.slice(2).every((c) => c.sinceSeconds <= 60));
+        // The step before the gate's own tests, continued: all its traffic since its shift (a window
+        // that grows from look to look), judged as that step, so waiting spends no new alpha.
+        const waits = judge.calls.slice(2);
+        assert.ok(waits[0].sinceSeconds > judge.calls[1].sinceSeconds, "the first wait look covers more than the step's passing look");
+        assert.ok(
+            waits.every((c, i) => i === 0 || c.sinceSeconds > waits[i - 1].sinceSeconds),
+            "the window grows",
+        );
+        assert.ok(
+            waits.every((c) => c.step?.index === 1 && c.step.of === 2),
+            "judged as the step before the gate",
+        );
         const gate = store.load("prod")!.gates![0];
         assert.equal(gate.analysisCount, whileWaiting.length);
         assert.deepEqual(

@@ -13,7 +13,7 @@ import { RolloutEngine } from "../../rollout/engine";
 import { LifecycleEvent } from "../../rollout/events";
 import { HookConfig, HookContext, HookRunner, ProcessHookRunner } from "../../rollout/hooks";
 import { RolloutPlan } from "../../rollout/plan";
-import { FileStateStore } from "../../rollout/state";
+import { FileStateStore, STATE_FORMAT } from "../../rollout/state";
 import { HookEvent } from "../../rollout/types";
 import { RecordingTarget, SnapshotStore, StackFileTarget, VirtualClock, always, devStackFile, eventLog } from "./fakes";
 
@@ -28,7 +28,8 @@ const basePlan = (hooks: HookConfig[], over: Partial<RolloutPlan> = {}): Rollout
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 3600,
     hooks,
     ...over,
 });
@@ -110,7 +111,7 @@ describe("rollout hooks", () => {
             "hook done split 100",
         ]);
         const saved = r.store.load("dev")!;
-        assert.equal(saved.format, 2);
+        assert.equal(saved.format, STATE_FORMAT);
         assert.deepEqual(
             saved.hooks!.map((h) => [h.hook, h.at, h.step ?? null, h.status, h.exitCode]),
             [

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { AnalysisOptions, AnalysisResult } from "../../analysis";
-import { JudgeSettings, analysisJudge, analysisOptions, checkJudgeSettings } from "../../rollout/judge";
+import { JudgeSettings, analysisJudge, analysisOptions, checkJudgeSettings, stepAlphaShare } from "../../rollout/judge";
 
 /**
  * The rollout's judge: the applied weights reach the analysis as the canary's expected share, and a
@@ -19,6 +19,32 @@ const SETTINGS: JudgeSettings = {
 };
 
 describe("the rollout's analysis judge", () => {
+    it("splits the rollout's alpha between its analysed steps, half to the first, so the shares sum to 1", () => {
+        for (let of = 1; of <= 6; of++) {
+            const shares = Array.from({ length: of }, (_, index) => stepAlphaShare({ index, of }));
+            assert.equal(
+                shares.reduce((a, b) => a + b, 0),
+                1,
+                `${of} steps: ${shares.join(", ")}`,
+            );
+        }
+        assert.deepEqual(
+            [0, 1, 2].map((index) => stepAlphaShare({ index, of: 3 })),
+            [0.5, 0.25, 0.25],
+        );
+        assert.equal(stepAlphaShare(undefined), 1);
+    });
+
+    it("asks the analysis with the step's share of alpha and the scrape interval", () => {
+        const o = analysisOptions(
+            { ...SETTINGS, scrapeIntervalSeconds: 30 },
+            { baseline: "v1", canary: "v2", sinceSeconds: 40, step: { index: 1, of: 3 } },
+        );
+        assert.equal(o.alpha, 0.005);
+        assert.equal(o.scrapeIntervalSeconds, 30);
+        assert.equal(analysisOptions(SETTINGS, { baseline: "v1", canary: "v2", sinceSeconds: 40 }).alpha, 0.02);
+    });
+
     it("gives the analysis the canary's share of the applied weights as its expected share", async () => {
         const seen: AnalysisOptions[] = [];
         const judge = analysisJudge(SETTINGS, async (o) => {

@@ -244,7 +244,8 @@ async function runSeed(seed: number): Promise<{ commands: number; kills: number 
         steps: stepsChoices[Math.floor(random() * stepsChoices.length)],
         waitSeconds: 60,
         analysisIntervalSeconds: 15,
-        maxInconclusive: Math.floor(random() * 3),
+        maxStepRequests: 1000,
+        maxStepSeconds: 60 + 15 * Math.floor(random() * 3),
     };
     const from = { v1: 100, v2: 0 };
     const world: World = { file: { ...from }, live: { ...from }, archived: 0, t: Date.parse("2025-01-01T12:00:00Z"), log: [] };

@@ -17,7 +17,8 @@ const plan: RolloutPlan = {
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 75,
 };
 
 function start(store: SnapshotStore) {

@@ -33,7 +33,7 @@ const ROLLOUT = (prometheusUrl: string) =>
         `steps: [10, 25, 50, 100]`,
         `waitSeconds: 3`,
         `analysisIntervalSeconds: 2`,
-        `maxInconclusive: 3`,
+        `maxStepSeconds: 9`,
         `prometheusUrl: ${prometheusUrl}`,
         `minRequests: 50`,
     ].join("\n");
@@ -162,7 +162,7 @@ describe("rollout against a real Prometheus with the real analysis", function ()
         assert.ok(fail.evidence !== undefined, "the analysis's statistics are kept as evidence");
     });
 
-    it("holds a canary that gets no traffic, then rolls it back after maxInconclusive more inconclusive analyses", async () => {
+    it("holds a canary that gets no traffic, then rolls it back once the step has lasted maxStepSeconds without a verdict", async () => {
         const [r] = await results.get("dark")!;
         assert.equal(r.code, 1, r.out);
         const a = analyses(r);

@@ -16,7 +16,8 @@ const plan: RolloutPlan = {
     steps: [10, 100],
     waitSeconds: 0,
     analysisIntervalSeconds: 1,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 2,
 };
 
 describe("a rollout state directory that cannot be created", () => {

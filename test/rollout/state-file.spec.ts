@@ -15,7 +15,8 @@ const plan: RolloutPlan = {
     steps: [10, 25, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 2,
+    maxStepRequests: 1000,
+    maxStepSeconds: 90,
 };
 
 type Json = Record<string, unknown>;
@@ -43,7 +44,7 @@ const cases: { name: string; edit: (s: Json) => void; field: RegExp }[] = [
     { name: "a negative current step", edit: (s) => (s.current = -1), field: /current is -1/ },
     { name: "a missing steps list", edit: (s) => delete s.steps, field: /steps is missing/ },
     { name: "a missing plan", edit: (s) => delete s.plan, field: /plan is missing/ },
-    { name: "maxInconclusive -1", edit: (s) => ((s.plan as Json).maxInconclusive = -1), field: /plan\.maxInconclusive is -1/ },
+    { name: "maxStepRequests -1", edit: (s) => ((s.plan as Json).maxStepRequests = -1), field: /plan\.maxStepRequests is -1/ },
     { name: "a plan whose steps do not end at 100", edit: (s) => ((s.plan as Json).steps = [10, 25, 50]), field: /plan\.steps/ },
     { name: "an unknown status", edit: (s) => (s.status = "paused"), field: /status is "paused"/ },
     { name: "an unknown pending kind", edit: (s) => ((s.pending as Json).kind = "teleport"), field: /pending\.kind is "teleport"/ },

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { RolloutEngine } from "../../rollout/engine";
 import { RolloutPlan } from "../../rollout/plan";
+import { DEFAULTS } from "../../config/defaults";
 import { STATE_FORMAT, parseState } from "../../rollout/state";
 import { stateProblems } from "../../rollout/state-schema";
 import { RecordingTarget, SnapshotStore, VirtualClock, always } from "./fakes";
@@ -15,7 +16,8 @@ const plan: RolloutPlan = {
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 2,
+    maxStepRequests: 1000,
+    maxStepSeconds: 3600,
 };
 
 type Json = Record<string, unknown>;
@@ -36,29 +38,45 @@ async function interrupted(): Promise<{ store: SnapshotStore; state: Json }> {
     return { store, state: JSON.parse(fs.readFileSync(store.fileOf("dev"), "utf8")) as Json };
 }
 
-describe("rollout state format 2", () => {
+describe("rollout state format 3", () => {
     it("is what this version writes", async () => {
         const { state } = await interrupted();
-        assert.equal(STATE_FORMAT, 2);
-        assert.equal(state.format, 2);
+        assert.equal(STATE_FORMAT, 3);
+        assert.equal(state.format, 3);
     });
 
-    it("reads a format-1 file (written before hooks and gates) and resumes it, saving format 2", async () => {
-        const { store, state } = await interrupted();
-        state.format = 1;
-        fs.writeFileSync(store.fileOf("dev"), JSON.stringify(state));
-        assert.equal(parseState(JSON.stringify(state), "dev.json", "dev").format, 2);
-        const target = new RecordingTarget({ v1: 90, v2: 10 });
-        const outcome = await new RolloutEngine({ target, judge: always("pass"), store, clock: new VirtualClock() }).resume(plan);
-        assert.equal(outcome.kind, "completed", outcome.message);
-        assert.equal((JSON.parse(fs.readFileSync(store.fileOf("dev"), "utf8")) as Json).format, 2);
-    });
+    /** The state as a version before format 3 saved it: the plan's tolerance was a count of looks. */
+    function older(state: Json, format: 1 | 2): Json {
+        const planOf = state.plan as Json;
+        delete planOf.maxStepRequests;
+        delete planOf.maxStepSeconds;
+        planOf.maxInconclusive = 8;
+        state.format = format;
+        return state;
+    }
 
-    it("refuses a format it does not know, naming both it reads", async () => {
+    for (const format of [1, 2] as const) {
+        it(`reads a format-${format} file (maxInconclusive, no step tolerances) and resumes it under the default tolerances, saving format 3`, async () => {
+            const { store, state } = await interrupted();
+            fs.writeFileSync(store.fileOf("dev"), JSON.stringify(older(state, format)));
+            const read = parseState(JSON.stringify(state), "dev.json", "dev");
+            assert.equal(read.format, 3);
+            assert.deepEqual(
+                [read.plan.maxStepRequests, read.plan.maxStepSeconds, "maxInconclusive" in read.plan],
+                [DEFAULTS.rollout.maxStepRequests, DEFAULTS.rollout.maxStepSeconds, false],
+            );
+            const target = new RecordingTarget({ v1: 90, v2: 10 });
+            const outcome = await new RolloutEngine({ target, judge: always("pass"), store, clock: new VirtualClock() }).resume(plan);
+            assert.equal(outcome.kind, "completed", outcome.message);
+            assert.equal((JSON.parse(fs.readFileSync(store.fileOf("dev"), "utf8")) as Json).format, 3);
+        });
+    }
+
+    it("refuses a format it does not know, naming those it reads", async () => {
         const { state } = await interrupted();
-        state.format = 3;
+        state.format = 4;
         assert.deepEqual(stateProblems(state, "dev"), [
-            "format is 3; it must be 2 (the format this version writes) or 1 (the format before hooks and gates)",
+            "format is 4; it must be 3 (the format this version writes), 2 (before the step tolerances in requests and seconds) or 1 (before hooks and gates)",
         ]);
     });
 

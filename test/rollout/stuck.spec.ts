@@ -14,7 +14,8 @@ const plan: RolloutPlan = {
     steps: [10, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 1,
+    maxStepRequests: 1000,
+    maxStepSeconds: 75,
 };
 
 /** A target whose stack-file edit itself fails (the file could not be written): nothing changes, not even the file. */

@@ -12,7 +12,8 @@ const plan: RolloutPlan = {
     steps: [10, 25, 50, 100],
     waitSeconds: 60,
     analysisIntervalSeconds: 15,
-    maxInconclusive: 2,
+    maxStepRequests: 1000,
+    maxStepSeconds: 90,
 };
 
 function rig(target: RecordingTarget, judge: ScriptedJudge = always("pass"), store = new SnapshotStore(), clock = new VirtualClock()) {
