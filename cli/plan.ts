@@ -57,12 +57,18 @@ export async function runPlan(argv: string[], io: CliIO): Promise<number> {
     }
     const several = chosen.stacks.length > 1;
     const results: { stack: string; code: number }[] = [];
+    let printed = false;
+    const stackIO: CliIO = {
+        ...io,
+        // A blank line between two stacks' plans.
+        out: (text) => {
+            io.out(printed ? `\n${text}` : text);
+            printed = true;
+        },
+    };
     for (const stack of chosen.stacks) {
-        if (several && results.length > 0) {
-            io.out("\n");
-        }
         const out = outDir === undefined ? undefined : several ? path.join(outDir, stack) : outDir;
-        const code = await planStack(stack, configDir.dir, out, io, several ? `plan: stack ${stack}: ` : "plan: ");
+        const code = await planStack(stack, configDir.dir, out, stackIO, several ? `plan: stack ${stack}: ` : "plan: ");
         results.push({ stack, code });
     }
     if (several) {

@@ -66,6 +66,7 @@ export async function runPolicy(argv: string[], io: CliIO): Promise<number> {
     const several = chosen.stacks.length > 1;
     const results: { stack: string; code: number }[] = [];
     const json: unknown[] = [];
+    let printed = false;
     const progress = io.progress === true ? (step: string) => io.err(`policy: ${step}\n`) : undefined;
     const onOutcome = ({ stack, report, error }: StackPolicyOutcome): void => {
         const code = report !== undefined ? (report.passed ? EXIT.ok : EXIT.failed) : reportError(error, stack, several, io);
@@ -75,7 +76,9 @@ export async function runPolicy(argv: string[], io: CliIO): Promise<number> {
         } else if (opts.json && report !== undefined) {
             io.out(JSON.stringify(report, null, 2) + "\n");
         } else if (report !== undefined) {
-            io.out((several && results.length > 1 ? "\n" : "") + formatPolicyReport(report) + "\n");
+            // A blank line between two stacks' reports.
+            io.out((printed ? "\n" : "") + formatPolicyReport(report) + "\n");
+            printed = true;
         }
     };
     try {
