@@ -178,12 +178,19 @@ function compile(root = ROOT) {
     return { dir };
 }
 
-/** Removes compiled trees but the current one and the KEEP_OLDER newest others, and temporary trees over an hour old. */
+/**
+ * Removes compiled trees but the current one and the KEEP_OLDER newest others, and temporary trees
+ * over an hour old. Best effort: another process may be pruning or compiling at the same time.
+ */
 function prune(buildDir, key) {
-    const entries = fs.readdirSync(buildDir).map((name) => {
-        const full = path.join(buildDir, name);
-        return { name, full, mtime: fs.statSync(full).mtimeMs };
-    });
+    const entries = [];
+    for (const name of fs.readdirSync(buildDir)) {
+        try {
+            entries.push({ name, full: path.join(buildDir, name), mtime: fs.statSync(path.join(buildDir, name)).mtimeMs });
+        } catch {
+            // Removed meanwhile.
+        }
+    }
     const older = entries.filter((e) => KEY.test(e.name) && e.name !== key).sort((a, b) => b.mtime - a.mtime);
     const stale = entries.filter((e) => e.name.startsWith(".tmp-") && Date.now() - e.mtime > 3600_000);
     for (const e of [...older.slice(KEEP_OLDER), ...stale]) {
