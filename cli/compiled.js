@@ -1,6 +1,6 @@
 // The compiled CLI: the TypeScript sources the command runs, type-checked and compiled by tsc into
 // build/<key>/ (git-ignored), where <key> is a hash of those sources' contents, tsconfig.json,
-// package.json, package-lock.json and the compiler's version. A changed, added or removed source
+// package.json, package-lock.json, this file and the compiler's version. A changed, added or removed source
 // file gives another key, so compiled code that does not match the sources is never run: the bin
 // (cli/istio-canary.js) hashes the sources on every start (a few milliseconds), runs build/<key>/
 // when it exists, compiles it when it does not (`npm ci` does so through the `prepare` script), and
@@ -24,8 +24,8 @@ const BUILD_DIR_NAME = "build";
 /** The directories whose .ts files the commands run (tests, benchmarks, e2e and examples are not compiled). */
 const SOURCE_DIRS = ["analysis", "cli", "components", "config", "offline", "policies", "policy-runner", "promote", "rollout", "stack"];
 
-/** Files outside SOURCE_DIRS that change what tsc emits. */
-const INPUT_FILES = ["package.json", "package-lock.json", "tsconfig.json"];
+/** Files besides the sources that change what is compiled or how (this file holds the compiler options). */
+const INPUT_FILES = ["package.json", "package-lock.json", "tsconfig.json", "cli/compiled.js"];
 
 /** Compiled trees kept besides the current one, so a command still running from an older tree keeps its files. */
 const KEEP_OLDER = 2;

@@ -123,7 +123,9 @@ describe("the compiled CLI and its staleness guard (cli/compiled.js)", function 
         edit(
             root,
             "cli/plan.ts",
-            (t) => t.replace(PLAN_SUMMARY, "Edited and not type-checked") + '\nexport const notANumber: number = "a string";\n',
+            (t) =>
+                t.replace("Edited after the first compile", "Edited and not type-checked") +
+                '\nexport const notANumber: number = "a string";\n',
         );
         const r = bin(root, ["plan", "--help"]);
         assert.equal(r.code, 0, r.stderr);
