@@ -22,7 +22,20 @@ const ROOT = path.resolve(__dirname, "..");
 const BUILD_DIR_NAME = "build";
 
 /** The directories whose .ts files the commands run (tests, benchmarks, e2e and examples are not compiled). */
-const SOURCE_DIRS = ["analysis", "cli", "components", "config", "offline", "policies", "policy-runner", "promote", "rollout", "stack"];
+const SOURCE_DIRS = [
+    "analysis",
+    "cli",
+    "components",
+    "config",
+    "notify",
+    "offline",
+    "policies",
+    "policy-runner",
+    "promote",
+    "report",
+    "rollout",
+    "stack",
+];
 
 /** Files besides the sources that change what is compiled or how (this file holds the compiler options). */
 const INPUT_FILES = ["package.json", "package-lock.json", "tsconfig.json", "cli/compiled.js"];
