@@ -45,8 +45,8 @@ const KEEP_OLDER = 2;
 
 const KEY = /^[0-9a-f]{16}$/;
 
-/** Every .ts file of `dir` (relative to `root`, '/'-separated), node_modules skipped. */
-function tsFiles(root, dir) {
+/** Every file of `dir` (relative to `root`, '/'-separated), node_modules skipped. */
+function filesUnder(root, dir) {
     const out = [];
     const walk = (rel) => {
         let entries;
@@ -64,7 +64,7 @@ function tsFiles(root, dir) {
                 if (entry.name !== "node_modules") {
                     walk(child);
                 }
-            } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
+            } else if (entry.isFile()) {
                 out.push(child);
             }
         }
@@ -73,10 +73,19 @@ function tsFiles(root, dir) {
     return out;
 }
 
-/** The sources compiled: the .ts files at the top of the repository and under SOURCE_DIRS, sorted. */
+/** A TypeScript source tsc compiles (not a declaration file). */
+function isSource(file) {
+    return file.endsWith(".ts") && !file.endsWith(".d.ts");
+}
+
+/**
+ * What the build is made of, sorted: the .ts files at the top of the repository and every file under
+ * SOURCE_DIRS, the TypeScript sources and the files they read beside themselves (report/page.js, say),
+ * which are copied into the tree as they are.
+ */
 function sourceFiles(root = ROOT) {
-    const top = fs.readdirSync(root).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
-    return [...top, ...SOURCE_DIRS.flatMap((d) => tsFiles(root, d))].sort();
+    const top = fs.readdirSync(root).filter(isSource);
+    return [...top, ...SOURCE_DIRS.flatMap((d) => filesUnder(root, d))].sort();
 }
 
 /** The installed TypeScript's version, or "none". */
@@ -92,7 +101,7 @@ function compilerVersion(root) {
 function sourceKey(root = ROOT) {
     const hash = crypto.createHash("sha256");
     hash.update(`typescript ${compilerVersion(root)}\0`);
-    for (const file of [...INPUT_FILES, ...sourceFiles(root)]) {
+    for (const file of [...new Set([...INPUT_FILES, ...sourceFiles(root)])]) {
         hash.update(`${file}\0`);
         try {
             hash.update(fs.readFileSync(path.join(root, file)));
@@ -150,7 +159,7 @@ function compile(root = ROOT) {
     const options = { ...parsed.options, noEmit: false, noEmitOnError: true, outDir: tmp, rootDir: root, types: ["node"], sourceMap: true };
     const files = sourceFiles(root);
     const program = ts.createProgram(
-        files.map((f) => path.join(root, f)),
+        files.filter(isSource).map((f) => path.join(root, f)),
         options,
     );
     const hashed = new Set(files.map((f) => path.join(root, f)));
@@ -173,6 +182,16 @@ function compile(root = ROOT) {
         if (emitted.emitSkipped || emitted.diagnostics.length > 0) {
             fs.rmSync(tmp, { recursive: true, force: true });
             return { problems: formatDiagnostics(ts, emitted.diagnostics, root) || "tsc emitted nothing" };
+        }
+        // The other files the sources read beside themselves, where tsc wrote nothing of the same name;
+        // not package.json (its `main` names a .ts file, which would change how a directory is loaded).
+        const copied = (f) => !isSource(f) && f.includes("/") && !["package.json", "tsconfig.json"].includes(path.basename(f));
+        for (const file of files.filter(copied)) {
+            const target = path.join(tmp, file);
+            if (!fs.existsSync(target)) {
+                fs.mkdirSync(path.dirname(target), { recursive: true });
+                fs.copyFileSync(path.join(root, file), target);
+            }
         }
         try {
             fs.renameSync(tmp, dir);

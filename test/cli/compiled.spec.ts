@@ -72,6 +72,11 @@ describe("the compiled CLI and its staleness guard (cli/compiled.js)", function 
         assert.notEqual(compiled.sourceKey(root), key);
         fs.rmSync(path.join(root, "components", "extra.ts"));
         assert.equal(compiled.sourceKey(root), key);
+        // A file the sources read beside themselves is part of the build too.
+        edit(root, "policies/PulumiPolicy.yaml", (t) => `${t}# a comment\n`);
+        assert.notEqual(compiled.sourceKey(root), key);
+        edit(root, "policies/PulumiPolicy.yaml", (t) => t.replace(/# a comment\n$/, ""));
+        assert.equal(compiled.sourceKey(root), key);
         fs.rmSync(path.join(root, "cli", "stacks.ts"));
         assert.notEqual(compiled.sourceKey(root), key);
         fs.mkdirSync(path.join(root, "test"), { recursive: true });
@@ -89,6 +94,8 @@ describe("the compiled CLI and its staleness guard (cli/compiled.js)", function 
         assert.deepEqual(trees(root), [key]);
         assert.ok(fs.existsSync(path.join(root, "build", key, "cli", "main.js")));
         assert.ok(fs.existsSync(path.join(root, "build", key, "policies", "index.js")));
+        assert.ok(fs.existsSync(path.join(root, "build", key, "policies", "PulumiPolicy.yaml")), "files beside the sources are copied");
+        assert.ok(!fs.existsSync(path.join(root, "build", key, "policies", "package.json")), "but no package.json naming a .ts main");
         assert.equal(compiled.currentBuild(root), path.join(root, "build", key));
     });
 

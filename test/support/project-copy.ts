@@ -20,7 +20,7 @@ export function copyProject(prefix = "istio-canary-copy-"): string {
             fs.copyFileSync(path.join(PROJECT_ROOT, entry.name), path.join(dir, entry.name));
         }
     }
-    for (const sub of SOURCE_DIRS) {
+    for (const sub of SOURCE_DIRS.filter((d) => fs.existsSync(path.join(PROJECT_ROOT, d)))) {
         fs.cpSync(path.join(PROJECT_ROOT, sub), path.join(dir, sub), {
             recursive: true,
             filter: (src) => path.basename(src) !== "node_modules",
