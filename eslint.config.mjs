@@ -5,7 +5,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "**/node_modules/**", ".scratch/**", "bin/**", "out/**"] },
+    { ignores: ["node_modules/**", "**/node_modules/**", ".scratch/**", "bin/**", "out/**", "build/**"] },
     eslint.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -21,3 +21,16 @@ export const EXIT = {
 
 /** One of the exit codes above. */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * From the least to the most severe, for a command run on several stacks: a verdict (ok, failed)
+ * says more than none (incomplete), which says more than a check that did not run (refused, bad
+ * input), a bug or an interruption.
+ */
+const SEVERITY: readonly number[] = [EXIT.ok, EXIT.failed, EXIT.incomplete, EXIT.refused, EXIT.usage, EXIT.internal, EXIT.interrupted];
+
+/** The worst of several exit codes (ok for none); a code not in the table counts as an internal error. */
+export function worstExit(codes: readonly number[]): number {
+    const rank = (c: number): number => (SEVERITY.includes(c) ? SEVERITY.indexOf(c) : SEVERITY.indexOf(EXIT.internal));
+    return codes.reduce<number>((worst, c) => (rank(c) > rank(worst) ? c : worst), EXIT.ok);
+}

@@ -6,7 +6,7 @@ import { ConfigError, PROJECT, plainSecretProblem } from "../config/check";
 import { SECRET_KEYS } from "../config/defaults";
 import { RawConfig, validateConfig } from "../config/validate";
 import { isHostname } from "../components/validation";
-import { PROJECT_ROOT, loadStackConfig, toEngineConfig } from "../stack/load";
+import { CODE_ROOT, loadStackConfig, toEngineConfig } from "../stack/load";
 import { generateTlsMaterial } from "./self-signed-tls";
 
 /** One resource the program registered, as the engine would see it. */
@@ -196,7 +196,7 @@ async function runOnce(raw: RawConfig, options: OfflineOptions): Promise<Offline
     pulumi.runtime.setAllConfig(engineConfig, secretKeys);
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(options.program?.dir ?? PROJECT_ROOT, "index")) as () => Promise<Record<string, unknown>>;
+    const program = require(path.join(options.program?.dir ?? CODE_ROOT, "index")) as () => Promise<Record<string, unknown>>;
     let outputs: Record<string, unknown>;
     try {
         outputs = (await stackRuntime.runInPulumiStack(program)) as Record<string, unknown>;

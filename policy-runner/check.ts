@@ -10,10 +10,17 @@ import { PROJECT } from "../config/check";
 import { AnalyzerInputResource, PolicyPackProcess, PolicyViolation, analyzeResources } from "./client";
 import { EnforcementLevel, PolicyConfigError, PolicyConfigMap, readPolicyConfigFile } from "./policy-config";
 import { runStackOffline } from "../offline/run";
-import { PROJECT_ROOT } from "../stack/load";
+import { CODE_ROOT, PROJECT_ROOT } from "../stack/load";
 
 /** The policy pack's directory. */
 export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policies");
+
+/**
+ * What run-policy-pack loads: the pack's sources (`.`, type-checked by ts-node at every start, as
+ * the engine runs them) when this code runs from its sources, or the pack compiled from the same
+ * sources into the same tree as this code (build/<key>/policies) when it runs compiled.
+ */
+export const POLICY_PACK_PROGRAM = CODE_ROOT === PROJECT_ROOT ? "." : path.join(CODE_ROOT, "policies");
 
 /** Where each stack's policy config lives: policies/config/<stack>.json. */
 export function stackPolicyConfigFile(stack: string): string {
@@ -114,6 +121,10 @@ export async function checkResources(
     };
 }
 
+/** One stack's outcome in a check of several: its report, or what stopped its check. */
+export type StackPolicyOutcome =
+    { stack: string; report: PolicyReport; error?: undefined } | { stack: string; report?: undefined; error: unknown };
+
 /**
  * Runs stack `stack` offline (as a preview) and checks every resource it registers against the
  * policy pack with the stack's policy config. Throws StackFileError (bad or missing stack files),
@@ -121,39 +132,97 @@ export async function checkResources(
  * preview), PolicyConfigError (bad policy config) and PolicyPackError (the pack failed).
  */
 export async function checkStackPolicies(stack: string, opts: CheckOptions = {}): Promise<PolicyReport> {
-    const { file, config } = loadPolicyConfig(stack, opts.policyConfigFile);
-    if (opts.pack !== undefined) {
-        const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
-        return checkResources(stack, run.resources, {
-            policyConfig: config,
-            policyConfigFile: file,
-            pack: opts.pack,
-            configDir: opts.configDir,
-            notes: run.notes,
-        });
+    const [outcome] = await checkStacksPolicies([stack], opts);
+    if (outcome.report === undefined) {
+        throw outcome.error;
     }
-    // The pack takes seconds to start (ts-node type-checks it): start it while the program runs,
-    // and stop it at once if the program fails.
+    return outcome.report;
+}
+
+/**
+ * Checks several stacks with one policy pack process, as checkStackPolicies checks one: the pack
+ * starts while the first program runs, then each stack gets its own ConfigureStack and Configure
+ * (its policy config replaces the previous one whole) before its resources are analyzed; the pack
+ * keeps no other state between stacks. The programs run one after another in this process (Pulumi's
+ * runtime is global), each overlapping the previous stack's analysis. A stack that fails (the errors
+ * of checkStackPolicies) does not stop the others; `onOutcome` is told each stack's outcome in order.
+ */
+export async function checkStacksPolicies(
+    stacks: readonly string[],
+    opts: CheckOptions & { onOutcome?: (outcome: StackPolicyOutcome) => void } = {},
+): Promise<StackPolicyOutcome[]> {
     const progress = opts.progress ?? (() => undefined);
-    progress(`starting the policy pack (${POLICY_PACK_DIR}) and running the program of stack ${stack} under Pulumi's mocks...`);
-    const pack = PolicyPackProcess.launch(POLICY_PACK_DIR, {
-        env: { PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_PROJECT: PROJECT, PULUMI_NODEJS_DRY_RUN: "true" },
+    // Each stack's policy config is read first: a stack whose config is bad runs nothing.
+    type Prepared = { stack: string; policy: ReturnType<typeof loadPolicyConfig> } | { stack: string; error: unknown };
+    const prepared = stacks.map((stack): Prepared => {
+        try {
+            return { stack, policy: loadPolicyConfig(stack, opts.policyConfigFile) };
+        } catch (error) {
+            return { stack, error };
+        }
     });
-    try {
-        const run = await runStackOffline(stack, { configDir: opts.configDir, preview: true });
-        progress(`the program registered ${run.resources.length} resources; waiting for the policy pack to start...`);
-        await pack.ready();
-        progress(`checking ${run.resources.length} resources...`);
-        return await checkResources(stack, run.resources, {
-            policyConfig: config,
-            policyConfigFile: file,
-            pack,
-            configDir: opts.configDir,
-            notes: run.notes,
+    const runnable = prepared.filter((p) => "policy" in p).map((p) => p.stack);
+    let pack = opts.pack;
+    if (pack === undefined && runnable.length > 0) {
+        // The pack takes a moment to start (seconds when ts-node type-checks it): start it while the
+        // programs run.
+        const which = runnable.length === 1 ? `stack ${runnable[0]}` : `stacks ${runnable.join(", ")}`;
+        progress(`starting the policy pack (${POLICY_PACK_DIR}) and running the program of ${which} under Pulumi's mocks...`);
+        pack = PolicyPackProcess.launch(POLICY_PACK_DIR, {
+            program: POLICY_PACK_PROGRAM,
+            // As the engine sets them; with several stacks, ConfigureStack names each (no policy reads the environment).
+            env: {
+                ...(stacks.length === 1 ? { PULUMI_NODEJS_STACK: stacks[0] } : {}),
+                PULUMI_NODEJS_PROJECT: PROJECT,
+                PULUMI_NODEJS_DRY_RUN: "true",
+            },
         });
-    } finally {
-        await pack.close();
     }
+    // Queued at once: runProgramOffline runs them one at a time, the next while this one is analyzed.
+    const runs = prepared.map((p) =>
+        "policy" in p
+            ? runStackOffline(p.stack, { configDir: opts.configDir, preview: true }).then(
+                  (run) => ({ run }),
+                  (error: unknown) => ({ error }),
+              )
+            : Promise.resolve({ error: p.error }),
+    );
+    const outcomes: StackPolicyOutcome[] = [];
+    try {
+        for (const [i, p] of prepared.entries()) {
+            const stack = p.stack;
+            const done = await runs[i];
+            let outcome: StackPolicyOutcome;
+            if ("error" in done || !("policy" in p) || pack === undefined) {
+                outcome = { stack, error: "error" in done ? done.error : undefined };
+            } else {
+                try {
+                    const { run } = done;
+                    progress(`the program of stack ${stack} registered ${run.resources.length} resources; waiting for the policy pack...`);
+                    await pack.ready();
+                    progress(`checking ${run.resources.length} resources of stack ${stack}...`);
+                    const report = await checkResources(stack, run.resources, {
+                        policyConfig: p.policy.config,
+                        policyConfigFile: p.policy.file,
+                        pack,
+                        configDir: opts.configDir,
+                        notes: run.notes,
+                    });
+                    outcome = { stack, report };
+                } catch (error) {
+                    outcome = { stack, error };
+                }
+            }
+            outcomes.push(outcome);
+            opts.onOutcome?.(outcome);
+        }
+    } finally {
+        await Promise.all(runs);
+        if (opts.pack === undefined) {
+            await pack?.close();
+        }
+    }
+    return outcomes;
 }
 
 /** A path relative to the working directory when it is inside it, else absolute. */

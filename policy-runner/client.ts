@@ -174,6 +174,13 @@ export interface StartOptions {
     callTimeoutMs?: number;
     /** Extra environment, e.g. PULUMI_NODEJS_STACK, as the engine sets it. */
     env?: Record<string, string>;
+    /**
+     * The program run-policy-pack loads, as the engine passes it: default `.`, the pack's TypeScript
+     * sources (type-checked by ts-node at every start). The offline check passes the pack compiled
+     * into build/ (cli/compiled.js), which starts in under a second; the working directory stays
+     * the pack's directory either way, where the pack reads its package.json.
+     */
+    program?: string;
 }
 
 const KEEP_STDERR = 64 * 1024;
@@ -249,7 +256,7 @@ export class PolicyPackProcess {
         if (!fs.existsSync(path.join(dir, "PulumiPolicy.yaml"))) {
             throw new PolicyPackError(`${dir} is not a policy pack: it has no PulumiPolicy.yaml`);
         }
-        const child = spawn(process.execPath, [RUN_POLICY_PACK, options.engineAddress ?? "127.0.0.1:0", "."], {
+        const child = spawn(process.execPath, [RUN_POLICY_PACK, options.engineAddress ?? "127.0.0.1:0", options.program ?? "."], {
             cwd: dir,
             env: { ...process.env, ...(options.env ?? {}) },
             stdio: ["ignore", "pipe", "pipe"],

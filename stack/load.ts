@@ -10,8 +10,14 @@ import { readYamlData } from "./yaml";
 
 export { StackFileError } from "./errors";
 
-/** The repository root: where Pulumi.yaml and the program live. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/**
+ * Where the program's code is loaded from: the repository when the TypeScript sources run (ts-node,
+ * the tests), `build/<key>/` when the compiled tree runs (cli/compiled.js).
+ */
+export const CODE_ROOT = path.resolve(__dirname, "..");
+
+/** The repository root: where Pulumi.yaml, the stack files and policies/ live (two levels above a compiled tree). */
+export const PROJECT_ROOT = path.extname(__filename) === ".js" ? path.resolve(CODE_ROOT, "..", "..") : CODE_ROOT;
 
 /** What a stack name may be: letters, digits, '-', '_' and '.' (it becomes part of a file name). */
 export const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -120,6 +126,24 @@ export function stackFilePath(stack: string, configDir: string = PROJECT_ROOT): 
     return path.join(configDir, `Pulumi.${stack}.yaml`);
 }
 
+/** The stacks that have a file in `configDir`: each `Pulumi.<stack>.yaml`, in name order. */
+export function stackNames(configDir: string = PROJECT_ROOT): string[] {
+    return fs
+        .readdirSync(configDir)
+        .filter((f) => /^Pulumi\..+\.yaml$/.test(f) && STACK_NAME.test(f.slice(7, -5)))
+        .map((f) => f.slice(7, -5))
+        .sort();
+}
+
+/** Why `stack` cannot be loaded from `configDir` because it has no stack file there, or undefined when it has one. */
+export function missingStackFileProblem(stack: string, configDir: string = PROJECT_ROOT): string | undefined {
+    const stackFile = stackFilePath(stack, configDir);
+    if (fs.existsSync(stackFile)) {
+        return undefined;
+    }
+    return `no stack file ${stackFile} for stack ${JSON.stringify(stack)}; stacks here: ${stackNames(configDir).join(", ") || "none"}`;
+}
+
 /**
  * Loads one stack's config the way the engine does: Pulumi.yaml's declared values and defaults,
  * each key replaced as a whole by Pulumi.<stack>.yaml's value. `configDir` holds both files
@@ -134,14 +158,9 @@ export function loadStackConfig(stack: string, configDir: string = PROJECT_ROOT)
         throw new StackFileError(`${projectFile} names project ${JSON.stringify(name)}; this program is ${PROJECT}`);
     }
     const stackFile = stackFilePath(stack, configDir);
-    if (!fs.existsSync(stackFile)) {
-        const known = fs
-            .readdirSync(configDir)
-            .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
-            .map((f) => f.slice(7, -5));
-        throw new StackFileError(
-            `no stack file ${stackFile} for stack ${JSON.stringify(stack)}; stacks here: ${known.join(", ") || "none"}`,
-        );
+    const missing = missingStackFileProblem(stack, configDir);
+    if (missing !== undefined) {
+        throw new StackFileError(missing);
     }
     const doc = readYamlFile(stackFile, "stack file");
     checkStackFileShape(doc, stackFile);
