@@ -35,7 +35,7 @@ import { BUCKETS, cumulative, geometric, gammaMeanOne, normalCdf, num, pctCell, 
 type Counting = "exact" | "increase" | "delta";
 
 /** One version's behaviour. */
-interface VersionSpec {
+export interface VersionSpec {
     /** 5xx ratio. */
     errorRate: number;
     /** Latency median (ms) and log-normal sigma. */
@@ -50,9 +50,9 @@ interface VersionSpec {
 }
 
 /** What is right for a scenario. */
-type Right = "promote" | "rollback" | "not-promote";
+export type Right = "promote" | "rollback" | "not-promote";
 
-interface Scenario {
+export interface Scenario {
     key: string;
     name: string;
     right: Right;
@@ -77,10 +77,10 @@ interface Scenario {
     bounds?: boolean;
 }
 
-const BASE_ERR = 0.005;
-const healthy: VersionSpec = { errorRate: BASE_ERR, medianMs: 20, sigma: 0.5, pods: 2 };
-const baseline: VersionSpec = { ...healthy, pods: 3 };
-const SCRAPE_S = 15;
+export const BASE_ERR = 0.005;
+export const healthy: VersionSpec = { errorRate: BASE_ERR, medianMs: 20, sigma: 0.5, pods: 2 };
+export const baseline: VersionSpec = { ...healthy, pods: 3 };
+export const SCRAPE_S = 15;
 /** Runs that decide nothing within this time count as undecided. */
 const HORIZON_S = 3600;
 /** Seconds simulated before the shift (the baseline alone, so its series exist and are scraped). */
@@ -274,7 +274,7 @@ const SCENARIOS: Scenario[] = [
     },
 ];
 
-const SETTINGS: DecisionSettings = {
+export const SETTINGS: DecisionSettings = {
     maxErrorRate: ANALYSIS_DEFAULTS.maxErrorRate,
     maxP99Ms: ANALYSIS_DEFAULTS.maxP99Ms,
     minRequests: ANALYSIS_DEFAULTS.minRequests,
@@ -362,21 +362,21 @@ const newPod = (): Pod => ({
 });
 
 /** Exact totals of a version. */
-interface Totals {
+export interface Totals {
     requests: number;
     errors: number;
     perBucket: number[];
 }
 const newTotals = (): Totals => ({ requests: 0, errors: 0, perBucket: new Array<number>(BUCKETS).fill(0) });
-const copyTotals = (t: Totals): Totals => ({ requests: t.requests, errors: t.errors, perBucket: [...t.perBucket] });
-const minusTotals = (a: Totals, b: Totals): Totals => ({
+export const copyTotals = (t: Totals): Totals => ({ requests: t.requests, errors: t.errors, perBucket: [...t.perBucket] });
+export const minusTotals = (a: Totals, b: Totals): Totals => ({
     requests: a.requests - b.requests,
     errors: a.errors - b.errors,
     perBucket: a.perBucket.map((n, i) => n - b.perBucket[i]),
 });
-const countsOf = (t: Totals): VersionCounts => ({ requests: t.requests, errors: t.errors, buckets: cumulative(t.perBucket) });
+export const countsOf = (t: Totals): VersionCounts => ({ requests: t.requests, errors: t.errors, buckets: cumulative(t.perBucket) });
 
-class Side {
+export class Side {
     readonly pods: Pod[];
     readonly totals = newTotals();
     private readonly cdf: number[];
@@ -578,7 +578,7 @@ interface Outcome {
     canaryRequests: number;
 }
 
-interface Rule {
+export interface Rule {
     label: string;
     /** Called every simulated second after the shift; returns the decision once made. */
     at(t: number): "promote" | "rollback" | undefined;
@@ -609,7 +609,7 @@ export function mannWhitneyGreater(x: readonly number[], y: readonly number[]): 
     return 1 - normalCdf(z);
 }
 
-interface Run {
+export interface Run {
     canary: Side;
     baseline: Side;
     /** Exact totals snapshots every 15 s after the shift (index t / 15), for the rules that read exact windows. */
@@ -617,14 +617,14 @@ interface Run {
 }
 
 /** Counts of the last `seconds` for the window rules: increase() on scraped scenarios (what their queries use), else exact. */
-function windowCounts(s: Scenario, run: Run, which: "canary" | "baseline", t: number, seconds: number): VersionCounts {
+export function windowCounts(s: Scenario, run: Run, which: "canary" | "baseline", t: number, seconds: number): VersionCounts {
     const side = run[which];
     if (s.counting === "scraped") return readCounts(side, "increase", t - seconds, t, side.totals);
     const before = run.snapshots[(t - seconds) / SCRAPE_S]?.[which] ?? newTotals();
     return countsOf(minusTotals(side.totals, before));
 }
 
-function ratioOk(c: VersionCounts): boolean {
+export function ratioOk(c: VersionCounts): boolean {
     const success = c.requests > 0 ? (100 * (c.requests - c.errors)) / c.requests : NaN;
     const p99 = c.buckets === null ? null : histogramQuantile(0.99, c.buckets);
     // NaN (no traffic) fails the check, as in Flagger and Argo.
@@ -647,7 +647,7 @@ function flagger(s: Scenario, run: Run): Rule {
 }
 
 /** Argo Rollouts AnalysisTemplate: interval 5m, count 5, failureLimit 3 (Failed at the 4th failed measurement), same conditions. */
-function argo(s: Scenario, run: Run): Rule {
+export function argo(s: Scenario, run: Run): Rule {
     let failed = 0;
     let measured = 0;
     return {
