@@ -55,11 +55,11 @@ const HORIZON_S = 6 * 3600;
 /**
  * One real targeted `pulumi up` of a weight shift, and a rollback decision to the API server holding
  * 100/0, as the e2e tier measured them through `istio-canary rollout` on this machine
- * (docs/verification.md, "Measured on the real engine", run of 2026-12-01 12:26-12:48 UTC, medians of 3,
- * under a load average of 20-30).
+ * (docs/verification.md, "Measured on the real engine", the fresh-clone CI run of 2026-12-01 13:3x
+ * UTC on the quiet machine, medians of 3; README quotes the same figures).
  */
-const REAL_SHIFT_S = 47.6;
-const REAL_ROLLBACK_S = 38.5;
+const REAL_SHIFT_S = 7.57;
+const REAL_ROLLBACK_S = 7.63;
 
 /** Which stream a run sees: a healthy canary, or one bad (+5 pt) from the first shift to at least `badFrom`% on. */
 interface Case {
