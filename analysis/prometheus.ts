@@ -116,34 +116,10 @@ function seriesKey(labels: Record<string, string>): string {
  * answer).
  */
 export function parseVectorAnswer(body: unknown, evaluationTime?: Date): InstantSample[] {
-    if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
-    const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
-    if (b.status !== "success") {
-        throw new PrometheusError(
-            `Prometheus answered status ${JSON.stringify(b.status)}${typeof b.error === "string" ? `: ${b.error}` : ""}`,
-        );
-    }
-    // Warnings mark an answer that may be partial (a failed remote read, Thanos or Mimir partial
-    // responses): counts that may lack series must not pass a canary.
-    if (Array.isArray(b.warnings) && b.warnings.length > 0) {
-        throw new PrometheusError(`partial answer: Prometheus warned ${b.warnings.map((w) => JSON.stringify(w)).join(", ")}`);
-    }
-    const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
-    if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
-    if (data.resultType !== "vector")
-        throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "vector"`);
-    if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
     const seen = new Set<string>();
-    return data.result.map((s: unknown) => {
+    return answerResult(body, "vector").map((s: unknown) => {
         const sample = s as { metric?: unknown; value?: unknown };
-        if (typeof sample !== "object" || sample === null || typeof sample.metric !== "object" || sample.metric === null) {
-            throw new PrometheusError("malformed answer: a sample has no metric labels");
-        }
-        const labels: Record<string, string> = {};
-        for (const [k, v] of Object.entries(sample.metric as Record<string, unknown>)) {
-            if (typeof v !== "string") throw new PrometheusError(`malformed answer: label ${k} is not a string`);
-            labels[k] = v;
-        }
+        const labels = labelsOf(sample, "sample");
         if (!Array.isArray(sample.value) || sample.value.length !== 2) {
             throw new PrometheusError("malformed answer: a sample value is not a [time, value] pair");
         }
@@ -241,11 +217,12 @@ export interface RangeQueryOptions {
 }
 
 /**
- * Checks the shape of a range query answer (`resultType` "matrix") and returns its series, with the
- * same refusals as {@link parseVectorAnswer}: an error status, warnings (a partial answer), a series
- * twice, a value that is not a finite number, points out of time order.
+ * The `data.result` list of a query answer of `resultType`, after the checks every answer gets: a
+ * JSON object, status "success", no warnings (they mark an answer that may be partial: a failed
+ * remote read, Thanos or Mimir partial responses; counts that may lack series must not pass a
+ * canary), and the expected result type.
  */
-export function parseMatrixAnswer(body: unknown): RangeSeries[] {
+function answerResult(body: unknown, resultType: "vector" | "matrix"): unknown[] {
     if (typeof body !== "object" || body === null) throw new PrometheusError("malformed answer: not a JSON object");
     const b = body as { status?: unknown; data?: unknown; error?: unknown; warnings?: unknown };
     if (b.status !== "success") {
@@ -258,20 +235,35 @@ export function parseMatrixAnswer(body: unknown): RangeSeries[] {
     }
     const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
     if (typeof data !== "object" || data === null) throw new PrometheusError("malformed answer: no data");
-    if (data.resultType !== "matrix")
-        throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "matrix"`);
+    if (data.resultType !== resultType)
+        throw new PrometheusError(`malformed answer: resultType ${JSON.stringify(data.resultType)}, expected "${resultType}"`);
     if (!Array.isArray(data.result)) throw new PrometheusError("malformed answer: data.result is not a list");
+    return data.result;
+}
+
+/** The string labels of one sample or series of an answer (`what` names it in the error). */
+function labelsOf(entry: { metric?: unknown } | null, what: "sample" | "series"): Record<string, string> {
+    if (typeof entry !== "object" || entry === null || typeof entry.metric !== "object" || entry.metric === null) {
+        throw new PrometheusError(`malformed answer: a ${what} has no metric labels`);
+    }
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(entry.metric as Record<string, unknown>)) {
+        if (typeof v !== "string") throw new PrometheusError(`malformed answer: label ${k} is not a string`);
+        labels[k] = v;
+    }
+    return labels;
+}
+
+/**
+ * Checks the shape of a range query answer (`resultType` "matrix") and returns its series, with the
+ * same refusals as {@link parseVectorAnswer}: an error status, warnings (a partial answer), a series
+ * twice, a value that is not a finite number, points out of time order.
+ */
+export function parseMatrixAnswer(body: unknown): RangeSeries[] {
     const seen = new Set<string>();
-    return data.result.map((s: unknown) => {
+    return answerResult(body, "matrix").map((s: unknown) => {
         const series = s as { metric?: unknown; values?: unknown };
-        if (typeof series !== "object" || series === null || typeof series.metric !== "object" || series.metric === null) {
-            throw new PrometheusError("malformed answer: a series has no metric labels");
-        }
-        const labels: Record<string, string> = {};
-        for (const [k, v] of Object.entries(series.metric as Record<string, unknown>)) {
-            if (typeof v !== "string") throw new PrometheusError(`malformed answer: label ${k} is not a string`);
-            labels[k] = v;
-        }
+        const labels = labelsOf(series, "series");
         const key = seriesKey(labels);
         if (seen.has(key)) throw new PrometheusError(`malformed answer: the series ${JSON.stringify(labels)} appears twice`);
         seen.add(key);
