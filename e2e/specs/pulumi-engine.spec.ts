@@ -21,6 +21,7 @@ describe("e2e: pulumi up by the real engine against a real API server", function
     let stack: Stack | undefined;
     let backend: string | undefined;
     let workspaceOpts: Parameters<typeof LocalWorkspace.createOrSelectStack>[1] | undefined;
+    let workDir: string | undefined;
 
     const getJson = (args: string[]) => {
         assert.ok(cluster);
@@ -68,7 +69,7 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         workspaceOpts = {
             pulumiCommand: pulumi,
             envVars: env as Record<string, string>,
-            workDir: fs.mkdtempSync(path.join(os.tmpdir(), "e2e-ws-")),
+            workDir: (workDir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-ws-"))),
         };
         stack = await LocalWorkspace.createOrSelectStack({ stackName: "e2e", projectName: "istio-canary", program }, workspaceOpts);
         await setConfig(stack, [90, 10]);
@@ -83,6 +84,8 @@ describe("e2e: pulumi up by the real engine against a real API server", function
         } finally {
             cluster?.stop();
             if (backend !== undefined) fs.rmSync(backend, { recursive: true, force: true });
+            // The inline program's workspace (its Pulumi.yaml and stack files): nothing is left on disk.
+            if (workDir !== undefined) fs.rmSync(workDir, { recursive: true, force: true });
         }
     });
 
