@@ -8,6 +8,7 @@ import {
 } from "../components";
 import { monitoringUrls } from "../components/monitoring";
 import { ANALYSIS_DEFAULTS } from "../analysis/options";
+import { STEP_TOLERANCE_DEFAULTS } from "../rollout/tolerance";
 import { CanaryConfig } from "./types";
 
 /**
@@ -42,11 +43,9 @@ export const DEFAULTS: Omit<CanaryConfig, "versions" | "istio" | "app"> & {
         waitSeconds: 0,
         // Istio's metrics are scraped every 15 s by default: no new data arrives between scrapes.
         analysisIntervalSeconds: 15,
-        // Tolerance in evidence and time, not looks (issue 13): a healthy canary needs up to ~7300
-        // canary requests for a pass (99.9th percentile, bench/results/realistic.md); 4 h covers
-        // that at 0.5 canary req/s (5 req/s at 10%).
-        maxStepRequests: 10000,
-        maxStepSeconds: 14400,
+        // Tolerance in evidence and time, not looks: rollout/tolerance.ts says why these values.
+        maxStepRequests: STEP_TOLERANCE_DEFAULTS.maxStepRequests,
+        maxStepSeconds: STEP_TOLERANCE_DEFAULTS.maxStepSeconds,
         // Where the Monitoring component's Prometheus answers in its default namespace.
         prometheusUrl: monitoringUrls(MONITORING_DEFAULTS.namespace).prometheus,
         // The analysis's own defaults: one definition for `istio-canary analyze` and the rollout.

@@ -12,9 +12,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEFAULTS } from "../config/defaults";
 import { writeFileAtomic } from "../stack/atomic-write";
 import { stateProblems } from "./state-schema";
+import { STEP_TOLERANCE_DEFAULTS } from "./tolerance";
 import type { RollbackCause } from "./events";
 import type { HookPoint, HookResult } from "./hooks";
 import { ActionKind, Judgement, Verdict } from "./types";
@@ -44,8 +44,8 @@ export function upgradeState(value: unknown): unknown {
         const plan = s.plan as Record<string, unknown>;
         if (plan.maxStepRequests === undefined && plan.maxStepSeconds === undefined) {
             delete plan.maxInconclusive;
-            plan.maxStepRequests = DEFAULTS.rollout.maxStepRequests;
-            plan.maxStepSeconds = DEFAULTS.rollout.maxStepSeconds;
+            plan.maxStepRequests = STEP_TOLERANCE_DEFAULTS.maxStepRequests;
+            plan.maxStepSeconds = STEP_TOLERANCE_DEFAULTS.maxStepSeconds;
         }
     }
     return value;
