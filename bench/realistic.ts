@@ -32,7 +32,7 @@ import { BUCKETS, cumulative, geometric, gammaMeanOne, normalCdf, num, pctCell, 
  */
 
 /** How the counts reach the decision. */
-type Counting = "exact" | "increase" | "delta";
+export type Counting = "exact" | "increase" | "delta";
 
 /** One version's behaviour. */
 export interface VersionSpec {
@@ -82,12 +82,12 @@ export const healthy: VersionSpec = { errorRate: BASE_ERR, medianMs: 20, sigma: 
 export const baseline: VersionSpec = { ...healthy, pods: 3 };
 export const SCRAPE_S = 15;
 /** Runs that decide nothing within this time count as undecided. */
-const HORIZON_S = 3600;
+export const HORIZON_S = 3600;
 /** Seconds simulated before the shift (the baseline alone, so its series exist and are scraped). */
-const PRESHIFT_S = 300;
+export const PRESHIFT_S = 300;
 
 /** The scenarios. Run counts: 10000 where the issue asks for intervals over 10000 runs, else 2000 (see the results). */
-const SCENARIOS: Scenario[] = [
+export const SCENARIOS: Scenario[] = [
     {
         key: "healthy",
         name: "healthy, exact counts (the idealised benchmark)",
@@ -309,7 +309,7 @@ const BEFORE: Protocol = {
 };
 
 /** The rollout's protocol now (the defaults of config/defaults.ts and the module's counting). */
-const CURRENT: Protocol = {
+export const CURRENT: Protocol = {
     label: "ours, current defaults",
     // The engine's first look comes after waitSeconds, at least 1 s after the shift.
     firstLookS: Math.max(1, DEFAULTS.rollout.waitSeconds),
@@ -319,7 +319,7 @@ const CURRENT: Protocol = {
     alphaShare: stepAlphaShare,
 };
 /** The single-step scenarios are the first analysed step of a default rollout (10, 25, 50, 100). */
-const FIRST_STEP: StepPosition = { index: 0, of: DEFAULTS.rollout.steps.length - 1 };
+export const FIRST_STEP: StepPosition = { index: 0, of: DEFAULTS.rollout.steps.length - 1 };
 
 // ---- the stream ------------------------------------------------------------------------------
 
@@ -367,7 +367,7 @@ export interface Totals {
     errors: number;
     perBucket: number[];
 }
-const newTotals = (): Totals => ({ requests: 0, errors: 0, perBucket: new Array<number>(BUCKETS).fill(0) });
+export const newTotals = (): Totals => ({ requests: 0, errors: 0, perBucket: new Array<number>(BUCKETS).fill(0) });
 export const copyTotals = (t: Totals): Totals => ({ requests: t.requests, errors: t.errors, perBucket: [...t.perBucket] });
 export const minusTotals = (a: Totals, b: Totals): Totals => ({
     requests: a.requests - b.requests,
@@ -453,8 +453,8 @@ export interface CounterSample {
 
 /**
  * What analysis/promql.ts's sinceWindow() gives for one series over [start, end]: the value now
- * minus the value at the start (the last sample within Prometheus's 5-minute lookback, or 0 for a
- * series absent then), for a series without a reset in the range; `increase()` for one with a
+ * minus the value at the start (the latest sample at or before it within Prometheus's 5-minute
+ * lookback, or 0 for a series absent then), for a series without a reset in the range; `increase()` for one with a
  * reset; nothing for a series without samples in the range.
  */
 export function promqlSinceWindow(samples: readonly CounterSample[], start: number, end: number): number {
@@ -463,10 +463,9 @@ export function promqlSinceWindow(samples: readonly CounterSample[], start: numb
     let resets = 0;
     for (const s of samples) {
         if (s.t > end) break;
-        if (s.t < start) {
-            if (s.t >= start - 300) anchor = s.v;
-            continue;
-        }
+        // `offset`: the latest sample at or before the start, within the 5-minute lookback.
+        if (s.t <= start && s.t >= start - 300) anchor = s.v;
+        if (s.t < start) continue;
         if (last !== undefined && s.v < last) resets++;
         last = s.v;
     }
@@ -536,7 +535,14 @@ function counterSums(side: Side, start: number, end: number): { errors: boolean;
 }
 
 /** The counts of one version over (since, now] read as `counting` says (the scraped series, or the exact totals). */
-function readCounts(side: Side, counting: Counting, since: number, now: number, exactSince: Totals, dispersion = false): VersionCounts {
+export function readCounts(
+    side: Side,
+    counting: Counting,
+    since: number,
+    now: number,
+    exactSince: Totals,
+    dispersion = false,
+): VersionCounts {
     if (counting === "exact") return countsOf(minusTotals(side.totals, exactSince));
     const of = (s: CounterSample[]): number => {
         if (counting === "delta") return promqlSinceWindow(s, since, now);
@@ -572,7 +578,7 @@ function readCounts(side: Side, counting: Counting, since: number, now: number, 
 
 // ---- the rules -------------------------------------------------------------------------------
 
-interface Outcome {
+export interface Outcome {
     decision: "promote" | "rollback" | "undecided";
     seconds: number;
     canaryRequests: number;
@@ -697,10 +703,10 @@ function kayenta(run: Run): Rule {
 }
 
 /** Our analysis under a rollout protocol. */
-function ours(p: Protocol, s: Scenario, run: Run, step: StepPosition = FIRST_STEP): Rule {
+export function ours(p: Protocol, s: Scenario, run: Run, step: StepPosition = FIRST_STEP, base: DecisionSettings = SETTINGS): Rule {
     let inconclusive = 0;
     const counting: Counting = s.counting === "exact" ? "exact" : p.scraped;
-    const settings: DecisionSettings = { ...SETTINGS, alpha: SETTINGS.alpha * p.alphaShare(step) };
+    const settings: DecisionSettings = { ...base, alpha: base.alpha * p.alphaShare(step) };
     return {
         label: p.label,
         at: (t) => {
@@ -723,7 +729,13 @@ function ours(p: Protocol, s: Scenario, run: Run, step: StepPosition = FIRST_STE
 }
 
 /** One step of one run: every rule on the same stream, until each has decided or the horizon. */
-function simulateStep(s: Scenario, rand: () => number, makeRules: (run: Run) => Rule[], preshiftShare = 0, horizon = HORIZON_S): Outcome[] {
+export function simulateStep(
+    s: Scenario,
+    rand: () => number,
+    makeRules: (run: Run) => Rule[],
+    preshiftShare = 0,
+    horizon = HORIZON_S,
+): Outcome[] {
     const run: Run = { canary: new Side(s.canary, rand), baseline: new Side(s.baseline, rand), snapshots: [] };
     const phase = Math.floor(rand() * SCRAPE_S);
     const share = s.realShare ?? s.weight;
@@ -786,7 +798,7 @@ function describeRow(s: Scenario, r: Row): { main: string; wrong: string } {
 }
 
 /** Kullback-Leibler divergence of Bernoulli(a) from Bernoulli(b). */
-function kl(a: number, b: number): number {
+export function kl(a: number, b: number): number {
     return a * Math.log(a / b) + (1 - a) * Math.log((1 - a) / (1 - b));
 }
 

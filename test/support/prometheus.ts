@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -21,6 +21,12 @@ export interface PrometheusOptions {
     binary?: string;
     /** How long to wait for /-/ready in ms; default 20000. */
     readyTimeoutMs?: number;
+    /**
+     * OpenMetrics text (ending in `# EOF`) written into the data directory before the start with
+     * `promtool tsdb create-blocks-from openmetrics`: samples at chosen timestamps, for queries at
+     * chosen times. Keep them within Prometheus's retention (15 days).
+     */
+    backfill?: string;
 }
 
 /** A running Prometheus. */
@@ -135,6 +141,24 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     const configFile = path.join(dir, "prometheus.yml");
     fs.writeFileSync(configFile, configYaml(options.targets, interval));
     const logFile = path.join(dir, "prometheus.log");
+    if (options.backfill !== undefined) {
+        const input = path.join(dir, "backfill.om");
+        fs.writeFileSync(input, options.backfill);
+        const promtool = path.join(path.dirname(binary), "promtool");
+        const r = spawnSync(
+            fs.existsSync(promtool) ? promtool : "promtool",
+            ["tsdb", "create-blocks-from", "openmetrics", input, dataDir],
+            {
+                encoding: "utf8",
+            },
+        );
+        if (r.status !== 0) {
+            fs.rmSync(dir, { recursive: true, force: true });
+            throw new Error(
+                `promtool tsdb create-blocks-from openmetrics failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? "").slice(-2000)}; ${INSTALL_HINT} (it brings promtool)`,
+            );
+        }
+    }
     const log = fs.openSync(logFile, "a");
     const child: ChildProcess = spawn(
         binary,
