@@ -193,6 +193,14 @@ function compile(root = ROOT) {
                 fs.copyFileSync(path.join(root, file), target);
             }
         }
+        // The policy pack's package.json (the engine's run-policy-pack reads the pack's name and
+        // version from it), with its main pointed at the compiled index.js: `pulumi up --policy-pack
+        // build/<key>/policies` then loads JavaScript instead of type-checking the pack at each start.
+        const packJson = path.join(root, "policies", "package.json");
+        if (fs.existsSync(packJson) && fs.existsSync(path.join(tmp, "policies", "index.js"))) {
+            const pack = JSON.parse(fs.readFileSync(packJson, "utf8"));
+            fs.writeFileSync(path.join(tmp, "policies", "package.json"), `${JSON.stringify({ ...pack, main: "index.js" }, null, 4)}\n`);
+        }
         try {
             fs.renameSync(tmp, dir);
         } catch (e) {

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PolicyPackProcess } from "../../policy-runner/client";
 import { copyProject } from "../support/project-copy";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,8 +96,42 @@ describe("the compiled CLI and its staleness guard (cli/compiled.js)", function 
         assert.ok(fs.existsSync(path.join(root, "build", key, "cli", "main.js")));
         assert.ok(fs.existsSync(path.join(root, "build", key, "policies", "index.js")));
         assert.ok(fs.existsSync(path.join(root, "build", key, "policies", "PulumiPolicy.yaml")), "files beside the sources are copied");
-        assert.ok(!fs.existsSync(path.join(root, "build", key, "policies", "package.json")), "but no package.json naming a .ts main");
+        const sourcesPack = JSON.parse(fs.readFileSync(path.join(root, "policies", "package.json"), "utf8")) as Record<string, unknown>;
+        const compiledPack = JSON.parse(fs.readFileSync(path.join(root, "build", key, "policies", "package.json"), "utf8")) as Record<
+            string,
+            unknown
+        >;
+        assert.deepEqual(compiledPack, { ...sourcesPack, main: "index.js" }, "the pack's package.json, its main the compiled index.js");
         assert.equal(compiled.currentBuild(root), path.join(root, "build", key));
+    });
+
+    it("gives every `pulumi up` of a compiled rollout the compiled pack, which starts as the engine starts it and names the pack's version", async () => {
+        const tree = compiled.currentBuild(root);
+        assert.ok(tree !== undefined);
+        // The compiled adapter, loaded from the tree: its CODE_ROOT is the tree, its PROJECT_ROOT the copy.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const automation = require(path.join(tree, "rollout", "automation.js")) as {
+            PulumiStackTarget: new (o: { stack: string; appName: string }) => { policyPacks: string[]; policyPackConfigs: string[] };
+        };
+        const target = new automation.PulumiStackTarget({ stack: "prod", appName: "myapp" });
+        assert.deepEqual(target.policyPacks, [path.join(tree, "policies")]);
+        assert.deepEqual(
+            target.policyPackConfigs,
+            [path.join(root, "policies", "config", "prod.json")],
+            "the stack's policy config stays the tracked file",
+        );
+        // As `pulumi up --policy-pack <dir>` runs it: run-policy-pack in the pack's directory, program ".".
+        const pack = await PolicyPackProcess.start(target.policyPacks[0]);
+        try {
+            const info = await pack.getAnalyzerInfo();
+            const version = (JSON.parse(fs.readFileSync(path.join(root, "policies", "package.json"), "utf8")) as { version: string })
+                .version;
+            assert.equal(info.name, "istio-canary-policies");
+            assert.equal(info.version, version);
+            assert.ok(info.policies.some((p) => p.name === "virtualservice-weights"));
+        } finally {
+            await pack.close();
+        }
     });
 
     it("plans and policy-checks a stack from the compiled tree, finding the repository's files two levels up", () => {

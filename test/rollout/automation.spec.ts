@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { RefreshOptions, UpOptions } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT } from "../../stack/load";
 import { readVersions } from "../../stack/edit";
-import { PulumiStackTarget, describePulumiError, httpRouteUrn, virtualServiceUrn } from "../../rollout/automation";
+import { PulumiStackTarget, defaultPolicyPack, describePulumiError, httpRouteUrn, virtualServiceUrn } from "../../rollout/automation";
 import { one, runStack, runWith } from "../support/program";
 import { configDirWith, devStackFile } from "./fakes";
 
@@ -131,6 +131,25 @@ describe("rollout Automation API adapter", () => {
             const target = new PulumiStackTarget({ stack: "prod", appName: "myapp" });
             assert.deepEqual(target.policyPacks, [path.join(PROJECT_ROOT, "policies")]);
             assert.deepEqual(target.policyPackConfigs, [path.join(PROJECT_ROOT, "policies", "config", "prod.json")]);
+        });
+
+        it("runs the pack compiled into the same tree when the code runs compiled, and the sources when that tree lacks a file the engine reads", () => {
+            const root = fs.mkdtempSync(path.join(os.tmpdir(), "default-pack-"));
+            try {
+                const tree = path.join(root, "build", "0123456789abcdef");
+                fs.mkdirSync(path.join(tree, "policies"), { recursive: true });
+                for (const f of ["PulumiPolicy.yaml", "index.js"]) fs.writeFileSync(path.join(tree, "policies", f), "");
+                assert.equal(
+                    defaultPolicyPack(tree, root),
+                    path.join(root, "policies"),
+                    "no package.json: the engine could not read the version",
+                );
+                fs.writeFileSync(path.join(tree, "policies", "package.json"), "{}");
+                assert.equal(defaultPolicyPack(tree, root), path.join(tree, "policies"));
+                assert.equal(defaultPolicyPack(root, root), path.join(root, "policies"), "running from the sources");
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
         });
 
         it("runs the pack at its default levels for a stack without a policy config file", () => {
