@@ -14,6 +14,9 @@ import { RunningPrometheus, startPrometheus } from "../../test/support/prometheu
 import { HEALTHY, TrafficSimulator, startTrafficSimulator } from "../simulator/traffic";
 import { BIN, Cluster, ROOT, TOOLS, istioCrds, requireTools, startCluster, toolEnv } from "./support";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const compiled = require("../../cli/compiled.js") as { currentBuild(root: string): string | undefined };
+
 /**
  * `istio-canary rollout` through the real Automation API adapter (rollout/automation.ts) on the real
  * Pulumi CLI and engine, the real Kubernetes provider and a real API server, judged by the real
@@ -422,9 +425,29 @@ describe("e2e: istio-canary rollout through the real Automation API adapter and 
         assert.ok(sim);
         sim.behave("v2", HEALTHY);
         const since = Date.now();
-        const r = await rollout([]);
+        // The policy pack each pulumi up starts: where its run-policy-pack process runs.
+        const packDirs = new Set<string>();
+        let watching: ReturnType<typeof setInterval> | undefined;
+        const r = await rollout([], (_e, child) => {
+            if (watching !== undefined || child.pid === undefined) return;
+            const pid = child.pid;
+            watching = setInterval(() => {
+                for (const c of descendantsOf(pid).filter((p) => /run-policy-pack/.test(p.cmdline))) {
+                    try {
+                        packDirs.add(fs.readlinkSync(`/proc/${c.pid}/cwd`));
+                    } catch {
+                        // gone meanwhile
+                    }
+                }
+            }, 100);
+        });
+        clearInterval(watching);
         assert.equal(r.code, 0, describeRun(r));
         assert.equal(end(r)?.outcome, "completed");
+        // The bin runs compiled, so every up runs the pack compiled into the same tree (no ts-node type-check).
+        const tree = compiled.currentBuild(ROOT);
+        assert.ok(tree !== undefined, "no compiled tree matches the sources");
+        assert.deepEqual([...packDirs], [OPEN === "project" ? path.join(tree, "policies") : path.join(ROOT, "policies")]);
         const seen = sim
             .timeline()
             .filter((o) => o.at >= since)
