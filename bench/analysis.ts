@@ -1,12 +1,23 @@
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analysis/decide";
 import { Bucket, histogramQuantile, ISTIO_DURATION_BUCKETS_MS, medianBoundary } from "../analysis/histogram";
 import { ANALYSIS_DEFAULTS } from "../analysis/options";
 import { SequentialTest } from "../analysis/types";
 import { bernoulliMixtureTest, sprtExpectedSampleSize } from "../analysis/sequential";
-import { bucketIndex, cumulative, normal, normalCdf, num, pct2, pctCell, poisson, quantile, rngFor, shareWithCi } from "./sim";
+import {
+    bucketIndex,
+    cumulative,
+    normal,
+    normalCdf,
+    num,
+    pct2,
+    pctCell,
+    poisson,
+    printResults,
+    quantile,
+    rngFor,
+    shareWithCi,
+} from "./sim";
 
 /**
  * `npm run bench:analysis [-- --runs N] [-- --write] [-- --diagnose]`: time to a decision of our
@@ -437,15 +448,7 @@ function main(argv: string[]): number {
         ...diagnosis,
         "",
     ].join("\n");
-    process.stdout.write(md);
-    if (write) {
-        const out = path.join(__dirname, "results", "analysis.md");
-        fs.mkdirSync(path.dirname(out), { recursive: true });
-        fs.writeFileSync(out, md);
-        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
-    } else {
-        process.stdout.write(`\n(not written to bench/results/analysis.md; run with --write to replace the committed results)\n`);
-    }
+    printResults(md, "analysis.md", write);
     return 0;
 }
 

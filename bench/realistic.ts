@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analysis/decide";
 import { errorDispersion, intervalsFromCounters } from "../analysis/counters";
 import { Bucket, histogramQuantile, ISTIO_DURATION_BUCKETS_MS, normalizeBuckets } from "../analysis/histogram";
@@ -9,7 +7,20 @@ import { DEFAULTS } from "../config/defaults";
 import { stepAlphaShare } from "../rollout/judge";
 import { StepPosition } from "../rollout/types";
 import { sprtExpectedSampleSize } from "../analysis/sequential";
-import { BUCKETS, cumulative, geometric, gammaMeanOne, normalCdf, num, pctCell, poisson, quantile, rngFor, shareWithCi } from "./sim";
+import {
+    BUCKETS,
+    cumulative,
+    gammaMeanOne,
+    geometric,
+    normalCdf,
+    num,
+    pctCell,
+    poisson,
+    printResults,
+    quantile,
+    rngFor,
+    shareWithCi,
+} from "./sim";
 
 /**
  * `npm run bench:realistic [-- --runs-scale X] [-- --only KEY,...] [-- --write]`: our analysis
@@ -992,14 +1003,7 @@ function main(argv: string[]): number {
         ...rollouts,
         "",
     ].join("\n");
-    process.stdout.write(md);
-    if (write) {
-        const out = path.join(__dirname, "results", "realistic.md");
-        fs.writeFileSync(out, md);
-        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
-    } else {
-        process.stdout.write("\n(not written to bench/results/realistic.md; run with --write to replace the committed results)\n");
-    }
+    printResults(md, "realistic.md", write);
     return 0;
 }
 

@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { decide, VersionCounts } from "../analysis/decide";
 import { histogramQuantile } from "../analysis/histogram";
 import { ANALYSIS_DEFAULTS } from "../analysis/options";
@@ -28,7 +27,7 @@ import {
     VersionSpec,
     windowCounts,
 } from "./realistic";
-import { num, quantile, rngFor } from "./sim";
+import { num, printResults, quantile, rngFor, runsAndWrite } from "./sim";
 
 /**
  * `npm run bench:rollout-time [-- --runs N] [-- --write]`: the wall time of a whole rollout, in
@@ -307,21 +306,12 @@ function summarise(rule: string, c: Case, results: Result[], pulumi: boolean): s
 }
 
 async function main(argv: string[]): Promise<number> {
-    let write = false;
-    let runs = 200;
-    for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--write") write = true;
-        else if (argv[i] === "--runs") {
-            runs = Number(argv[++i]);
-            if (!(Number.isInteger(runs) && runs >= 1 && runs <= 100000)) {
-                process.stderr.write(`--runs: ${JSON.stringify(argv[i])} is not allowed; expected a whole number from 1 to 100000\n`);
-                return 2;
-            }
-        } else {
-            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --write, --runs N\n`);
-            return 2;
-        }
+    const args = runsAndWrite(argv, 200, 1);
+    if ("problem" in args) {
+        process.stderr.write(`${args.problem}\n`);
+        return 2;
     }
+    const { runs, write } = args;
     const seed = 20261201;
     const started = Date.now();
     const analysed = PLAN.steps.filter((w) => w < 100);
@@ -370,14 +360,7 @@ async function main(argv: string[]): Promise<number> {
         ...rows,
         "",
     ].join("\n");
-    process.stdout.write(md);
-    if (write) {
-        const out = path.join(__dirname, "results", "rollout-time.md");
-        fs.writeFileSync(out, md);
-        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
-    } else {
-        process.stdout.write("\n(not written to bench/results/rollout-time.md; run with --write to replace the committed results)\n");
-    }
+    printResults(md, "rollout-time.md", write);
     return 0;
 }
 

@@ -2,6 +2,8 @@
  * Shared pieces of the benchmarks: a seedable PRNG, the distributions the simulated streams are
  * drawn from, Istio's latency buckets, and the summary statistics (quantiles, Wilson intervals).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Bucket, ISTIO_DURATION_BUCKETS_MS } from "../analysis/histogram";
 
 /** sfc32: a small, fast, seedable PRNG with a 128-bit state. */
@@ -131,3 +133,44 @@ export const shareWithCi = (k: number, n: number): string => {
 };
 /** A rounded number, "-" for NaN. */
 export const num = (x: number): string => (Number.isNaN(x) ? "-" : String(Math.round(x)));
+
+/**
+ * Prints a benchmark's markdown and, when `write` is set (`--write`), replaces its committed results
+ * in bench/results/<file>; otherwise says how to.
+ */
+export function printResults(md: string, file: string, write: boolean): void {
+    process.stdout.write(md);
+    if (write) {
+        const out = path.join(__dirname, "results", file);
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, md);
+        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
+    } else {
+        process.stdout.write(`\n(not written to bench/results/${file}; run with --write to replace the committed results)\n`);
+    }
+}
+
+/**
+ * The arguments `--write` and `--runs N` (a whole number from `minRuns` to 100000; default
+ * `defaultRuns`), or the message naming what is wrong and what is allowed.
+ */
+export function runsAndWrite(
+    argv: readonly string[],
+    defaultRuns: number,
+    minRuns: number,
+): { runs: number; write: boolean } | { problem: string } {
+    let write = false;
+    let runs = defaultRuns;
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--write") write = true;
+        else if (argv[i] === "--runs") {
+            runs = Number(argv[++i]);
+            if (!(Number.isInteger(runs) && runs >= minRuns && runs <= 100000)) {
+                return { problem: `--runs: ${JSON.stringify(argv[i])} is not allowed; expected a whole number from ${minRuns} to 100000` };
+            }
+        } else {
+            return { problem: `unknown argument ${JSON.stringify(argv[i])}; allowed: --write, --runs N` };
+        }
+    }
+    return { runs, write };
+}

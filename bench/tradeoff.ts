@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analysis/decide";
 import { stepAlphaShare } from "../rollout/judge";
 import {
@@ -23,7 +21,7 @@ import {
     SETTINGS,
     simulateStep,
 } from "./realistic";
-import { normalCdf, num, pctCell, quantile, rngFor, shareWithCi } from "./sim";
+import { normalCdf, num, pctCell, printResults, quantile, rngFor, runsAndWrite, shareWithCi } from "./sim";
 import { ISTIO_DURATION_BUCKETS_MS, normalizeBuckets } from "../analysis/histogram";
 import { DEFAULT_PRIOR_SCALE } from "../analysis/sequential";
 
@@ -208,21 +206,12 @@ function latencyPassBound(s: Scenario, beta: number): { tau: number; requests: n
 }
 
 function main(argv: string[]): number {
-    let write = false;
-    let runs = 10000;
-    for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--write") write = true;
-        else if (argv[i] === "--runs") {
-            runs = Number(argv[++i]);
-            if (!(Number.isInteger(runs) && runs >= 10 && runs <= 100000)) {
-                process.stderr.write(`--runs: ${JSON.stringify(argv[i])} is not allowed; expected a whole number from 10 to 100000\n`);
-                return 2;
-            }
-        } else {
-            process.stderr.write(`unknown argument ${JSON.stringify(argv[i])}; allowed: --write, --runs N\n`);
-            return 2;
-        }
+    const args = runsAndWrite(argv, 10000, 10);
+    if ("problem" in args) {
+        process.stderr.write(`${args.problem}\n`);
+        return 2;
     }
+    const { runs, write } = args;
     const seed = 20261201;
     const started = Date.now();
     const plus5 = scenario("plus5");
@@ -420,14 +409,7 @@ function main(argv: string[]): number {
         ...promotionRows,
         "",
     ].join("\n");
-    process.stdout.write(md);
-    if (write) {
-        const out = path.join(__dirname, "results", "tradeoff.md");
-        fs.writeFileSync(out, md);
-        process.stdout.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
-    } else {
-        process.stdout.write("\n(not written to bench/results/tradeoff.md; run with --write to replace the committed results)\n");
-    }
+    printResults(md, "tradeoff.md", write);
     return 0;
 }
 
