@@ -335,7 +335,7 @@ export const FIRST_STEP: StepPosition = { index: 0, of: DEFAULTS.rollout.steps.l
 // ---- the stream ------------------------------------------------------------------------------
 
 /** Per-bucket probabilities of a log-normal latency, cumulative, for drawing a bucket by inversion. */
-function bucketCdf(v: VersionSpec): number[] {
+export function bucketCdf(v: Pick<VersionSpec, "medianMs" | "sigma">): number[] {
     return ISTIO_DURATION_BUCKETS_MS.map((le) => normalCdf(Math.log(le / v.medianMs) / v.sigma));
 }
 
@@ -713,6 +713,11 @@ function kayenta(run: Run): Rule {
     };
 }
 
+/** Whether the protocol looks at second `t` after the shift: its first look, then every interval. */
+export function isLook(p: Pick<Protocol, "firstLookS" | "intervalS">, t: number): boolean {
+    return t >= p.firstLookS && (t - p.firstLookS) % p.intervalS === 0;
+}
+
 /** Our analysis under a rollout protocol. */
 export function ours(p: Protocol, s: Scenario, run: Run, step: StepPosition = FIRST_STEP, base: DecisionSettings = SETTINGS): Rule {
     let inconclusive = 0;
@@ -721,7 +726,7 @@ export function ours(p: Protocol, s: Scenario, run: Run, step: StepPosition = FI
     return {
         label: p.label,
         at: (t) => {
-            if (t < p.firstLookS || (t - p.firstLookS) % p.intervalS !== 0) return undefined;
+            if (!isLook(p, t)) return undefined;
             const d = decide(
                 readCounts(run.canary, counting, 0, t, run.snapshots[0].canary),
                 readCounts(run.baseline, counting, 0, t, run.snapshots[0].baseline, true),

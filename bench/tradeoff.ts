@@ -3,9 +3,11 @@ import { ALPHA_SHARES, decide, DecisionSettings, VersionCounts } from "../analys
 import { stepAlphaShare } from "../rollout/judge";
 import {
     BASE_ERR,
+    bucketCdf,
     countsOf,
     CURRENT,
     FIRST_STEP,
+    isLook,
     kl,
     minusTotals,
     newTotals,
@@ -62,8 +64,8 @@ function since(run: Run, which: "canary" | "baseline"): { requests: number; erro
     return { requests: d.requests, errors: d.errors };
 }
 
-/** Looks at the first second and then every `everyS` seconds, as the rollout does (first look 1 s after the shift). */
-const looksAt = (t: number, everyS: number): boolean => t === 1 || (t - 1) % everyS === 0;
+/** Whether a reference rule looks at second `t`: at the rollout's first look, then every `everyS` seconds. */
+const looksAt = (t: number, everyS: number): boolean => isLook({ firstLookS: CURRENT.firstLookS, intervalS: everyS }, t);
 
 /** The one-sided SPRT of canary 5xx ratio p1 against p0 on the canary's requests alone, rolling back at 1/level. */
 function sprtKnowingRates(p0: number, p1: number, level: number, everyS: number, run: Run): Rule {
@@ -184,12 +186,10 @@ const waldRequests = (level: number, klPerRequest: number): number => Math.log(1
 
 /** The latency pass test's null and truth for a healthy canary, read from decide() on the expected histograms. */
 function latencyPassBound(s: Scenario, beta: number): { tau: number; requests: number } {
-    const probs = (median: number, sigma: number): number[] =>
-        ISTIO_DURATION_BUCKETS_MS.map((le) => normalCdf(Math.log(le / median) / sigma));
     const big = 1e7;
-    const hist = (median: number, sigma: number, n: number) => {
+    const hist = (medianMs: number, sigma: number, n: number) => {
         const raw = [
-            ...probs(median, sigma).map((p, i) => ({ le: ISTIO_DURATION_BUCKETS_MS[i], count: p * n })),
+            ...bucketCdf({ medianMs, sigma }).map((p, i) => ({ le: ISTIO_DURATION_BUCKETS_MS[i], count: p * n })),
             { le: Infinity, count: n },
         ];
         const b = normalizeBuckets(raw);

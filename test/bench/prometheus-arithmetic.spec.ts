@@ -35,11 +35,11 @@ describe("the realistic benchmark's Prometheus arithmetic against Prometheus 2.4
     const base = Math.floor((Date.now() / 1000 - 3 * 3600) / 60) * 60;
 
     before(async () => {
+        // One gauge family (PromQL does not care about the type), series by series, each in time order.
         const lines = ["# TYPE bench_counter gauge"];
         for (const [id, samples] of Object.entries(SERIES)) {
             for (const s of samples) lines.push(`bench_counter{id="${id}"} ${s.v} ${base + s.t}`);
         }
-        // OpenMetrics wants each metric's samples in time order within the family: sort by series, then time.
         prom = await startPrometheus({ targets: [], backfill: `${lines.join("\n")}\n# EOF\n` });
     });
     after(async () => {
